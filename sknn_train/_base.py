@@ -1,0 +1,317 @@
+"""Shared estimator: constraints, the fit / partial_fit template, predict plumbing."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from . import _config
+from ._kernels.epoch import predict as predict_kernel
+from ._layout import Layout
+from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
+from ._workspace import KernelInput, Workspace, chunk_rows
+
+_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Base class of :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+    Do not use directly.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_config.ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------ setup
+    def _loss_name(self):
+        if self.loss == "log_loss" and self.out_activation_ == "logistic":
+            return "binary_log_loss"
+        return self.loss
+
+    def _kernel_codes(self):
+        """Integer codes of the hidden activation, output activation and loss."""
+        return {
+            "hidden": _config.ACTIVATIONS[self.activation],
+            "out": _config.OUT_ACTIVATIONS[self.out_activation_],
+            "loss": _config.LOSSES[self._loss_name()],
+            "eps": float(np.finfo(self._theta.dtype).eps),
+        }
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        # scikit-learn's draw order: weights, then bias, layer by layer.
+        coefs, intercepts = [], []
+        for i in range(self.n_layers_ - 1):
+            coef_init, intercept_init = self._init_coef(layer_units[i], layer_units[i + 1])
+            coefs.append(coef_init)
+            intercepts.append(intercept_init)
+        self._layout = Layout(layer_units)
+        self._set_theta(self._layout.pack(coefs, intercepts, dtype))
+        self._best_theta = self._theta.copy()
+        self._optimizer_state = None
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _init_coef(self, fan_in, fan_out):
+        # Glorot et al.; scikit-learn's bound (sqrt(2) instead of sqrt(6) for logistic).
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        init_bound = np.sqrt(factor / (fan_in + fan_out))
+        coef_init = self._random_state.uniform(-init_bound, init_bound, (fan_in, fan_out))
+        intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
+        return coef_init, intercept_init
+
+    def _set_theta(self, theta):
+        self._theta = theta
+        self.coefs_ = self._layout.coef_views(theta)
+        self.intercepts_ = self._layout.intercept_views(theta)
+
+    def _sync_params(self):
+        """Make ``coefs_``/``intercepts_`` views of the flat buffer again.
+
+        They stop being views after unpickling or when a user assigns new arrays;
+        the flat buffer is then rebuilt from them, so what the user sees is what
+        the kernels use.
+        """
+        layout = getattr(self, "_layout", None)
+        theta = getattr(self, "_theta", None)
+        if layout is not None and theta is not None and layout.is_view_of(
+            theta, self.coefs_, self.intercepts_
+        ):
+            return
+        coefs = [np.asarray(c) for c in self.coefs_]
+        intercepts = [np.asarray(b) for b in self.intercepts_]
+        units = [c.shape[0] for c in coefs] + [coefs[-1].shape[1]]
+        dtype = np.result_type(*coefs, *intercepts)
+        dtype = np.float32 if dtype == np.float32 else np.float64
+        self._layout = Layout(units)
+        self._set_theta(self._layout.pack(coefs, intercepts, dtype))
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self._check_target(y)
+
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        else:
+            self._sync_params()
+            if list(self._layout.units) != layer_units:
+                raise ValueError(
+                    "The network of the previous fit has layer sizes "
+                    f"{[int(u) for u in self._layout.units]}, but this call needs "
+                    f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
+                    "Set warm_start=False or keep hidden_layer_sizes and the targets."
+                )
+        self.n_outputs_ = y.shape[1]
+        dtype = self._theta.dtype
+
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        if sample_weight is None:
+            sw = np.ones(X.shape[0], dtype=dtype)
+        else:
+            sw = np.ascontiguousarray(sample_weight, dtype=dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            fit_stochastic(self, X, Y, sw, sample_weight, incremental)
+        else:
+            fit_lbfgs(self, X, Y, sw)
+
+        if not np.isfinite(self._theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _check_target(self, y):
+        """Hook for target checks that need the 2-D target."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # ---------------------------------------------------------------- predict
+    def _forward_pass_fast(self, X, check_input=True):
+        """Output-layer activations for ``X`` from one compiled call."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        self._sync_params()
+        layout = self._layout
+        dtype = self._theta.dtype
+        if not sp.issparse(X):
+            X = np.asarray(X)
+        data = KernelInput(X, dtype)
+        n = data.n_rows
+        out = np.empty((n, int(layout.units[-1])), dtype=dtype)
+        if n == 0:
+            return out
+        chunk = chunk_rows(layout, n)
+        ws = Workspace(layout, chunk, data.n_features, False, dtype)
+        with blas_single_thread():
+            predict_kernel(
+                *data.args(), n, chunk, self._theta, layout.units, layout.coef_off,
+                layout.int_off, _config.ACTIVATIONS[self.activation],
+                _config.OUT_ACTIVATIONS[self.out_activation_], ws.xb, ws.acts,
+                ws.act_off, out,
+            )
+        return out
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Private score method without input validation."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,197 @@
+"""Docstring pieces shared by both estimators (one source, no drift)."""
+
+PARAMETERS = """\
+    hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith
+        hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layer.
+
+        - 'identity', no-op activation, returns f(x) = x
+        - 'logistic', the logistic sigmoid function, f(x) = 1 / (1 + exp(-x)).
+        - 'tanh', the hyperbolic tan function, f(x) = tanh(x).
+        - 'relu', the rectified linear unit function, f(x) = max(0, x)
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+
+        - 'lbfgs' is scipy's L-BFGS-B on the compiled full-batch loss and gradient.
+        - 'sgd' refers to stochastic gradient descent.
+        - 'adam' refers to the stochastic gradient-based optimizer of Kingma and Ba.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term. As in scikit-learn, the penalty
+        of one update is ``alpha / (2 S) * sum_l ||W_l||_F^2`` where ``S`` is the
+        sum of the sample weights in that update (the batch size without
+        sample weights, ``n_samples`` for 'lbfgs'); biases are not penalised.
+        The last, smaller batch of an epoch is therefore regularised harder.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers.
+        If the solver is 'lbfgs', the estimator will not use minibatch.
+        When set to "auto", `batch_size=min(200, n_samples)`.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates.
+
+        - 'constant' is a constant learning rate given by 'learning_rate_init'.
+        - 'invscaling' gradually decreases the learning rate at each
+          time step 't' using an inverse scaling exponent of 'power_t':
+          ``effective_learning_rate = learning_rate_init / pow(t, power_t)``.
+        - 'adaptive' keeps the learning rate constant to 'learning_rate_init'
+          as long as training loss keeps decreasing. Each time two consecutive
+          epochs fail to decrease training loss by at least tol, or fail to
+          increase validation score by at least tol if 'early_stopping' is on,
+          the current learning rate is divided by 5.
+
+        Only used when ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate used. Only used when solver='sgd' or 'adam'.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate. Only used when
+        solver='sgd' and learning_rate='invscaling'.
+
+    max_iter : int, default=200
+        Maximum number of iterations. For stochastic solvers ('sgd', 'adam')
+        this is the number of epochs; for 'lbfgs' the number of L-BFGS
+        iterations.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration. Only used when
+        solver='sgd' or 'adam'.
+
+    random_state : int, RandomState instance, default=None
+        Determines random number generation for weights and bias
+        initialization, train-test split if early stopping is used, and batch
+        sampling when solver='sgd' or 'adam'. Pass an int for reproducible
+        results across multiple function calls.
+        See :term:`Glossary <random_state>`.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization. When the loss or score is not improving
+        by at least ``tol`` for ``n_iter_no_change`` consecutive iterations,
+        unless ``learning_rate`` is set to 'adaptive', convergence is
+        considered to be reached and training stops.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        When set to True, reuse the solution of the previous call to fit as
+        initialization, otherwise, just erase the previous solution.
+        See :term:`the Glossary <warm_start>`.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Should be between 0 and 1. Only
+        used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when solver='sgd' and
+        momentum > 0.
+
+    early_stopping : bool, default=False
+        Whether to use early stopping to terminate training when validation
+        score is not improving. If set to True, it will automatically set
+        aside ``validation_fraction`` of training data as validation and
+        terminate training when validation score is not improving by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs; the weights of the
+        best epoch are restored. Only effective when solver='sgd' or 'adam'.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for
+        early stopping. Must be between 0 and 1.
+        Only used if early_stopping is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam. Only used when solver='adam'.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+        Only effective when solver='sgd' or 'adam'.
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+"""
+
+ATTRIBUTES = """\
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+        If `early_stopping=True`, this attribute is set to `None`. Refer to
+        the `best_validation_score_` fitted attribute instead.
+        Only accessible when solver='sgd' or 'adam'.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        Loss value evaluated at the end of each training step.
+        Only accessible when solver='sgd' or 'adam'.
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score at each iteration on a held-out validation set. Only
+        available if early_stopping=True, otherwise the attribute is set to
+        `None`. Only accessible when solver='sgd' or 'adam'.
+
+    best_validation_score_ : float or None
+        The best validation score that triggered the early stopping. Only
+        available if early_stopping=True, otherwise the attribute is set to
+        `None`. Only accessible when solver='sgd' or 'adam'.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the weight matrix corresponding
+        to layer i. Each is a view into one flat parameter buffer.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the bias vector corresponding to
+        layer i + 1. Each is a view into one flat parameter buffer.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+"""
+
+NOTES = """\
+    The forward and backward passes run in numba-compiled kernels: one compiled
+    call per epoch for 'sgd' and 'adam', one per loss evaluation for 'lbfgs'.
+    The first fit in a fresh environment compiles them (seconds); later
+    processes load them from numba's cache.
+
+    float32 input is trained and predicted in float32 end to end; every other
+    dtype is converted to float64. Sparse CSR/CSC input is never densified.
+
+    Differences from scikit-learn (its known bugs, fixed here): the squared
+    error of a multi-output regressor is summed over outputs so that the
+    reported loss matches the gradient actually used (scikit-learn averages
+    the loss but not the gradient, issue 8349); the early-stopping validation
+    split is stratified for multiclass targets too; ``MLPRegressor.partial_fit``
+    is unavailable for ``solver='lbfgs'`` as for the classifier.
+"""

@@ -1,0 +1,1 @@
+"""Compiled kernels. Nothing here imports scikit-learn."""

@@ -1,0 +1,71 @@
+"""One flat parameter buffer with per-layer offsets.
+
+The layout is scikit-learn's packing order (every weight matrix, then every
+bias vector), so the vector handed to L-BFGS is the buffer itself, and
+``coefs_`` / ``intercepts_`` are reshaped views into it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Layout:
+    """Offsets of every weight matrix and bias vector in the flat buffer.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    """
+
+    def __init__(self, layer_units):
+        self.units = np.asarray(layer_units, dtype=np.int64)
+        n = len(self.units) - 1
+        self.coef_off = np.zeros(n + 1, dtype=np.int64)
+        for i in range(n):
+            self.coef_off[i + 1] = self.coef_off[i] + self.units[i] * self.units[i + 1]
+        self.int_off = np.zeros(n + 1, dtype=np.int64)
+        self.int_off[0] = self.coef_off[n]
+        for i in range(n):
+            self.int_off[i + 1] = self.int_off[i] + self.units[i + 1]
+        self.size = int(self.int_off[n])
+        self.n_weight_layers = n
+
+    def coef_views(self, theta):
+        """Weight matrices as views of ``theta``."""
+        u = self.units
+        return [
+            theta[self.coef_off[i] : self.coef_off[i + 1]].reshape(u[i], u[i + 1])
+            for i in range(self.n_weight_layers)
+        ]
+
+    def intercept_views(self, theta):
+        """Bias vectors as views of ``theta``."""
+        return [
+            theta[self.int_off[i] : self.int_off[i + 1]]
+            for i in range(self.n_weight_layers)
+        ]
+
+    def pack(self, coefs, intercepts, dtype):
+        """A new flat buffer holding copies of ``coefs`` and ``intercepts``."""
+        theta = np.empty(self.size, dtype=dtype)
+        for view, c in zip(self.coef_views(theta), coefs):
+            view[...] = c
+        for view, b in zip(self.intercept_views(theta), intercepts):
+            view[...] = b
+        return theta
+
+    def is_view_of(self, theta, coefs, intercepts) -> bool:
+        """Whether ``coefs``/``intercepts`` are still the views of ``theta``."""
+        if len(coefs) != self.n_weight_layers or len(intercepts) != self.n_weight_layers:
+            return False
+        ptr = theta.__array_interface__["data"][0]
+        item = theta.itemsize
+        for arr, off in zip(coefs, self.coef_off):
+            if arr.base is not theta or arr.__array_interface__["data"][0] != ptr + off * item:
+                return False
+        for arr, off in zip(intercepts, self.int_off):
+            if arr.base is not theta or arr.__array_interface__["data"][0] != ptr + off * item:
+                return False
+        return True

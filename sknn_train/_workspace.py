@@ -1,0 +1,64 @@
+"""Arrays the kernels take: input data in kernel form and reusable workspaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._layout import Layout
+
+_EMPTY_INDEX = np.zeros(1, dtype=np.int64)
+
+# Rows per chunk for prediction and full-batch (L-BFGS) passes: bounds the
+# activation workspace to about this many values whatever the number of rows.
+CHUNK_VALUES = 1 << 21
+
+
+class KernelInput:
+    """Dense or CSR input as the arrays every kernel takes.
+
+    Dense input is made C-contiguous in the working dtype (a copy only when the
+    caller's array is not already so). CSR/CSC input stays sparse: CSC is turned
+    into CSR once, index arrays become int64 so that one compiled signature per
+    dtype serves every input.
+    """
+
+    def __init__(self, X, dtype):
+        self.n_rows, self.n_features = X.shape
+        if sp.issparse(X):
+            X = X.tocsr()
+            self.is_sparse = True
+            self.x = np.empty((0, self.n_features), dtype=dtype)
+            self.data = np.ascontiguousarray(X.data, dtype=dtype)
+            self.indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+            self.indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+        else:
+            self.is_sparse = False
+            self.x = np.ascontiguousarray(X, dtype=dtype)
+            self.data = np.empty(0, dtype=dtype)
+            self.indices = _EMPTY_INDEX
+            self.indptr = _EMPTY_INDEX
+
+    def args(self):
+        return self.x, self.data, self.indices, self.indptr, self.is_sparse
+
+
+class Workspace:
+    """Activation and delta buffers for batches of at most ``rows`` rows."""
+
+    def __init__(self, layout: Layout, rows: int, n_features: int, gather: bool, dtype):
+        units = layout.units
+        self.act_off = np.zeros(len(units), dtype=np.int64)
+        total = 0
+        for layer in range(1, len(units)):
+            self.act_off[layer] = total
+            total += rows * int(units[layer])
+        self.acts = np.empty(total, dtype=dtype)
+        self.deltas = np.empty(total, dtype=dtype)
+        self.xb = np.empty((rows if gather else 0, n_features), dtype=dtype)
+
+
+def chunk_rows(layout: Layout, n_rows: int) -> int:
+    """Rows per chunk so that one chunk's activations stay near ``CHUNK_VALUES``."""
+    width = int(layout.units[1:].sum())
+    return int(max(1, min(n_rows, CHUNK_VALUES // max(width, 1))))
