@@ -40,3 +40,34 @@ def kernel(func):
     dispatcher = numba.njit(**OPTIONS)(func)
     KERNELS.append(dispatcher)
     return dispatcher
+
+
+def cache_status():
+    """Where numba caches the kernels and how many index files are there."""
+    import pathlib
+
+    override = os.environ.get("NUMBA_CACHE_DIR")
+    here = pathlib.Path(__file__).parent / "_kernels"
+    where = pathlib.Path(override) if override else here / "__pycache__"
+    n_files = len(list(where.rglob("*.nbi"))) if where.exists() else 0
+    return str(where), n_files
+
+
+def warmup():
+    """Compile (or load from the cache) every kernel for float32 and float64."""
+    import warnings
+
+    import numpy as np
+
+    from ._mlp import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(8, 3)
+    y = np.arange(8) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dtype in (np.float64, np.float32):
+            for solver in ("adam", "lbfgs"):
+                MLPClassifier((2,), solver=solver, max_iter=1, random_state=0).fit(
+                    X.astype(dtype), y
+                ).predict(X.astype(dtype))

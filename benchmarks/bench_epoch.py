@@ -1,0 +1,400 @@
+"""Time per epoch: sknn_train against scikit-learn's MLP, in one process.
+
+Run from the repository root::
+
+    python benchmarks/bench_epoch.py                    # every configuration, both dtypes
+    python benchmarks/bench_epoch.py --quick            # smoke test: fewer rows, 1 repeat
+    python benchmarks/bench_epoch.py --configs 1 3 7a --dtype float32 --repeats 5
+
+What is measured
+----------------
+Each configuration is fitted by ``sknn_train`` (A) and by
+``sklearn.neural_network`` (B) on the same arrays with the same parameters,
+interleaved A, B, A, B, ... for ``--repeats`` repetitions. Every fit runs a
+fixed number of epochs: ``max_iter=epochs``, ``tol=0`` and a huge
+``n_iter_no_change``, so no fit stops early (``n_iter_`` is checked and the row
+is flagged with ``!`` if it differs). The input is cast to the dtype under test
+before timing, so neither library pays for a conversion.
+
+* ``ms/epoch`` is the median over repetitions of ``fit wall time / n_iter_``
+  (``time.perf_counter``). It includes each library's per-fit overhead (input
+  validation, initialisation) spread over the epochs; for L-BFGS (config 7a)
+  it is the time per L-BFGS *iteration*, which may take several loss/gradient
+  evaluations.
+* ``ratio`` is the median of the per-repetition ratios
+  ``sklearn time / sknn_train time`` (> 1: sknn_train is faster); ``range``
+  gives the smallest and largest per-repetition ratio.
+* ``score`` is the test accuracy (classifiers) or R² (regressor) of the last
+  fit, on a held-out 20% split (digits: scikit-learn's default 25%), computed
+  outside the timed region. Both libraries start from the same random
+  initialisation, so the scores should be close; with only a few epochs they
+  are not meant to be good.
+
+Compilation: sknn_train's kernels are compiled (or loaded from numba's cache)
+before any timing, by tiny fits covering every estimator, solver, dense/sparse
+input and dtype the selected configurations use; that warm-up time is printed
+and recorded separately. scikit-learn gets one tiny untimed fit too.
+
+Noise caveats
+-------------
+This is a small shared machine (2 cores): single fits of a fraction of a second
+vary by about ±25% from run to run, and an A/A comparison of scikit-learn with
+itself gave ratios between 0.78 and 1.09 over 3 repetitions. Read the ratios,
+not the absolute times; treat ratios within about ±25% of 1 as "no
+difference"; look at ``range`` before believing a ratio; and use more
+``--repeats`` for a decision. Only compare absolute times between runs made on
+the same machine in the same state.
+
+BLAS threads: sknn_train limits BLAS to one thread during its fits (small
+minibatch products gain nothing from a second thread, and two OpenBLAS copies
+in one process interfere). scikit-learn uses whatever the process allows
+(by default every core). ``--blas-threads N`` limits BLAS for both libraries'
+fits to ``N`` threads, to compare at equal thread counts. The JSON records
+``threadpoolctl.threadpool_info()`` (which BLAS libraries, kernels and thread
+counts) so that results from different machines can be told apart.
+
+Results go to ``--out`` (default ``benchmarks/results/bench_epoch.json``): raw
+times, medians and ratios per configuration and dtype, plus the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sknn_train
+from sknn_train import MLPClassifier, MLPRegressor
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_epoch.json"
+DTYPES = {"float64": np.float64, "float32": np.float32}
+SEED = 0
+# Large enough that no fit stops for lack of improvement.
+NO_EARLY_STOP = 1_000_000
+
+
+@dataclass
+class Config:
+    """One benchmark configuration: a data set and the MLP parameters."""
+
+    key: str
+    title: str
+    data: str  # name of a loader in DATASETS
+    regression: bool
+    params: dict
+    epochs: int  # default number of epochs (L-BFGS: iterations)
+    sparse: bool = False
+    rows: int | None = None  # full-run rows (None: fixed-size data set)
+    quick_rows: int | None = None
+    extra: dict = field(default_factory=dict)  # arguments to the data loader
+
+
+def _digits(n_rows, rng, **_):
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    return train_test_split(X, y, random_state=rng, stratify=y)
+
+
+def _classification(n_rows, rng, n_features, n_informative, n_classes, **_):
+    X, y = make_classification(
+        n_samples=n_rows, n_features=n_features, n_informative=n_informative,
+        n_redundant=0, n_classes=n_classes, random_state=rng,
+    )
+    return train_test_split(X, y, test_size=0.2, random_state=rng, stratify=y)
+
+
+def _regression(n_rows, rng, n_features, **_):
+    X, y = make_regression(
+        n_samples=n_rows, n_features=n_features, n_informative=n_features // 2,
+        noise=10.0, random_state=rng,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=rng)
+    mean, std = y_train.mean(), y_train.std()
+    return X_train, X_test, (y_train - mean) / std, (y_test - mean) / std
+
+
+def _sparse_linear(n_rows, rng, n_features, density, **_):
+    """CSR data, binary target from a random linear rule (split at its median)."""
+    X = sp.random(n_rows, n_features, density=density, format="csr", random_state=rng,
+                  dtype=np.float64)
+    w = np.random.RandomState(rng).standard_normal(n_features)
+    score = X @ w
+    y = (score > np.median(score)).astype(np.int64)
+    return train_test_split(X, y, test_size=0.2, random_state=rng, stratify=y)
+
+
+DATASETS = {
+    "digits": _digits,
+    "classification": _classification,
+    "regression": _regression,
+    "sparse": _sparse_linear,
+}
+
+_BIG_CLF = dict(n_features=50, n_informative=20, n_classes=2)
+
+CONFIGS = [
+    Config("1", "digits (100,) b200 adam", "digits", False,
+           dict(hidden_layer_sizes=(100,), batch_size=200, solver="adam"), 20),
+    Config("2", "digits (256,256) b200 adam", "digits", False,
+           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"), 20),
+    Config("3", "clf 50x2 (256,256) b200 adam", "classification", False,
+           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"), 5,
+           rows=50_000, quick_rows=5_000, extra=_BIG_CLF),
+    Config("4", "reg 20 (128,128,128) b200 adam", "regression", True,
+           dict(hidden_layer_sizes=(128, 128, 128), batch_size=200, solver="adam"), 5,
+           rows=50_000, quick_rows=5_000, extra=dict(n_features=20)),
+    Config("5", "digits (64,) b32 adam", "digits", False,
+           dict(hidden_layer_sizes=(64,), batch_size=32, solver="adam"), 20),
+    Config("6", "clf 784x10 (512,) b200 adam", "classification", False,
+           dict(hidden_layer_sizes=(512,), batch_size=200, solver="adam"), 5,
+           rows=20_000, quick_rows=2_000,
+           extra=dict(n_features=784, n_informative=64, n_classes=10)),
+    Config("7a", "digits (100,) lbfgs [per iter]", "digits", False,
+           dict(hidden_layer_sizes=(100,), solver="lbfgs"), 20),
+    Config("7b", "clf 50x2 (256,256) b200 sgd-nest", "classification", False,
+           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="sgd",
+                momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.01), 5,
+           rows=50_000, quick_rows=5_000, extra=_BIG_CLF),
+    Config("8", "sparse 20k 0.5% (128,) b200 adam", "sparse", False,
+           dict(hidden_layer_sizes=(128,), batch_size=200, solver="adam"), 5,
+           sparse=True, rows=20_000, quick_rows=2_000,
+           extra=dict(n_features=20_000, density=0.005)),
+]
+CONFIG_KEYS = [c.key for c in CONFIGS]
+
+
+def estimator_params(config: Config, epochs: int) -> dict:
+    """Parameters shared by both libraries: a fixed number of epochs, no early stop."""
+    return dict(config.params, max_iter=epochs, tol=0.0, n_iter_no_change=NO_EARLY_STOP,
+                random_state=SEED)
+
+
+def load(config: Config, quick: bool):
+    n_rows = config.quick_rows if quick else config.rows
+    return DATASETS[config.data](n_rows, SEED, **config.extra)
+
+
+def as_dtype(X, dtype):
+    if sp.issparse(X):
+        return X.astype(dtype)  # stays CSR
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def timed_fit(est, X, y, blas_threads):
+    """Fit ``est``; return (wall seconds, n_iter_)."""
+    limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
+             else contextlib.nullcontext())
+    gc.collect()
+    with limit, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        elapsed = time.perf_counter() - t0
+    return elapsed, int(est.n_iter_)
+
+
+def warm_up(configs, dtypes) -> dict:
+    """Compile / load sknn_train's kernels for every variant used; seconds per dtype.
+
+    Also runs one tiny untimed scikit-learn fit so that neither library's first
+    timed fit pays for first-call costs.
+    """
+    variants = sorted({(c.regression, c.params["solver"], c.sparse) for c in configs})
+    rng = np.random.RandomState(SEED)
+    X = rng.rand(40, 6)
+    y_clf = np.arange(40) % 3
+    y_reg = rng.rand(40)
+    seconds = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name in dtypes:
+            t0 = time.perf_counter()
+            for regression, solver, sparse in variants:
+                Xw = as_dtype(sp.csr_matrix(X) if sparse else X, DTYPES[name])
+                cls, y = (MLPRegressor, y_reg) if regression else (MLPClassifier, y_clf)
+                est = cls(hidden_layer_sizes=(4,), solver=solver, max_iter=2, random_state=SEED)
+                est.fit(Xw, y).score(Xw, y)
+            seconds[name] = time.perf_counter() - t0
+        SkMLPClassifier((4,), max_iter=2, random_state=SEED).fit(X, y_clf).score(X, y_clf)
+    return seconds
+
+
+def run_config(config, dtype_name, data, epochs, repeats, blas_threads) -> dict:
+    X_train, X_test, y_train, y_test = data
+    dtype = DTYPES[dtype_name]
+    X_train, X_test = as_dtype(X_train, dtype), as_dtype(X_test, dtype)
+    params = estimator_params(config, epochs)
+    systems = {
+        "sknn_train": MLPRegressor if config.regression else MLPClassifier,
+        "sklearn": SkMLPRegressor if config.regression else SkMLPClassifier,
+    }
+    raw = {name: {"fit_s": [], "n_iter": [], "per_epoch_s": [], "score": []} for name in systems}
+    for _ in range(repeats):
+        for name, cls in systems.items():  # interleaved: A, B, A, B, ...
+            est = cls(**params)
+            elapsed, n_iter = timed_fit(est, X_train, y_train, blas_threads)
+            rec = raw[name]
+            rec["fit_s"].append(elapsed)
+            rec["n_iter"].append(n_iter)
+            rec["per_epoch_s"].append(elapsed / max(n_iter, 1))
+            rec["score"].append(float(est.score(X_test, y_test)))
+    ratios = [b / a for a, b in zip(raw["sknn_train"]["per_epoch_s"],
+                                    raw["sklearn"]["per_epoch_s"], strict=True)]
+    return {
+        "config": config.key,
+        "title": config.title,
+        "dtype": dtype_name,
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
+        "n_features": int(X_train.shape[1]),
+        "epochs": epochs,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()},
+        "raw": raw,
+        "median_per_epoch_s": {n: statistics.median(r["per_epoch_s"]) for n, r in raw.items()},
+        "median_score": {n: statistics.median(r["score"]) for n, r in raw.items()},
+        "ratios": ratios,
+        "median_ratio": statistics.median(ratios),
+        "all_epochs_run": all(n == epochs for r in raw.values() for n in r["n_iter"]),
+    }
+
+
+def environment() -> dict:
+    import numba
+    import scipy
+    import sklearn
+
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numba": numba.__version__,
+        "sknn_train": sknn_train.__version__,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "threadpool_info": threadpool_info(),
+        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                           "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                           "NUMBA_NUM_THREADS", "SKNN_TRAIN_NO_CACHE")
+                if k in os.environ},
+    }
+
+
+HEADER = (f"{'config':<37s}{'dtype':>8s}{'n_train':>8s}{'ep':>4s}"
+          f"{'sknn ms/ep':>12s}{'skl ms/ep':>11s}{'ratio':>7s}{'range':>13s}"
+          f"{'sknn score':>12s}{'skl score':>11s}")
+
+
+def format_row(res: dict) -> str:
+    med = res["median_per_epoch_s"]
+    score = res["median_score"]
+    flag = "" if res["all_epochs_run"] else " !"
+    label = f"{res['config']:>3s} {res['title']}"
+    span = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
+    return (f"{label:<37s}{res['dtype']:>8s}{res['n_train']:>8d}{res['epochs']:>4d}"
+            f"{1e3 * med['sknn_train']:12.2f}{1e3 * med['sklearn']:11.2f}"
+            f"{res['median_ratio']:7.2f}{span:>13s}"
+            f"{score['sknn_train']:12.4f}{score['sklearn']:11.4f}{flag}")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Median time per epoch of sknn_train and scikit-learn's MLP "
+                    "(interleaved fits in one process).",
+    )
+    parser.add_argument("--configs", nargs="+", choices=CONFIG_KEYS, default=CONFIG_KEYS,
+                        metavar="KEY", help=f"configurations to run (default all: "
+                                            f"{' '.join(CONFIG_KEYS)})")
+    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs (L-BFGS: iterations) per fit for every configuration "
+                             "(default: 20 for digits, 5 for the larger data sets)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="interleaved fits per library (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: a tenth of the rows, 1 repeat")
+    parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                        help="limit BLAS to N threads during both libraries' fits "
+                             "(default: scikit-learn uses the process default)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="JSON file for the results (default %(default)s)")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    for name in ("epochs", "repeats", "blas_threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    configs = [c for c in CONFIGS if c.key in args.configs]
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+
+    warmup_s = warm_up(configs, dtypes)
+    print("sknn_train warm-up (compile or load from cache, not counted): "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in warmup_s.items()))
+    print(f"repeats {args.repeats}{', quick' if args.quick else ''}"
+          f"{f', BLAS threads {args.blas_threads}' if args.blas_threads else ''}; "
+          "ratio = sklearn / sknn_train (median of per-repeat ratios, > 1: sknn_train faster)")
+    print()
+    print(HEADER)
+    print("-" * len(HEADER))
+
+    results = []
+    t_start = time.perf_counter()
+    for config in configs:
+        data = load(config, args.quick)
+        epochs = args.epochs or config.epochs
+        for dtype_name in dtypes:
+            res = run_config(config, dtype_name, data, epochs, args.repeats, args.blas_threads)
+            results.append(res)
+            print(format_row(res), flush=True)
+    total_s = time.perf_counter() - t_start
+    if not all(r["all_epochs_run"] for r in results):
+        print("! some fit stopped before its epoch count (see n_iter in the JSON)")
+    print(f"\ntotal {total_s:.0f} s")
+
+    report = {
+        "settings": {
+            "configs": args.configs, "dtypes": dtypes, "epochs": args.epochs,
+            "repeats": args.repeats, "quick": args.quick, "blas_threads": args.blas_threads,
+            "seed": SEED, "argv": sys.argv[1:] if argv is None else list(argv),
+        },
+        "warmup_s": warmup_s,
+        "total_s": total_s,
+        "results": results,
+        "environment": environment(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
