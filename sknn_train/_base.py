@@ -13,10 +13,10 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _config
-from ._kernels.epoch import predict as predict_kernel
-from ._layout import Layout
+from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
+from ._layout import Layout, build_net, residual_skips
 from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
-from ._workspace import KernelInput, Workspace, chunk_rows
+from ._workspace import KernelInput, chunk_rows, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -51,6 +51,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "residual": ["boolean"],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_init": [StrOptions(_config.WEIGHT_INITS)],
+        "validation_metric": [StrOptions({"score", "loss"})],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     @abstractmethod
@@ -80,6 +87,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         epsilon,
         n_iter_no_change,
         max_fun,
+        dropout,
+        input_dropout,
+        residual,
+        max_grad_norm,
+        weight_init,
+        validation_metric,
+        n_init,
     ):
         self.activation = activation
         self.solver = solver
@@ -105,6 +119,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.residual = residual
+        self.max_grad_norm = max_grad_norm
+        self.weight_init = weight_init
+        self.validation_metric = validation_metric
+        self.n_init = n_init
 
     # ------------------------------------------------------------------ setup
     def _loss_name(self):
@@ -120,6 +141,42 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             "loss": _config.LOSSES[self._loss_name()],
             "eps": float(np.finfo(self._theta.dtype).eps),
         }
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        return list(sizes)
+
+    def _dropout_rates(self):
+        """Dropout probability of the input and of every hidden layer."""
+        n_hidden = len(self._layout.units) - 2
+        rates = np.asarray(self.dropout, dtype=np.float64)
+        if rates.ndim == 0:
+            rates = np.full(n_hidden, float(rates))
+        elif rates.shape != (n_hidden,):
+            raise ValueError(
+                f"dropout must be a float or one float per hidden layer ({n_hidden}), "
+                f"got {len(rates)} values: {list(rates)}."
+            )
+        if not ((rates >= 0) & (rates < 1)).all():
+            raise ValueError(f"dropout values must be in [0, 1), got {list(rates)}.")
+        return np.concatenate([[float(self.input_dropout)], rates])
+
+    def _net(self, dropout):
+        """The network description the kernels take; ``dropout=False`` for evaluation."""
+        n_hidden = len(self._layout.units) - 2
+        skip = residual_skips(self._layout.units[1:-1]) if self.residual else np.full(
+            n_hidden + 2, -1
+        )
+        drop = self._dropout_rates() if dropout else np.zeros(n_hidden + 1)
+        return build_net(
+            self._layout,
+            _config.ACTIVATIONS[self.activation],
+            _config.OUT_ACTIVATIONS[self.out_activation_],
+            skip,
+            drop,
+        )
 
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -147,23 +204,41 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
+            self.grad_norm_curve_ = []
+            self.layer_grad_norm_curve_ = []
+            self.clip_fraction_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
+                self.best_validation_loss_ = np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
+                self.best_validation_loss_ = None
 
     def _init_coef(self, fan_in, fan_out):
-        # Glorot et al.; scikit-learn's bound (sqrt(2) instead of sqrt(6) for logistic).
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        init_bound = np.sqrt(factor / (fan_in + fan_out))
-        coef_init = self._random_state.uniform(-init_bound, init_bound, (fan_in, fan_out))
-        intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
-        return coef_init, intercept_init
+        rng = self._random_state
+        if self.weight_init == "glorot_uniform":
+            # scikit-learn's scheme: Glorot's bound (sqrt(2) instead of sqrt(6)
+            # for logistic), biases drawn too, weights first.
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            init_bound = np.sqrt(factor / (fan_in + fan_out))
+            coef_init = rng.uniform(-init_bound, init_bound, (fan_in, fan_out))
+            intercept_init = rng.uniform(-init_bound, init_bound, fan_out)
+            return coef_init, intercept_init
+        if self.weight_init == "he_uniform":
+            bound = np.sqrt(6.0 / fan_in)
+            coef_init = rng.uniform(-bound, bound, (fan_in, fan_out))
+        elif self.weight_init == "he_normal":
+            coef_init = rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
+        else:  # lecun_normal
+            coef_init = rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out))
+        return coef_init, np.zeros(fan_out)
 
     def _set_theta(self, theta):
         self._theta = theta
@@ -193,12 +268,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
+        hidden_layer_sizes = self._hidden_sizes()
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        if self.residual:
+            residual_skips(hidden_layer_sizes)  # clear error before any work
+        if self.solver == "lbfgs" and (
+            np.any(np.asarray(self.dropout) > 0) or self.input_dropout > 0
+        ):
+            raise ValueError(
+                "dropout and input_dropout must be 0 with solver='lbfgs': a random "
+                "objective breaks L-BFGS's line search. Use solver='adam' or 'sgd'."
+            )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -213,7 +294,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._random_state = check_random_state(self.random_state)
 
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            n_init = 1 if incremental else self.n_init
+            runs = []
+            for _ in range(n_init):
+                self._initialize(y, layer_units, X.dtype)
+                interrupted = self._train(X, y, sample_weight, incremental)
+                runs.append((self._init_criterion(), dict(self.__dict__)))
+                if interrupted:
+                    break
+            # Keep the best run; the runs' own objects are disjoint, so a
+            # shallow copy of the instance dictionary is a snapshot.
+            best = int(np.argmin([c for c, _ in runs]))
+            if best != len(runs) - 1:
+                self.__dict__.update(runs[best][1])
+            sign = -1.0 if self._criterion_is_score() else 1.0
+            self.init_scores_ = [sign * c for c, _ in runs]
         else:
             self._sync_params()
             if list(self._layout.units) != layer_units:
@@ -223,26 +318,54 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
                     "Set warm_start=False or keep hidden_layer_sizes and the targets."
                 )
-        self.n_outputs_ = y.shape[1]
-        dtype = self._theta.dtype
-
-        Y = np.ascontiguousarray(y, dtype=dtype)
-        if sample_weight is None:
-            sw = np.ones(X.shape[0], dtype=dtype)
-        else:
-            sw = np.ascontiguousarray(sample_weight, dtype=dtype)
-
-        if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, Y, sw, sample_weight, incremental)
-        else:
-            fit_lbfgs(self, X, Y, sw)
+            self._train(X, y, sample_weight, incremental)
 
         if not np.isfinite(self._theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self.dead_units_ = self._dead_units(X)
         return self
+
+    def _train(self, X, y, sample_weight, incremental):
+        """Run the solver on the current network; returns whether it was interrupted."""
+        self.n_outputs_ = y.shape[1]
+        dtype = self._theta.dtype
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        if sample_weight is None:
+            sw = np.ones(X.shape[0], dtype=dtype)
+        else:
+            sw = np.ascontiguousarray(sample_weight, dtype=dtype)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            return fit_stochastic(self, X, Y, sw, sample_weight, incremental)
+        return fit_lbfgs(self, X, Y, sw)
+
+    def _criterion_is_score(self):
+        return (
+            self.solver in _STOCHASTIC_SOLVERS
+            and self.early_stopping
+            and self.validation_metric == "score"
+        )
+
+    def _init_criterion(self):
+        """What n_init minimises: -best validation score, best validation loss or loss_."""
+        if self.solver in _STOCHASTIC_SOLVERS and self.early_stopping:
+            if self.validation_metric == "score":
+                return -float(self.best_validation_score_)
+            return float(self.best_validation_loss_)
+        loss = float(self.loss_)
+        return loss if np.isfinite(loss) else np.inf
+
+    def _dead_units(self, X):
+        """Per hidden layer, the fraction of units with zero output on every row of ``X``."""
+        n_hidden = len(self._layout.units) - 2
+        if self.activation not in _config.RELU_FAMILY or n_hidden == 0:
+            return np.zeros(n_hidden)
+        alive = np.zeros(int(self._layout.units[1:-1].sum()), dtype=np.uint8)
+        self._evaluate(X, EVAL_ALIVE, alive=alive)
+        bounds = np.cumsum(self._layout.units[1:-1])[:-1]
+        return np.array([1.0 - a.mean() for a in np.split(alive, bounds)])
 
     def _check_target(self, y):
         """Hook for target checks that need the 2-D target."""
@@ -284,25 +407,30 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params()
-        layout = self._layout
+        out = np.empty((X.shape[0], int(self._layout.units[-1])), dtype=self._theta.dtype)
+        self._evaluate(X, EVAL_PREDICT, out=out)
+        return out
+
+    def _evaluate(self, X, mode, out=None, alive=None):
+        """Forward passes without dropout over ``X`` (see ``evaluate``)."""
         dtype = self._theta.dtype
         if not sp.issparse(X):
             X = np.asarray(X)
         data = KernelInput(X, dtype)
         n = data.n_rows
-        out = np.empty((n, int(layout.units[-1])), dtype=dtype)
         if n == 0:
-            return out
-        chunk = chunk_rows(layout, n)
-        ws = Workspace(layout, chunk, data.n_features, False, dtype)
+            return
+        net = self._net(dropout=False)
+        chunk = chunk_rows(self._layout, n)
+        work = make_work(net, chunk, data.n_features, False, dtype)
+        empty = np.empty(0, dtype=dtype)
         with blas_single_thread():
-            predict_kernel(
-                *data.args(), n, chunk, self._theta, layout.units, layout.coef_off,
-                layout.int_off, _config.ACTIVATIONS[self.activation],
-                _config.OUT_ACTIVATIONS[self.out_activation_], ws.xb, ws.acts,
-                ws.act_off, out,
+            evaluate(
+                *data.args(), n, chunk, self._theta, net, work, mode,
+                np.empty((0, 0), dtype=dtype), empty, np.int64(0), 0.0,
+                np.empty((0, 0), dtype=dtype) if out is None else out,
+                np.zeros(0, dtype=np.uint8) if alive is None else alive,
             )
-        return out
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""

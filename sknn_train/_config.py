@@ -9,7 +9,16 @@ ACTIVATIONS = {
     "logistic": 1,
     "tanh": 2,
     "relu": 3,
+    "leaky_relu": 4,
+    "elu": 5,
+    "gelu": 6,
+    "softplus": 7,
+    "silu": 8,
 }
+# Activations whose units can die (zero output for every input): dead_units_.
+RELU_FAMILY = {"relu", "leaky_relu"}
+
+WEIGHT_INITS = {"glorot_uniform", "he_uniform", "he_normal", "lecun_normal"}
 # Output activations (never used for hidden layers).
 OUT_ACTIVATIONS = {"identity": 0, "logistic": 1, "exp": 10, "softmax": 11}
 

@@ -92,6 +92,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        input_dropout=0.0,
+        residual=False,
+        max_grad_norm=None,
+        weight_init="glorot_uniform",
+        validation_metric="score",
+        n_init=1,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -118,6 +125,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            residual=residual,
+            max_grad_norm=max_grad_norm,
+            weight_init=weight_init,
+            validation_metric=validation_metric,
+            n_init=n_init,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -341,6 +355,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        input_dropout=0.0,
+        residual=False,
+        max_grad_norm=None,
+        weight_init="glorot_uniform",
+        validation_metric="score",
+        n_init=1,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -367,6 +388,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            residual=residual,
+            max_grad_norm=max_grad_norm,
+            weight_init=weight_init,
+            validation_metric=validation_metric,
+            n_init=n_init,
         )
 
     def predict(self, X):

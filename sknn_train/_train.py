@@ -18,11 +18,21 @@ from sklearn.utils.optimize import _check_optimize_result
 from threadpoolctl import ThreadpoolController
 
 from . import _config
-from ._kernels.epoch import full_loss_grad, run_epoch
-from ._workspace import KernelInput, Workspace, chunk_rows
-
+from ._kernels.epoch import (
+    DIAG_BATCHES,
+    DIAG_CLIPPED,
+    DIAG_LAYERS,
+    DIAG_NORM,
+    EVAL_LOSS,
+    Hyper,
+    evaluate,
+    full_loss_grad,
+    run_epoch,
+)
+from ._workspace import KernelInput, chunk_rows, make_work
 
 _CONTROLLER = None
+_GOLDEN = 0x9E3779B97F4A7C15
 
 
 def blas_single_thread():
@@ -68,19 +78,37 @@ class OptimizerState:
         return False
 
 
-def validation_split(est, n_samples, y, rng):
-    """Train / validation row indices with scikit-learn's draws.
+def stratification_labels(est, Y):
+    """One label per sample to stratify the validation split on, or None.
 
-    Classifiers stratify on the class of each sample, also with three or more
-    classes (scikit-learn stratifies only binary targets); multilabel targets
-    are split without stratification.
+    Binary and multiclass targets use the class (scikit-learn stratifies only
+    binary ones). Multilabel targets use the label combination; combinations
+    seen once are pooled so that every stratum can be split.
     """
-    stratify = None
-    if is_classifier(est):
-        if y.shape[1] == 1:
-            stratify = y[:, 0].astype(np.int64)
-        elif est._label_binarizer.y_type_ == "multiclass":
-            stratify = np.argmax(y, axis=1)
+    if not is_classifier(est):
+        return None
+    if Y.shape[1] == 1:
+        return Y[:, 0].astype(np.int64)
+    if est._label_binarizer.y_type_ == "multiclass":
+        return np.argmax(Y, axis=1)
+    _, codes, counts = np.unique(Y, axis=0, return_inverse=True, return_counts=True)
+    codes = codes.ravel()
+    rare = counts[codes] < 2
+    if rare.any():
+        codes = np.where(rare, -1, codes)
+        if rare.sum() == 1:  # a pool of one cannot be split either
+            codes[rare] = np.bincount(codes[~rare]).argmax()
+    return codes
+
+
+def validation_split(est, n_samples, Y, rng):
+    """Train / validation row indices drawn from ``rng`` as scikit-learn does."""
+    stratify = stratification_labels(est, Y)
+    if stratify is not None:
+        n_strata = np.unique(stratify).shape[0]
+        n_val = int(np.ceil(est.validation_fraction * n_samples))
+        if n_val < n_strata or n_samples - n_val < n_strata:
+            stratify = None  # too few rows to represent every stratum
     train_idx, val_idx = train_test_split(
         np.arange(n_samples),
         random_state=rng,
@@ -106,12 +134,57 @@ def resolve_batch_size(est, n_samples):
     return int(np.clip(est.batch_size, 1, n_samples))
 
 
+def make_hyper(est, opt, codes, key=0):
+    max_norm = est.max_grad_norm
+    return Hyper(
+        solver=np.int64(opt.solver if opt is not None else 0),
+        loss=np.int64(codes["loss"]),
+        nesterov=bool(est.nesterovs_momentum),
+        lr=float(opt.learning_rate if opt is not None else 0.0),
+        beta_1=float(est.beta_1),
+        beta_2=float(est.beta_2),
+        epsilon=float(est.epsilon),
+        momentum=float(est.momentum),
+        alpha=float(est.alpha),
+        max_norm=float(max_norm) if max_norm is not None else 0.0,
+        eps_loss=float(codes["eps"]),
+        key=np.uint64(key),
+    )
+
+
+class _Validation:
+    """The held-out rows of early stopping and how to score them."""
+
+    def __init__(self, est, X, Y, sample_weight, val_idx, dtype):
+        self.X = X[val_idx]
+        self.y = Y[val_idx]
+        if is_classifier(est):
+            self.y = est._label_binarizer.inverse_transform(self.y)
+        self.sw = None if sample_weight is None else sample_weight[val_idx]
+        self.Y = np.ascontiguousarray(Y[val_idx], dtype=dtype)
+        sw = np.ones(len(val_idx)) if self.sw is None else self.sw
+        self.sw_kernel = np.ascontiguousarray(sw, dtype=dtype)
+
+    def loss(self, est):
+        net = est._net(dropout=False)
+        data = KernelInput(self.X, est._theta.dtype)
+        chunk = chunk_rows(est._layout, data.n_rows)
+        work = make_work(net, chunk, data.n_features, False, est._theta.dtype)
+        codes = est._kernel_codes()
+        return evaluate(
+            *data.args(), data.n_rows, chunk, est._theta, net, work, EVAL_LOSS, self.Y,
+            self.sw_kernel, np.int64(codes["loss"]), float(codes["eps"]),
+            np.empty((0, 0), dtype=est._theta.dtype), np.zeros(0, dtype=np.uint8),
+        )
+
+
 def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
     """Minibatch training with sgd or adam, scikit-learn's epoch semantics.
 
     ``Y`` is the 2-D kernel target in the working dtype, ``sw`` the per-sample
     weights given to the kernel and ``sample_weight`` what the user passed
-    (``None`` or validated weights), used for the validation score.
+    (``None`` or validated weights), used for the validation score. Returns
+    whether the user interrupted training.
     """
     theta = est._theta
     dtype = theta.dtype
@@ -126,24 +199,23 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
     n_total = X.shape[0]
     if early_stopping:
         train_idx, val_idx = validation_split(est, n_total, Y, rng)
-        X_val = X[val_idx]
-        y_val = Y[val_idx]
-        if is_classifier(est):
-            y_val = est._label_binarizer.inverse_transform(y_val)
-        sw_val = None if sample_weight is None else sample_weight[val_idx]
+        val = _Validation(est, X, Y, sample_weight, val_idx, dtype)
     else:
-        train_idx = None
-        X_val = y_val = sw_val = None
+        train_idx = val = None
     n_samples = n_total if train_idx is None else train_idx.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int64)
     batch_size = resolve_batch_size(est, n_samples)
 
+    net = est._net(dropout=True)
+    # The dropout stream: drawn only when dropout is used, so that the
+    # defaults keep scikit-learn's exact sequence of random draws.
+    key_base = int(rng.randint(0, 2**62)) if (net.drop > 0).any() else 0
     data = KernelInput(X, dtype)
-    layout = est._layout
-    ws = Workspace(layout, batch_size, data.n_features, not data.is_sparse, dtype)
+    work = make_work(net, batch_size, data.n_features, not data.is_sparse, dtype)
     grad = np.empty_like(theta)
     codes = est._kernel_codes()
-    alpha = float(est.alpha)
+    n_w = len(net.units) - 1
+    interrupted = False
 
     try:
         est.n_iter_ = 0
@@ -154,31 +226,34 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
                     rng.shuffle(perm)
                     sample_idx = sample_idx[perm]
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
+                key = (key_base + est.t_ * _GOLDEN) % 2**64 if key_base else 0
+                diag = np.zeros(DIAG_LAYERS + n_w)
                 accumulated = run_epoch(
-                    *data.args(), Y, sw, order, batch_size,
-                    theta, grad, opt.state1, opt.state2, opt.step, opt.solver,
-                    opt.learning_rate, float(est.beta_1), float(est.beta_2),
-                    float(est.epsilon), float(est.momentum), bool(est.nesterovs_momentum),
-                    layout.units, layout.coef_off, layout.int_off,
-                    codes["hidden"], codes["out"], codes["loss"], alpha, codes["eps"],
-                    ws.xb, ws.acts, ws.deltas, ws.act_off,
+                    *data.args(), Y, sw, order, batch_size, theta, grad, opt.state1,
+                    opt.state2, opt.step, net, work, make_hyper(est, opt, codes, key), diag,
                 )
                 est.n_iter_ += 1
                 est.loss_ = accumulated / n_samples
                 est.t_ += n_samples
                 est.loss_curve_.append(est.loss_)
+                batches = max(diag[DIAG_BATCHES], 1.0)
+                est.grad_norm_curve_.append(diag[DIAG_NORM] / batches)
+                est.layer_grad_norm_curve_.append(list(diag[DIAG_LAYERS:] / batches))
+                est.clip_fraction_curve_.append(diag[DIAG_CLIPPED] / batches)
                 if est.verbose:
                     print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
 
-                update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+                update_no_improvement_count(est, val)
                 opt.iteration_ends(est, est.t_)
 
                 if est._no_improvement_count > est.n_iter_no_change:
                     if early_stopping:
+                        what = "Validation score" if est.validation_metric == "score" else (
+                            "Validation loss")
                         msg = (
-                            "Validation score did not improve more than "
+                            "%s did not improve more than "
                             "tol=%f for %d consecutive epochs."
-                            % (est.tol, est.n_iter_no_change)
+                            % (what, est.tol, est.n_iter_no_change)
                         )
                     else:
                         msg = (
@@ -200,32 +275,48 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
                     )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+        interrupted = True
 
     if early_stopping:
         theta[...] = est._best_theta
+    return interrupted
 
 
-def update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
-    if early_stopping:
-        val_score = est._score(X_val, y_val, sample_weight=sw_val)
-        est.validation_scores_.append(val_score)
-        if est.verbose:
-            print("Validation score: %f" % est.validation_scores_[-1])
-        last_valid_score = est.validation_scores_[-1]
-        if last_valid_score < (est.best_validation_score_ + est.tol):
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if last_valid_score > est.best_validation_score_:
-            est.best_validation_score_ = last_valid_score
-            est._best_theta = est._theta.copy()
-    else:
+def update_no_improvement_count(est, val):
+    """scikit-learn's patience counter, on the validation score or loss."""
+    if val is None:
         if est.loss_curve_[-1] > est.best_loss_ - est.tol:
             est._no_improvement_count += 1
         else:
             est._no_improvement_count = 0
         if est.loss_curve_[-1] < est.best_loss_:
             est.best_loss_ = est.loss_curve_[-1]
+        return
+
+    val_score = est._score(val.X, val.y, sample_weight=val.sw)
+    est.validation_scores_.append(val_score)
+    val_loss = float(val.loss(est))
+    est.validation_loss_curve_.append(val_loss)
+    if est.verbose:
+        print("Validation score: %f" % est.validation_scores_[-1])
+    if est.validation_metric == "score":
+        if val_score < (est.best_validation_score_ + est.tol):
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if val_score > est.best_validation_score_:
+            est.best_validation_score_ = val_score
+            est.best_validation_loss_ = val_loss
+            est._best_theta = est._theta.copy()
+    else:
+        if not val_loss < est.best_validation_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if val_loss < est.best_validation_loss_:
+            est.best_validation_loss_ = val_loss
+            est.best_validation_score_ = val_score
+            est._best_theta = est._theta.copy()
 
 
 def fit_lbfgs(est, X, Y, sw):
@@ -233,22 +324,18 @@ def fit_lbfgs(est, X, Y, sw):
     theta = est._theta
     dtype = theta.dtype
     layout = est._layout
+    net = est._net(dropout=False)
     data = KernelInput(X, dtype)
     chunk = chunk_rows(layout, data.n_rows)
-    ws = Workspace(layout, chunk, data.n_features, False, dtype)
+    work = make_work(net, chunk, data.n_features, not data.is_sparse, dtype)
     grad = np.empty_like(theta)
     grad_chunk = np.empty_like(theta)
-    codes = est._kernel_codes()
-    alpha = float(est.alpha)
+    hyper = make_hyper(est, None, est._kernel_codes())
 
     def loss_grad(packed):
         theta[...] = packed
-        loss = full_loss_grad(
-            *data.args(), Y, sw, chunk, theta, grad, grad_chunk,
-            layout.units, layout.coef_off, layout.int_off,
-            codes["hidden"], codes["out"], codes["loss"], alpha, codes["eps"],
-            ws.xb, ws.acts, ws.deltas, ws.act_off,
-        )
+        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, grad_chunk, net, work,
+                              hyper)
         return loss, grad.astype(np.float64)
 
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
@@ -264,3 +351,4 @@ def fit_lbfgs(est, X, Y, sw):
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     theta[...] = opt_res.x
+    return False

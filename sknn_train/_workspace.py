@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels.network import Net, Work
 from ._layout import Layout
 
 _EMPTY_INDEX = np.zeros(1, dtype=np.int64)
@@ -12,6 +13,9 @@ _EMPTY_INDEX = np.zeros(1, dtype=np.int64)
 # Rows per chunk for prediction and full-batch (L-BFGS) passes: bounds the
 # activation workspace to about this many values whatever the number of rows.
 CHUNK_VALUES = 1 << 21
+
+# Activation codes whose derivative needs the pre-activation (GELU, SiLU).
+_NEEDS_PRE = (6, 8)
 
 
 class KernelInput:
@@ -43,19 +47,25 @@ class KernelInput:
         return self.x, self.data, self.indices, self.indptr, self.is_sparse
 
 
-class Workspace:
-    """Activation and delta buffers for batches of at most ``rows`` rows."""
-
-    def __init__(self, layout: Layout, rows: int, n_features: int, gather: bool, dtype):
-        units = layout.units
-        self.act_off = np.zeros(len(units), dtype=np.int64)
-        total = 0
-        for layer in range(1, len(units)):
-            self.act_off[layer] = total
-            total += rows * int(units[layer])
-        self.acts = np.empty(total, dtype=dtype)
-        self.deltas = np.empty(total, dtype=dtype)
-        self.xb = np.empty((rows if gather else 0, n_features), dtype=dtype)
+def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype) -> Work:
+    """Activation, delta and input buffers for batches of at most ``rows`` rows."""
+    units = net.units
+    act_off = np.zeros(len(units), dtype=np.int64)
+    total = 0
+    for layer in range(1, len(units)):
+        act_off[layer] = total
+        total += rows * int(units[layer])
+    hidden = net.act[1:-1]
+    need_pre = bool(np.isin(hidden, _NEEDS_PRE).any())
+    need_drop = bool((net.drop[1:-1] > 0).any())
+    return Work(
+        xb=np.empty((rows if gather else 0, n_features), dtype=dtype),
+        acts=np.empty(total, dtype=dtype),
+        pre=np.empty(total if need_pre else 0, dtype=dtype),
+        dacts=np.empty(total if need_drop else 0, dtype=dtype),
+        deltas=np.empty(total, dtype=dtype),
+        act_off=act_off,
+    )
 
 
 def chunk_rows(layout: Layout, n_rows: int) -> int:

@@ -4,17 +4,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from sknn_train import _config
-from sknn_train._kernels.epoch import full_loss_grad
-from sknn_train._layout import Layout
-from sknn_train._workspace import KernelInput, Workspace
+from sknn_train._kernels.epoch import Hyper, full_loss_grad
+from sknn_train._layout import Layout, build_net, residual_skips
+from sknn_train._workspace import KernelInput, make_work
 
-# (loss, output activation, n_outputs, target maker)
+# loss -> (output activation, n_outputs)
 LOSS_CASES = {
     "squared_error": ("identity", 2),
     "poisson": ("exp", 2),
     "log_loss": ("softmax", 3),
     "binary_log_loss": ("logistic", 3),
 }
+EPS64 = float(np.finfo(np.float64).eps)
 
 
 def make_problem(loss, n=7, d=4, hidden=(5, 3), seed=0, sparse=False):
@@ -39,16 +40,31 @@ def make_problem(loss, n=7, d=4, hidden=(5, 3), seed=0, sparse=False):
     return X, np.ascontiguousarray(Y), sw, layout, theta, out_act
 
 
-def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chunk=3):
+def make_net(layout, activation, out_act, residual=False, drop=None):
+    n_hidden = len(layout.units) - 2
+    skip = residual_skips(layout.units[1:-1]) if residual else np.full(n_hidden + 2, -1)
+    drop = np.zeros(n_hidden + 1) if drop is None else np.asarray(drop, dtype=float)
+    return build_net(layout, _config.ACTIVATIONS[activation],
+                     _config.OUT_ACTIVATIONS[out_act], skip, drop)
+
+
+def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0):
+    return Hyper(
+        solver=np.int64(solver), loss=np.int64(_config.LOSSES[loss]), nesterov=bool(nesterov),
+        lr=float(lr), beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum=0.9,
+        alpha=float(alpha), max_norm=float(max_norm), eps_loss=EPS64, key=np.uint64(key),
+    )
+
+
+def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chunk=3,
+                  residual=False, drop=None, key=0):
     """Full-batch loss and flat gradient from the compiled kernel."""
     data = KernelInput(X, np.float64)
-    ws = Workspace(layout, chunk, data.n_features, False, np.float64)
+    net = make_net(layout, activation, out_act, residual, drop)
+    work = make_work(net, chunk, data.n_features, not data.is_sparse, np.float64)
     grad = np.empty_like(theta)
     value = full_loss_grad(
-        *data.args(), Y, sw, chunk, theta.copy(), grad, np.empty_like(theta),
-        layout.units, layout.coef_off, layout.int_off,
-        _config.ACTIVATIONS[activation], _config.OUT_ACTIVATIONS[out_act],
-        _config.LOSSES[loss], float(alpha), float(np.finfo(np.float64).eps),
-        ws.xb, ws.acts, ws.deltas, ws.act_off,
+        *data.args(), Y, sw, chunk, theta.copy(), grad, np.empty_like(theta), net, work,
+        make_hyper(loss, alpha, key),
     )
     return value, grad

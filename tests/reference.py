@@ -1,32 +1,69 @@
-"""A plain-NumPy reference of one training epoch: slow, obvious, independent of the kernels."""
+"""A plain-NumPy reference of one training epoch: slow, obvious, independent of the kernels.
+
+Follows SPEC section 2 literally: activations, residual blocks (2.3), inverted
+dropout (2.2) with the documented counter-based mask, weight decay (2.1),
+clipping by global norm (2.4), and scikit-learn's Adam / SGD updates.
+"""
 
 import numpy as np
+from scipy.special import erf, expit
+
+# --- the documented dropout mask: splitmix64 of (key, layer, row, unit) ---
+_C1 = np.uint64(0x9E3779B97F4A7C15)
+_C2 = np.uint64(0xD1B54A32D192ED03)
 
 
-def _act(a, name):
-    if name == "identity":
-        return a
-    if name == "logistic":
-        return 1.0 / (1.0 + np.exp(-a))
-    if name == "tanh":
-        return np.tanh(a)
-    if name == "relu":
-        return np.maximum(a, 0.0)
-    if name == "exp":
-        return np.exp(a)
-    if name == "softmax":
-        e = np.exp(a - a.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    raise ValueError(name)
+def _mix(z):
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
-def _act_grad(z, name):
+def dropout_mask(key, layer, m, k, p, row0=0):
+    """(m, k) multipliers: 0 for dropped units, 1 / keep-probability for kept ones."""
+    rows = np.arange(row0, row0 + m, dtype=np.uint64)[:, None]
+    units = np.arange(k, dtype=np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        rk = _mix(np.uint64(key) ^ (np.uint64(layer) * _C1 + rows * _C2))
+        z = _mix(rk + (units >> np.uint64(2)) * _C1)
+    bits = (z >> (np.uint64(16) * (units & np.uint64(3)))) & np.uint64(0xFFFF)
+    t = int(p * 65536 + 0.5)
+    return np.where(bits < t, 0.0, 65536.0 / (65536.0 - t))
+
+
+# --- activations: value of a, derivative from a ---
+def act(a, name):
     return {
-        "identity": np.ones_like(z),
-        "logistic": z * (1 - z),
-        "tanh": 1 - z**2,
-        "relu": (z > 0).astype(z.dtype),
-    }[name]
+        "identity": lambda: a,
+        "logistic": lambda: expit(a),
+        "tanh": lambda: np.tanh(a),
+        "relu": lambda: np.maximum(a, 0.0),
+        "leaky_relu": lambda: np.where(a > 0, a, 0.01 * a),
+        "elu": lambda: np.where(a > 0, a, np.expm1(np.minimum(a, 0))),
+        "gelu": lambda: 0.5 * a * (1 + erf(a / np.sqrt(2))),
+        "softplus": lambda: np.logaddexp(0, a),
+        "silu": lambda: a * expit(a),
+        "exp": lambda: np.exp(a),
+        "softmax": lambda: np.exp(a - a.max(1, keepdims=True))
+        / np.exp(a - a.max(1, keepdims=True)).sum(1, keepdims=True),
+    }[name]()
+
+
+def act_grad(a, name):
+    s = expit(a)
+    return {
+        "identity": lambda: np.ones_like(a),
+        "logistic": lambda: s * (1 - s),
+        "tanh": lambda: 1 - np.tanh(a) ** 2,
+        "relu": lambda: (a > 0).astype(float),
+        "leaky_relu": lambda: np.where(a > 0, 1.0, 0.01),
+        "elu": lambda: np.where(a > 0, 1.0, np.exp(np.minimum(a, 0))),
+        "gelu": lambda: 0.5 * (1 + erf(a / np.sqrt(2))) + a * np.exp(-a * a / 2) / np.sqrt(2 * np.pi),
+        "softplus": lambda: s,
+        "silu": lambda: s * (1 + a * (1 - s)),
+    }[name]()
 
 
 def _loss(p, y, loss):
@@ -43,40 +80,84 @@ def _loss(p, y, loss):
     return -(y * np.log(q) + (1 - y) * np.log(1 - q)).sum(axis=1)
 
 
-def loss_grad(coefs, intercepts, X, Y, sw, activation, out_act, loss, alpha):
-    """Loss and gradients of one batch (SPEC 2.1 weight decay)."""
-    hs = [X]
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        a = hs[-1] @ W + b
-        hs.append(_act(a, out_act if i == len(coefs) - 1 else activation))
+def block_sources(n_hidden, residual):
+    """source[j]: the layer added to layer j (hidden layers 1..n_hidden), SPEC 2.3."""
+    src = {}
+    if residual:
+        k = 1
+        while 2 * k + 1 <= n_hidden:
+            src[2 * k + 1] = 2 * k - 1
+            k += 1
+    return src
+
+
+def loss_grad(coefs, intercepts, X, Y, sw, hp, key):
+    """Loss and gradients of one batch."""
+    L = len(coefs)  # layers 0..L; hidden 1..L-1
+    src = block_sources(L - 1, hp["residual"])
+    drops = hp["drop"]
+    m = X.shape[0]
+    masks = {}
+    h = {}
+    a_ = {}
+    if drops[0] > 0:
+        masks[0] = dropout_mask(key, 0, m, X.shape[1], drops[0])
+        h[0] = X * masks[0]
+    else:
+        h[0] = X
+    for j in range(1, L + 1):
+        a = h[j - 1] @ coefs[j - 1] + intercepts[j - 1]
+        if j in src:
+            a = a + h[src[j]]
+        a_[j] = a
+        if j == L:
+            h[j] = act(a, hp["out_act"])
+            break
+        name = "identity" if j in src else hp["activation"]
+        z = act(a, name)
+        if drops[j] > 0:
+            masks[j] = dropout_mask(key, j, m, z.shape[1], drops[j])
+            z = z * masks[j]
+        h[j] = z
     S = sw.sum()
-    value = (sw * _loss(hs[-1], Y, loss)).sum() / S
-    value += 0.5 * alpha * sum((W**2).sum() for W in coefs) / S
-    delta = (hs[-1] - Y) * sw[:, None]
-    gW, gb = [None] * len(coefs), [None] * len(coefs)
-    for i in range(len(coefs) - 1, -1, -1):
-        gW[i] = (hs[i].T @ delta + alpha * coefs[i]) / S
-        gb[i] = delta.sum(axis=0) / S
-        if i > 0:
-            delta = (delta @ coefs[i].T) * _act_grad(hs[i], activation)
+    value = (sw * _loss(h[L], Y, hp["loss"])).sum() / S
+    value += 0.5 * hp["alpha"] * sum((W**2).sum() for W in coefs) / S
+    gh = {}  # gradient w.r.t. each layer's passed-on output
+    delta = (h[L] - Y) * sw[:, None]
+    gW, gb = [None] * L, [None] * L
+    for j in range(L, 0, -1):
+        gW[j - 1] = (h[j - 1].T @ delta + hp["alpha"] * coefs[j - 1]) / S
+        gb[j - 1] = delta.sum(axis=0) / S
+        if j in src:
+            gh[src[j]] = gh.get(src[j], 0) + delta
+        if j - 1 == 0:
+            break
+        i = j - 1
+        g = delta @ coefs[j - 1].T + gh.get(i, 0)
+        if i in masks:
+            g = g * masks[i]
+        name = "identity" if i in src else hp["activation"]
+        delta = g * act_grad(a_[i], name)
     return value, gW, gb
 
 
-def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp):
+def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp, key_fn):
     """One epoch over rows ``order``; updates ``coefs``/``intercepts``/``state`` in place.
 
     Returns scikit-learn's accumulated loss ``sum_b loss_b * m_b``.
     """
     acc = 0.0
-    for start in range(0, len(order), batch_size):
+    for b, start in enumerate(range(0, len(order), batch_size)):
         rows = order[start : start + batch_size]
-        value, gW, gb = loss_grad(
-            coefs, intercepts, X[rows], Y[rows], sw[rows], hp["activation"],
-            hp["out_act"], hp["loss"], hp["alpha"],
-        )
+        value, gW, gb = loss_grad(coefs, intercepts, X[rows], Y[rows], sw[rows], hp,
+                                  key_fn(b))
         acc += value * len(rows)
-        params = coefs + intercepts
         grads = gW + gb
+        norm = np.sqrt(sum((g**2).sum() for g in grads))
+        state["norms"].append(norm)
+        if hp["max_norm"] > 0 and norm > hp["max_norm"]:
+            grads = [g * (hp["max_norm"] / norm) for g in grads]
+        params = coefs + intercepts
         if solver == "adam":
             state["t"] += 1
             t = state["t"]

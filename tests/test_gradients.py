@@ -1,9 +1,9 @@
 """The compiled backward pass against central finite differences of the compiled loss.
 
-Every hidden activation x every loss x alpha, on a tiny float64 network, with
-non-uniform sample weights, comparing the whole flat gradient (weights and
-biases of every layer). Row chunking of the full-batch pass (chunk=3 rows of 7)
-is exercised at the same time.
+Every hidden activation x every loss x alpha, plain and residual, with and
+without dropout (masks fixed by the seed), on tiny float64 networks with
+non-uniform sample weights, comparing the whole flat gradient. Row chunking of
+the full-batch pass (chunk=3 rows of 7) is exercised at the same time.
 """
 
 import numpy as np
@@ -22,20 +22,49 @@ def _numerical_gradient(f, theta, h=1e-6):
     return g
 
 
+def _check(loss, activation, alpha, sparse=False, residual=False, drop=None,
+           hidden=(5, 3)):
+    X, Y, sw, layout, theta, out_act = make_problem(loss, sparse=sparse, hidden=hidden)
+    kw = dict(residual=residual, drop=drop, key=12345)
+
+    def f(t):
+        return loss_and_grad(X, Y, sw, layout, t, activation, out_act, loss, alpha, **kw)[0]
+
+    _, analytic = loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha,
+                                **kw)
+    numeric = _numerical_gradient(f, theta)
+    assert np.abs(analytic).max() > 1e-3  # a gradient worth checking
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+    return analytic
+
+
 @pytest.mark.parametrize("activation", sorted(_config.ACTIVATIONS))
 @pytest.mark.parametrize("loss", sorted(LOSS_CASES))
 @pytest.mark.parametrize("alpha", [0.0, 0.7])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_gradient_matches_finite_differences(activation, loss, alpha, sparse):
-    X, Y, sw, layout, theta, out_act = make_problem(loss, sparse=sparse)
+    _check(loss, activation, alpha, sparse=sparse)
 
-    def f(t):
-        return loss_and_grad(X, Y, sw, layout, t, activation, out_act, loss, alpha)[0]
 
-    _, analytic = loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha)
-    numeric = _numerical_gradient(f, theta)
-    assert np.abs(analytic).max() > 1e-3  # a gradient worth checking
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+# (6, 4, 6, 4, 6): stem + two residual blocks; (6, 4, 6, 5): one block + a plain layer
+@pytest.mark.parametrize("activation", sorted(_config.ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [(6, 4, 6, 4, 6), (6, 4, 6, 5)])
+def test_residual_gradient(activation, hidden):
+    _check("log_loss", activation, 0.3, residual=True, hidden=hidden)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+def test_dropout_gradient_with_fixed_mask(activation, sparse, residual):
+    hidden = (6, 4, 6)
+    drop = [0.3, 0.4, 0.25, 0.5]  # input, then each hidden layer
+    g = _check("binary_log_loss", activation, 0.2, sparse=sparse, residual=residual,
+               drop=drop, hidden=hidden)
+    # dropout really masked something: the same network without it differs
+    no_drop = _check("binary_log_loss", activation, 0.2, sparse=sparse, residual=residual,
+                     hidden=hidden)
+    assert not np.allclose(g, no_drop)
 
 
 def test_gradient_check_detects_a_wrong_gradient():
@@ -51,9 +80,13 @@ def test_gradient_check_detects_a_wrong_gradient():
     assert not np.allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
 
 
-def test_chunking_does_not_change_the_result():
+@pytest.mark.parametrize("drop", [None, [0.2, 0.3, 0.3]])
+def test_chunking_does_not_change_the_result(drop):
     X, Y, sw, layout, theta, out_act = make_problem("log_loss", n=11)
-    one = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=11)
-    many = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=2)
+    kw = dict(drop=drop, key=99)
+    one = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=11,
+                        **kw)
+    many = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=2,
+                         **kw)
     assert one[0] == pytest.approx(many[0], rel=1e-12)
     np.testing.assert_allclose(one[1], many[1], rtol=1e-10, atol=1e-14)

@@ -4,56 +4,92 @@ import numpy as np
 import pytest
 
 import reference
-from kernel_utils import LOSS_CASES, make_problem
+from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
 from sknn_train import _config
-from sknn_train._kernels.epoch import run_epoch
-from sknn_train._workspace import KernelInput, Workspace
+from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
+from sknn_train._kernels.rng import mix
+from sknn_train._workspace import KernelInput, make_work
 
 HP = dict(lr=0.05, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum=0.9)
+SOLVERS = [("adam", False), ("sgd", True), ("sgd", False)]
 
 
-@pytest.mark.parametrize(
-    ("solver", "nesterov"), [("adam", False), ("sgd", True), ("sgd", False)]
-)
-@pytest.mark.parametrize("loss", sorted(LOSS_CASES))
-@pytest.mark.parametrize("activation", sorted(_config.ACTIVATIONS))
-@pytest.mark.parametrize("sparse", [False, True])
-def test_compiled_epoch_matches_numpy_reference(solver, nesterov, loss, activation, sparse):
-    X, Y, sw, layout, theta, out_act = make_problem(loss, n=23, sparse=sparse, seed=3)
+def _run_both(loss, activation, solver, nesterov, sparse=False, residual=False,
+              drop=None, max_norm=0.0, hidden=(5, 3), epochs=3):
+    X, Y, sw, layout, theta, out_act = make_problem(loss, n=23, sparse=sparse, seed=3,
+                                                    hidden=hidden)
     Xd = X.toarray() if sparse else X
     order = np.random.RandomState(5).permutation(23).astype(np.int64)
-    batch_size, alpha = 5, 0.3  # 23 rows: the last batch is smaller
+    batch_size, alpha, key = 5, 0.3, 777  # 23 rows: the last batch is smaller
+    n_hidden = len(hidden)
+    drop = np.zeros(n_hidden + 1) if drop is None else np.asarray(drop, dtype=float)
 
-    # compiled: three epochs, carrying optimizer state across calls
+    # compiled: several epochs carrying the optimizer state across calls
     th = theta.copy()
-    s1, s2 = np.zeros_like(th), np.zeros_like(th) if solver == "adam" else np.zeros(0)
+    s1 = np.zeros_like(th)
+    s2 = np.zeros_like(th) if solver == "adam" else np.zeros(0)
     step = np.zeros(1, dtype=np.int64)
     data = KernelInput(X, np.float64)
-    ws = Workspace(layout, batch_size, data.n_features, not sparse, np.float64)
-    ours = []
-    for _ in range(3):
-        ours.append(run_epoch(
-            *data.args(), Y, sw, order, batch_size, th, np.empty_like(th), s1, s2, step,
-            _config.SOLVERS[solver], HP["lr"], HP["beta_1"], HP["beta_2"], HP["epsilon"],
-            HP["momentum"], nesterov, layout.units, layout.coef_off, layout.int_off,
-            _config.ACTIVATIONS[activation], _config.OUT_ACTIVATIONS[out_act],
-            _config.LOSSES[loss], alpha, float(np.finfo(np.float64).eps),
-            ws.xb, ws.acts, ws.deltas, ws.act_off,
-        ))
+    net = make_net(layout, activation, out_act, residual, drop)
+    work = make_work(net, batch_size, data.n_features, not sparse, np.float64)
+    hyper = make_hyper(loss, alpha, key, solver=_config.SOLVERS[solver], lr=HP["lr"],
+                       nesterov=nesterov, max_norm=max_norm)
+    ours, diags = [], []
+    for _ in range(epochs):
+        diag = np.zeros(DIAG_LAYERS + n_hidden + 1)
+        ours.append(run_epoch(*data.args(), Y, sw, order, batch_size, th, np.empty_like(th),
+                              s1, s2, step, net, work, hyper, diag))
+        diags.append(diag)
 
     # reference
     ref_theta = theta.copy()
     coefs = layout.coef_views(ref_theta)
     intercepts = layout.intercept_views(ref_theta)
-    state = {"t": 0, "m": [np.zeros_like(p) for p in coefs + intercepts]}
-    state["v"] = [np.zeros_like(p) for p in coefs + intercepts]
+    params = coefs + intercepts
+    state = {"t": 0, "m": [np.zeros_like(p) for p in params],
+             "v": [np.zeros_like(p) for p in params], "norms": []}
     hp = dict(HP, activation=activation, out_act=out_act, loss=loss, alpha=alpha,
-              nesterov=nesterov)
-    expected = [
-        reference.epoch(coefs, intercepts, Xd, Y, sw, order, batch_size, solver, state, hp)
-        for _ in range(3)
-    ]
+              nesterov=nesterov, residual=residual, drop=drop, max_norm=max_norm)
 
+    def key_fn(b):
+        return int(mix(np.uint64(key) + np.uint64(b)))
+
+    expected = [
+        reference.epoch(coefs, intercepts, Xd, Y, sw, order, batch_size, solver, state, hp,
+                        key_fn)
+        for _ in range(epochs)
+    ]
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
     np.testing.assert_allclose(th, ref_theta, rtol=1e-10, atol=1e-12)
     assert not np.allclose(th, theta)  # training moved the weights
+    return diags, state
+
+
+@pytest.mark.parametrize(("solver", "nesterov"), SOLVERS)
+@pytest.mark.parametrize("loss", sorted(LOSS_CASES))
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_compiled_epoch_matches_numpy_reference(solver, nesterov, loss, activation, sparse):
+    _run_both(loss, activation, solver, nesterov, sparse=sparse)
+
+
+@pytest.mark.parametrize("activation", sorted(_config.ACTIVATIONS))
+@pytest.mark.parametrize(("solver", "nesterov"), SOLVERS)
+def test_every_activation(activation, solver, nesterov):
+    _run_both("log_loss", activation, solver, nesterov)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "silu"])
+def test_dropout_residual_and_clipping(sparse, residual, activation):
+    hidden = (6, 4, 6)
+    diags, state = _run_both(
+        "log_loss", activation, "adam", False, sparse=sparse, residual=residual,
+        drop=[0.2, 0.3, 0.5, 0.1], max_norm=0.5, hidden=hidden,
+    )
+    # The diagnostics are the mean pre-clipping norm the reference saw.
+    norms = np.asarray(state["norms"]).reshape(3, -1)
+    got = [d[DIAG_NORM] / d[DIAG_BATCHES] for d in diags]
+    np.testing.assert_allclose(got, norms.mean(axis=1), rtol=1e-10)
+    assert (norms > 0.5).any()  # clipping was active

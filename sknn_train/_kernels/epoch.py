@@ -1,17 +1,29 @@
-"""Whole-epoch, full-batch and prediction kernels: one compiled call each."""
+"""Whole-epoch, full-batch and prediction kernels: one compiled call each.
+
+``hyper`` is a :class:`Hyper` of scalars already cast at the Python boundary:
+solver and loss codes, Nesterov flag, learning rate, Adam's betas and epsilon,
+momentum, alpha, the clipping norm (<= 0: off), the loss's clipping epsilon and
+the dropout key of this epoch.
+"""
+
+import math
+from collections import namedtuple
 
 import numpy as np
 
 from .._jit import kernel
 from .losses import loss_and_delta
-from .network import (
-    backward,
-    finish_gradient,
-    forward,
-    layer_view,
-    squared_weight_norm,
-)
+from .network import backward, finish_gradient, forward, layer_view, squared_weight_norm
 from .optim import adam_step, sgd_step
+from .rng import mix
+
+Hyper = namedtuple(
+    "Hyper",
+    "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key",
+)
+
+# Layout of the per-epoch diagnostics accumulator.
+DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
 
 
 @kernel
@@ -25,61 +37,91 @@ def gather_rows(x, rows, out):
 
 
 @kernel
-def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size,
-              theta, grad, state1, state2, step, solver, lr, beta_1, beta_2, eps_adam,
-              momentum, nesterov, units, coef_off, int_off, hidden_act, out_act, loss,
-              alpha, eps_loss, xb, acts, deltas, act_off):
+def clip_and_measure(grad, net, max_norm, diag):
+    """Record the global and per-matrix gradient norms; clip to ``max_norm``."""
+    n_w = net.units.shape[0] - 1
+    total = 0.0
+    for l in range(n_w):
+        s = 0.0
+        for p in range(net.coef_off[l], net.coef_off[l + 1]):
+            s += grad[p] * grad[p]
+        diag[DIAG_LAYERS + l] += math.sqrt(s)
+        total += s
+    for p in range(net.int_off[0], net.int_off[n_w]):
+        total += grad[p] * grad[p]
+    norm = math.sqrt(total)
+    diag[DIAG_NORM] += norm
+    diag[DIAG_BATCHES] += 1.0
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / norm
+        for p in range(grad.shape[0]):
+            grad[p] *= scale
+        diag[DIAG_CLIPPED] += 1.0
+
+
+@kernel
+def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
+              state1, state2, step, net, work, hyper, diag):
     """One epoch of minibatch training over the rows ``order`` of the training set.
 
-    Per batch: gather rows, forward, loss, backward, L2 term, optimizer step.
-    ``step`` is a one-element int64 array holding Adam's step counter across
-    calls. Returns ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
+    Per batch: gather rows, forward (with dropout), loss, backward, L2 term,
+    norm diagnostics and clipping, optimizer step. ``step`` is a one-element
+    int64 array holding Adam's step counter across calls. Batches whose sample
+    weights sum to zero carry no information and are skipped. Returns
+    ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
     """
     n = order.shape[0]
-    n_w = units.shape[0] - 1
-    k = units[n_w]
+    n_w = net.units.shape[0] - 1
+    k = net.units[n_w]
     acc = 0.0
     start = 0
+    batch = 0
     while start < n:
         stop = min(start + batch_size, n)
         m = stop - start
         rows = order[start:stop]
-        xm = xb[:m]
+        batch_key = mix(hyper.key + np.uint64(batch))
+        xm = work.xb[:m]
         if not is_sparse:
             gather_rows(x, rows, xm)
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, units, coef_off,
-                int_off, acts, act_off, hidden_act, out_act)
-        p = layer_view(acts, act_off[n_w], m, k)
-        d = layer_view(deltas, act_off[n_w], m, k)
         sw_sum = 0.0
         for r in range(m):
             sw_sum += sw[rows[r]]
-        batch_loss = loss_and_delta(p, y, sw, rows, d, loss, eps_loss) / sw_sum
-        batch_loss += 0.5 * alpha * squared_weight_norm(theta, units, coef_off) / sw_sum
-        acc += batch_loss * m
-        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, units,
-                 coef_off, int_off, acts, deltas, act_off, hidden_act)
-        finish_gradient(theta, grad, units, coef_off, int_off, alpha, sw_sum)
-        if solver == 1:
-            step[0] += 1
-            adam_step(theta, grad, state1, state2, step[0], lr, beta_1, beta_2, eps_adam)
-        else:
-            sgd_step(theta, grad, state1, lr, momentum, nesterov)
+        if sw_sum > 0:
+            forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work,
+                    batch_key, 0)
+            p = layer_view(work.acts, work.act_off[n_w], m, k)
+            d = layer_view(work.deltas, work.act_off[n_w], m, k)
+            batch_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss) / sw_sum
+            batch_loss += 0.5 * hyper.alpha * squared_weight_norm(theta, net) / sw_sum
+            acc += batch_loss * m
+            backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work,
+                     batch_key, 0)
+            finish_gradient(theta, grad, net, hyper.alpha, sw_sum)
+            clip_and_measure(grad, net, hyper.max_norm, diag)
+            if hyper.solver == 1:
+                step[0] += 1
+                adam_step(theta, grad, state1, state2, step[0], hyper.lr, hyper.beta_1,
+                          hyper.beta_2, hyper.epsilon)
+            else:
+                sgd_step(theta, grad, state1, hyper.lr, hyper.momentum, hyper.nesterov)
         start = stop
+        batch += 1
     return acc
 
 
 @kernel
 def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad,
-                   grad_chunk, units, coef_off, int_off, hidden_act, out_act, loss,
-                   alpha, eps_loss, xb, acts, deltas, act_off):
+                   grad_chunk, net, work, hyper):
     """Loss and gradient over the whole training set (for L-BFGS), in row chunks.
 
     Memory stays at ``chunk`` rows of activations whatever the number of rows.
+    Dropout masks (only used by the gradient tests; L-BFGS refuses dropout) use
+    the global row index, so the result does not depend on ``chunk``.
     """
     n = y.shape[0]
-    n_w = units.shape[0] - 1
-    k = units[n_w]
+    n_w = net.units.shape[0] - 1
+    k = net.units[n_w]
     total = 0.0
     sw_sum = 0.0
     for i in range(n):
@@ -90,36 +132,70 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
         stop = min(start + chunk, n)
         m = stop - start
         rows = np.arange(start, stop)
-        xm = x[start:stop] if not is_sparse else xb[:m]
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, units, coef_off,
-                int_off, acts, act_off, hidden_act, out_act)
-        p = layer_view(acts, act_off[n_w], m, k)
-        d = layer_view(deltas, act_off[n_w], m, k)
-        total += loss_and_delta(p, y, sw, rows, d, loss, eps_loss)
+        xm = work.xb[:m]
+        if not is_sparse:
+            xm[:, :] = x[start:stop]
+        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work, hyper.key,
+                start)
+        p = layer_view(work.acts, work.act_off[n_w], m, k)
+        d = layer_view(work.deltas, work.act_off[n_w], m, k)
+        total += loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
         target = grad if start == 0 else grad_chunk
-        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, target, units,
-                 coef_off, int_off, acts, deltas, act_off, hidden_act)
+        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, target, net, work,
+                 hyper.key, start)
         if start > 0:
             for q in range(grad.shape[0]):
                 grad[q] += grad_chunk[q]
         start = stop
-    finish_gradient(theta, grad, units, coef_off, int_off, alpha, sw_sum)
-    return total / sw_sum + 0.5 * alpha * squared_weight_norm(theta, units, coef_off) / sw_sum
+    finish_gradient(theta, grad, net, hyper.alpha, sw_sum)
+    return total / sw_sum + 0.5 * hyper.alpha * squared_weight_norm(theta, net) / sw_sum
+
+
+EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = 0, 1, 2
 
 
 @kernel
-def predict(x, data, indices, indptr, is_sparse, n, chunk, theta, units, coef_off,
-            int_off, hidden_act, out_act, xb, acts, act_off, out):
-    """Network output for ``n`` rows into ``out`` (n, n_outputs), in row chunks."""
-    n_w = units.shape[0] - 1
-    k = units[n_w]
+def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mode, y, sw,
+             loss, eps_loss, out, alive):
+    """Forward passes without dropout over ``n`` rows, in row chunks.
+
+    ``mode`` selects what is kept: ``EVAL_PREDICT`` writes the network output to
+    ``out`` (n, n_outputs); ``EVAL_ALIVE`` sets ``alive[u] = 1`` for every hidden
+    unit (layers concatenated) with a non-zero output on some row;
+    ``EVAL_LOSS`` returns the weighted mean data loss against ``y`` / ``sw``
+    (the validation loss). The input is read, never written.
+    """
+    for j in range(net.drop.shape[0]):
+        if net.drop[j] != 0:
+            raise ValueError("evaluate() runs without dropout")
+    n_w = net.units.shape[0] - 1
+    k = net.units[n_w]
+    total = 0.0
+    sw_sum = 0.0
     start = 0
     while start < n:
         stop = min(start + chunk, n)
         m = stop - start
         rows = np.arange(start, stop)
-        xm = x[start:stop] if not is_sparse else xb[:m]
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, units, coef_off,
-                int_off, acts, act_off, hidden_act, out_act)
-        out[start:stop] = layer_view(acts, act_off[n_w], m, k)
+        xm = x[start:stop] if not is_sparse else work.xb[:m]
+        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work,
+                np.uint64(0), start)
+        p = layer_view(work.acts, work.act_off[n_w], m, k)
+        if mode == EVAL_PREDICT:
+            out[start:stop] = p
+        elif mode == EVAL_LOSS:
+            d = layer_view(work.deltas, work.act_off[n_w], m, k)
+            total += loss_and_delta(p, y, sw, rows, d, loss, eps_loss)
+            for r in range(m):
+                sw_sum += sw[start + r]
+        else:
+            base = 0
+            for j in range(1, n_w):
+                z = layer_view(work.acts, work.act_off[j], m, net.units[j])
+                for r in range(m):
+                    for c in range(net.units[j]):
+                        if z[r, c] != 0:
+                            alive[base + c] = 1
+                base += net.units[j]
         start = stop
+    return total / sw_sum if sw_sum > 0 else 0.0

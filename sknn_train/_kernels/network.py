@@ -1,20 +1,33 @@
 """Forward and backward passes of one batch through the whole network.
 
-The network is described by plain arrays: ``units`` (width of every layer,
-input first), ``coef_off`` / ``int_off`` (offsets of each weight matrix and bias
-vector in the flat parameter buffer ``theta``) and ``act_off`` (offset of each
-layer's activations in the flat workspace ``acts``; layer 0, the input, has
-none). Depth is data, not a type, so one compiled signature serves every
-architecture.
+The network is a :class:`Net` of plain arrays indexed by layer (layer 0 is the
+input, the last is the output): ``units`` widths, ``coef_off`` / ``int_off``
+offsets of each weight matrix and bias vector in the flat buffer ``theta``,
+``act`` the activation code of each layer, ``skip`` the layer whose output is
+added to a layer's pre-activation (residual blocks, -1 for none), ``skip_to``
+the reverse map, and ``drop`` each layer's dropout probability. Depth and
+architecture are data, not types: one compiled signature per dtype.
 
-The input of a batch is either the dense ``(m, d)`` block ``xb`` or, when
-``is_sparse``, the CSR rows ``rows`` of ``(data, indices, indptr)``.
+A :class:`Work` holds the reusable buffers of a batch: ``acts`` (each layer's
+activation output z), ``pre`` (pre-activations, only for GELU / SiLU),
+``dacts`` (outputs after dropout, only with dropout), ``deltas`` and ``xb``
+(the gathered dense input rows), with ``act_off`` the offset of each layer.
+
+The input of a batch is either the dense ``(m, d)`` block ``xb`` (with input
+dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
+rows ``rows`` of ``(data, indices, indptr)``.
 """
+
+from collections import namedtuple
 
 import numpy as np
 
 from .._jit import kernel
 from .activations import activate, activation_backward, output_activate
+from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
+
+Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop")
+Work = namedtuple("Work", "xb acts pre dacts deltas act_off")
 
 
 @kernel
@@ -24,112 +37,162 @@ def layer_view(buf, off, m, width):
 
 
 @kernel
-def csr_rows_dot(data, indices, indptr, rows, w, out):
-    """``out = X[rows] @ w`` for CSR ``X`` without densifying it."""
+def flat_view(buf, off, n):
+    return buf[off : off + n]
+
+
+@kernel
+def layer_output(work, net, j, m):
+    """What layer ``j >= 1`` passes on: its output after dropout."""
+    if net.drop[j] > 0:
+        return layer_view(work.dacts, work.act_off[j], m, net.units[j])
+    return layer_view(work.acts, work.act_off[j], m, net.units[j])
+
+
+@kernel
+def csr_rows_dot(data, indices, indptr, rows, w, out, p, key, row0):
+    """``out = drop(X[rows]) @ w`` for CSR ``X`` without densifying it."""
     m, k = out.shape
+    t = threshold(p)
+    scale = keep_scale(p)
     for r in range(m):
         for j in range(k):
             out[r, j] = 0.0
         i = rows[r]
-        for p in range(indptr[i], indptr[i + 1]):
-            v = data[p]
-            c = indices[p]
+        rk = row_key(key, 0, row0 + r)
+        for q in range(indptr[i], indptr[i + 1]):
+            v = data[q]
+            c = indices[q]
+            if p > 0:
+                if unit_bits(rk, c) < t:
+                    continue
+                v = v * scale
             for j in range(k):
                 out[r, j] += v * w[c, j]
 
 
 @kernel
-def csr_rows_tdot(data, indices, indptr, rows, delta, out):
-    """``out = X[rows].T @ delta`` for CSR ``X``."""
+def csr_rows_tdot(data, indices, indptr, rows, delta, out, p, key, row0):
+    """``out = drop(X[rows]).T @ delta`` for CSR ``X``, the same mask as the forward."""
     out[:, :] = 0.0
     m, k = delta.shape
+    t = threshold(p)
+    scale = keep_scale(p)
     for r in range(m):
         i = rows[r]
-        for p in range(indptr[i], indptr[i + 1]):
-            v = data[p]
-            c = indices[p]
+        rk = row_key(key, 0, row0 + r)
+        for q in range(indptr[i], indptr[i + 1]):
+            v = data[q]
+            c = indices[q]
+            if p > 0:
+                if unit_bits(rk, c) < t:
+                    continue
+                v = v * scale
             for j in range(k):
                 out[c, j] += v * delta[r, j]
 
 
 @kernel
-def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, units, coef_off,
-            int_off, acts, act_off, hidden_act, out_act):
-    """Fill ``acts`` with every layer's output for a batch of ``m`` rows."""
+def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0):
+    """Fill ``work`` with every layer's output for a batch of ``m`` rows.
+
+    With input dropout and dense input, ``xb`` is modified in place (it is the
+    gathered copy of the batch, never the user's array).
+    """
+    units = net.units
     n_w = units.shape[0] - 1
+    if net.drop[0] > 0 and not is_sparse:
+        dropout_rows(xb, xb, key, 0, row0, net.drop[0])
     for l in range(n_w):
+        j = l + 1
         fan_in = units[l]
-        fan_out = units[l + 1]
-        w = layer_view(theta, coef_off[l], fan_in, fan_out)
-        b = theta[int_off[l] : int_off[l] + fan_out]
-        a = layer_view(acts, act_off[l + 1], m, fan_out)
+        fan_out = units[j]
+        w = layer_view(theta, net.coef_off[l], fan_in, fan_out)
+        b = flat_view(theta, net.int_off[l], fan_out)
+        a = layer_view(work.acts, work.act_off[j], m, fan_out)
         if l == 0:
             if is_sparse:
-                csr_rows_dot(data, indices, indptr, rows, w, a)
+                csr_rows_dot(data, indices, indptr, rows, w, a, net.drop[0], key, row0)
             else:
                 np.dot(xb, w, a)
         else:
-            np.dot(layer_view(acts, act_off[l], m, fan_in), w, a)
+            np.dot(layer_output(work, net, l, m), w, a)
         for r in range(m):
-            for j in range(fan_out):
-                a[r, j] += b[j]
-        if l < n_w - 1:
-            activate(acts[act_off[l + 1] : act_off[l + 1] + m * fan_out], m * fan_out,
-                     hidden_act)
+            for c in range(fan_out):
+                a[r, c] += b[c]
+        s = net.skip[j]
+        if s >= 0:  # residual block: add the block's input
+            a += layer_output(work, net, s, m)
+        if j < n_w:
+            size = m * fan_out
+            activate(flat_view(work.acts, work.act_off[j], size),
+                     flat_view(work.pre, work.act_off[j], size), size, net.act[j])
+            if net.drop[j] > 0:
+                dropout_rows(a, layer_view(work.dacts, work.act_off[j], m, fan_out),
+                             key, j, row0, net.drop[j])
         else:
-            output_activate(a, out_act)
+            output_activate(a, net.act[j])
 
 
 @kernel
-def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, units,
-             coef_off, int_off, acts, deltas, act_off, hidden_act):
+def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key,
+             row0):
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
-    ``deltas`` must hold the output delta at the output layer's offset. No
-    penalty and no normalisation here: see :func:`finish_gradient`.
+    ``work.deltas`` must hold the output delta at the output layer's offset.
+    No penalty and no normalisation here: see :func:`finish_gradient`.
     """
+    units = net.units
     n_w = units.shape[0] - 1
     for l in range(n_w - 1, -1, -1):
+        j = l + 1
         fan_in = units[l]
-        fan_out = units[l + 1]
-        d = layer_view(deltas, act_off[l + 1], m, fan_out)
-        gw = layer_view(grad, coef_off[l], fan_in, fan_out)
-        gb = grad[int_off[l] : int_off[l] + fan_out]
+        fan_out = units[j]
+        d = layer_view(work.deltas, work.act_off[j], m, fan_out)
+        gw = layer_view(grad, net.coef_off[l], fan_in, fan_out)
+        gb = flat_view(grad, net.int_off[l], fan_out)
         if l == 0:
             if is_sparse:
-                csr_rows_tdot(data, indices, indptr, rows, d, gw)
+                csr_rows_tdot(data, indices, indptr, rows, d, gw, net.drop[0], key, row0)
             else:
                 np.dot(xb.T, d, gw)
         else:
-            np.dot(layer_view(acts, act_off[l], m, fan_in).T, d, gw)
-        for j in range(fan_out):
-            gb[j] = 0.0
+            np.dot(layer_output(work, net, l, m).T, d, gw)
+        for c in range(fan_out):
+            gb[c] = 0.0
         for r in range(m):
-            for j in range(fan_out):
-                gb[j] += d[r, j]
+            for c in range(fan_out):
+                gb[c] += d[r, c]
         if l > 0:
-            w = layer_view(theta, coef_off[l], fan_in, fan_out)
-            dprev = layer_view(deltas, act_off[l], m, fan_in)
-            np.dot(d, w.T, dprev)
-            activation_backward(acts[act_off[l] : act_off[l] + m * fan_in],
-                                deltas[act_off[l] : act_off[l] + m * fan_in],
-                                m * fan_in, hidden_act)
+            w = layer_view(theta, net.coef_off[l], fan_in, fan_out)
+            g = layer_view(work.deltas, work.act_off[l], m, fan_in)
+            np.dot(d, w.T, g)
+            t = net.skip_to[l]
+            if t >= 0:  # the identity path of a residual block
+                g += layer_view(work.deltas, work.act_off[t], m, units[t])
+            if net.drop[l] > 0:
+                dropout_rows(g, g, key, l, row0, net.drop[l])
+            size = m * fan_in
+            activation_backward(flat_view(work.acts, work.act_off[l], size),
+                                flat_view(work.pre, work.act_off[l], size),
+                                flat_view(work.deltas, work.act_off[l], size),
+                                size, net.act[l])
 
 
 @kernel
-def squared_weight_norm(theta, units, coef_off):
+def squared_weight_norm(theta, net):
     """``sum_l ||W_l||_F^2`` (biases are not penalised), accumulated in float64."""
     s = 0.0
-    for p in range(coef_off[0], coef_off[units.shape[0] - 1]):
+    for p in range(net.coef_off[0], net.int_off[0]):
         s += theta[p] * theta[p]
     return s
 
 
 @kernel
-def finish_gradient(theta, grad, units, coef_off, int_off, alpha, sw_sum):
+def finish_gradient(theta, grad, net, alpha, sw_sum):
     """Turn raw gradients into ``(h.T @ delta + alpha * W) / S`` and ``sum(delta) / S``."""
-    n_w = units.shape[0] - 1
-    for p in range(coef_off[0], coef_off[n_w]):
+    n_w = net.units.shape[0] - 1
+    for p in range(net.coef_off[0], net.int_off[0]):
         grad[p] = (grad[p] + alpha * theta[p]) / sw_sum
-    for p in range(int_off[0], int_off[n_w]):
+    for p in range(net.int_off[0], net.int_off[n_w]):
         grad[p] = grad[p] / sw_sum
