@@ -16,7 +16,7 @@ from . import _config
 from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
 from ._layout import Layout, build_net, residual_skips
 from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
-from ._workspace import KernelInput, chunk_rows, make_work
+from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -332,11 +332,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Run the solver on the current network; returns whether it was interrupted."""
         self.n_outputs_ = y.shape[1]
         dtype = self._theta.dtype
-        Y = np.ascontiguousarray(y, dtype=dtype)
+        Y = kernel_array(y, dtype)
         if sample_weight is None:
             sw = np.ones(X.shape[0], dtype=dtype)
         else:
-            sw = np.ascontiguousarray(sample_weight, dtype=dtype)
+            sw = kernel_array(sample_weight, dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
             return fit_stochastic(self, X, Y, sw, sample_weight, incremental)
         return fit_lbfgs(self, X, Y, sw)

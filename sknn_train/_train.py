@@ -29,7 +29,7 @@ from ._kernels.epoch import (
     full_loss_grad,
     run_epoch,
 )
-from ._workspace import KernelInput, chunk_rows, make_work
+from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _CONTROLLER = None
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -161,9 +161,9 @@ class _Validation:
         if is_classifier(est):
             self.y = est._label_binarizer.inverse_transform(self.y)
         self.sw = None if sample_weight is None else sample_weight[val_idx]
-        self.Y = np.ascontiguousarray(Y[val_idx], dtype=dtype)
+        self.Y = kernel_array(Y[val_idx], dtype)
         sw = np.ones(len(val_idx)) if self.sw is None else self.sw
-        self.sw_kernel = np.ascontiguousarray(sw, dtype=dtype)
+        self.sw_kernel = kernel_array(sw, dtype)
 
     def loss(self, est):
         net = est._net(dropout=False)

@@ -18,6 +18,16 @@ CHUNK_VALUES = 1 << 21
 _NEEDS_PRE = (6, 8)
 
 
+def kernel_array(a, dtype):
+    """``a`` as a C-contiguous, writeable array of ``dtype`` (copied only if needed).
+
+    Read-only arrays (joblib's memory maps in parallel searches, for example)
+    would be a third compiled signature per kernel; they are copied instead.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
+
+
 class KernelInput:
     """Dense or CSR input as the arrays every kernel takes.
 
@@ -33,12 +43,12 @@ class KernelInput:
             X = X.tocsr()
             self.is_sparse = True
             self.x = np.empty((0, self.n_features), dtype=dtype)
-            self.data = np.ascontiguousarray(X.data, dtype=dtype)
-            self.indices = np.ascontiguousarray(X.indices, dtype=np.int64)
-            self.indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+            self.data = kernel_array(X.data, dtype)
+            self.indices = kernel_array(X.indices, np.int64)
+            self.indptr = kernel_array(X.indptr, np.int64)
         else:
             self.is_sparse = False
-            self.x = np.ascontiguousarray(X, dtype=dtype)
+            self.x = kernel_array(X, dtype)
             self.data = np.empty(0, dtype=dtype)
             self.indices = _EMPTY_INDEX
             self.indptr = _EMPTY_INDEX

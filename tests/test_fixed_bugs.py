@@ -55,6 +55,24 @@ def test_multiclass_early_stopping_fit_uses_stratified_validation():
     np.testing.assert_allclose(scores, np.round(scores), atol=1e-9)
 
 
+def test_multilabel_early_stopping_split_keeps_label_combinations():
+    rng = np.random.RandomState(0)
+    combos = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 1]])
+    Y = combos[np.repeat([0, 1, 2, 3], [100, 60, 30, 10])].astype(float)
+    est = MLPClassifier(validation_fraction=0.2).fit(rng.randn(200, 2), Y)
+    _, val_idx = validation_split(est, 200, Y, np.random.RandomState(1))
+    _, counts = np.unique(Y[val_idx], axis=0, return_counts=True)
+    np.testing.assert_array_equal(sorted(counts), [2, 6, 12, 20])
+
+
+def test_multilabel_split_pools_combinations_seen_once():
+    Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [0, 0]] * 5 + [[1, 1]], float)
+    Y[-2] = [1, 1]  # make [0, 0] rare enough to be pooled
+    est = MLPClassifier().fit(np.random.RandomState(0).randn(len(Y), 2), Y)
+    _, val_idx = validation_split(est, len(Y), Y, np.random.RandomState(0))
+    assert len(val_idx) >= 2
+
+
 def test_regressor_partial_fit_is_not_offered_for_lbfgs():
     assert hasattr(sk_nn.MLPRegressor(solver="lbfgs"), "partial_fit")  # the bug
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")

@@ -23,7 +23,10 @@ def test_every_kernel_has_the_project_options():
 def test_at_most_two_signatures_whatever_the_input():
     X, y = classification(n_samples=60)
     Xr, yr = regression(n_samples=60)
+    readonly = X.copy()
+    readonly.setflags(write=False)  # as joblib's memory maps in parallel searches
     inputs = [
+        readonly,
         X.round().astype(np.int64),
         X.astype(np.float32),
         X,
