@@ -43,6 +43,7 @@ def test_at_most_two_signatures_whatever_the_input():
             reg.fit(Xi, yr).predict(Xi)
         MLPClassifier((3,), max_iter=2, early_stopping=True).fit(Xi, y)
     compiled = {d.py_func.__name__: len(d.signatures) for d in _jit.KERNELS}
-    assert compiled["run_epoch"] == 2 and compiled["predict"] == 2
+    assert compiled["run_epoch"] == 2 and compiled["evaluate"] == 2
+    assert compiled["full_loss_grad"] == 2
     too_many = {name: n for name, n in compiled.items() if n > 2}
     assert not too_many, too_many
