@@ -5,13 +5,19 @@ PARAMETERS = """\
         The ith element represents the number of neurons in the ith
         hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
+            'gelu', 'softplus', 'silu'}, default='relu'
         Activation function for the hidden layer.
 
         - 'identity', no-op activation, returns f(x) = x
         - 'logistic', the logistic sigmoid function, f(x) = 1 / (1 + exp(-x)).
         - 'tanh', the hyperbolic tan function, f(x) = tanh(x).
         - 'relu', the rectified linear unit function, f(x) = max(0, x)
+        - 'leaky_relu', f(x) = x for x > 0, else 0.01 x
+        - 'elu', f(x) = x for x > 0, else exp(x) - 1
+        - 'gelu', the exact Gaussian error linear unit, f(x) = x Phi(x)
+        - 'softplus', f(x) = log(1 + exp(x))
+        - 'silu', f(x) = x / (1 + exp(-x))
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
@@ -122,6 +128,52 @@ PARAMETERS = """\
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.
+
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Inverted dropout: each hidden unit's output is dropped with this
+        probability, independently per sample and per update, and the kept
+        outputs are scaled by ``1 / (1 - p)``; backpropagation uses the same
+        mask and prediction uses the whole network. One value for every hidden
+        layer or one per hidden layer. Masks come from a counter-based generator
+        seeded from ``random_state`` (the probability acts as a multiple of
+        2**-16). Only used when solver='sgd' or 'adam'; 'lbfgs' refuses it.
+
+    input_dropout : float, default=0.0
+        Dropout probability of each input feature, as ``dropout``.
+
+    residual : bool, default=False
+        Turn consecutive hidden layers into residual blocks. Hidden layer 1
+        stays a plain stem ``h1 = act(X W1 + b1)``; hidden layers (2, 3),
+        (4, 5), ... each form a block ``h_out = h_in + act(h_in W + b) W' + b'``
+        with no activation after the sum; a trailing unpaired layer stays
+        plain. A block must output as many units as it receives:
+        ``hidden_layer_sizes[2k] == hidden_layer_sizes[2k - 2]``, for example
+        ``(64, 32, 64, 32, 64)``. Parameter shapes do not change.
+
+    max_grad_norm : float, default=None
+        Clip the global norm of every update's gradient (all weights and biases,
+        L2 term included) to at most this value, keeping its direction:
+        ``g <- min(1, max_grad_norm / ||g||) g``, before the optimizer step.
+        Only used when solver='sgd' or 'adam'.
+
+    weight_init : {'glorot_uniform', 'he_uniform', 'he_normal', 'lecun_normal'}, \
+            default='glorot_uniform'
+        Initialisation of the weights. 'glorot_uniform' is scikit-learn's
+        scheme (weights and biases uniform in +-sqrt(6 / (fan_in + fan_out)),
+        sqrt(2) for the logistic activation); the others draw the weights with
+        their standard variance (2 / fan_in for He, 1 / fan_in for LeCun) and set
+        the biases to zero.
+
+    validation_metric : {'score', 'loss'}, default='score'
+        What early stopping monitors: 'score' (accuracy or R², as
+        scikit-learn) or 'loss' (the validation loss, lower is better).
+        Only used when early_stopping=True.
+
+    n_init : int, default=1
+        Number of networks trained from different initialisations drawn one
+        after another from ``random_state``; the best is kept (by best
+        validation score or loss with early stopping, else by final training
+        loss). Only used by ``fit`` on a new network.
 """
 
 ATTRIBUTES = """\
@@ -177,6 +229,34 @@ ATTRIBUTES = """\
 
     out_activation_ : str
         Name of the output activation function.
+
+    grad_norm_curve_ : list of shape (`n_iter_`,)
+        Mean global gradient norm (before clipping) of the updates of each
+        epoch. Only accessible when solver='sgd' or 'adam'.
+
+    layer_grad_norm_curve_ : list of shape (`n_iter_`, n_layers - 1)
+        Mean gradient norm of each weight matrix in each epoch: vanishing or
+        exploding gradients show layer by layer. Only accessible when
+        solver='sgd' or 'adam'.
+
+    clip_fraction_curve_ : list of shape (`n_iter_`,)
+        Fraction of the updates of each epoch that ``max_grad_norm`` clipped.
+        Only accessible when solver='sgd' or 'adam'.
+
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        Validation loss at each epoch when early_stopping=True, else None.
+
+    best_validation_loss_ : float or None
+        Validation loss of the restored epoch when early_stopping=True.
+
+    dead_units_ : ndarray of shape (n_layers - 2,)
+        Per hidden layer, the fraction of units whose output is zero for every
+        training sample at the end of fit ('relu' and 'leaky_relu'; zeros for
+        the other activations, whose outputs are never exactly zero).
+
+    init_scores_ : list of shape (n_init,)
+        The criterion of each initialisation that ``n_init`` tried: best
+        validation score or loss with early stopping, else final training loss.
 """
 
 NOTES = """\
