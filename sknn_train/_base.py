@@ -285,6 +285,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "sample_weight sums to zero: there is nothing to fit. Give at "
+                    "least one sample a positive weight."
+                )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self._check_target(y)

@@ -6,13 +6,26 @@ so the options are identical everywhere and a test can check them from
 
 Caching is on by default (a second process loads the compiled kernels instead
 of compiling them again). Set ``SKNN_TRAIN_NO_CACHE=1`` to switch it off.
+
+numba stamps a cached function with its own source file only, but a kernel
+such as ``run_epoch`` inlines code from every kernel module: editing one of
+those, or upgrading the package, would leave a stale kernel in the cache. The
+locators below stamp every kernel with a digest of all kernel sources and the
+numba / llvmlite versions instead, so any change recompiles. The cache lives in
+the package's ``__pycache__`` when it is writable, else in the user's cache
+directory (numba's own order); if no directory is writable, kernels compile in
+memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pathlib
 
+import llvmlite
 import numba
+from numba.core import caching as _caching
 
 __all__ = ["CACHE", "FASTMATH", "KERNELS", "kernel", "OPTIONS"]
 
@@ -25,8 +38,10 @@ def _env_flag(name: str) -> bool:
 CACHE: bool = not _env_flag("SKNN_TRAIN_NO_CACHE")
 
 #: Fast-math flags without ``nnan``/``ninf``: NaN and inf must still propagate so
-#: that divergence is detected instead of silently producing garbage.
-FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+#: that divergence is detected instead of silently producing garbage. Without
+#: ``reassoc`` either: with it, LLVM rewrites Adam's second-moment update so that
+#: an overflowing ``g * g`` gives NaN instead of IEEE's inf (whose update is 0).
+FASTMATH = {"nsz", "arcp", "contract"}
 
 #: The options given to every kernel.
 OPTIONS = dict(cache=CACHE, nogil=True, fastmath=FASTMATH, error_model="numpy")
@@ -35,22 +50,83 @@ OPTIONS = dict(cache=CACHE, nogil=True, fastmath=FASTMATH, error_model="numpy")
 KERNELS: list = []
 
 
+_KERNEL_DIR = pathlib.Path(__file__).parent / "_kernels"
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(_KERNEL_DIR.glob("*.py")) + [pathlib.Path(__file__)]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update(numba.__version__.encode())
+    h.update(llvmlite.__version__.encode())
+    return h.hexdigest()
+
+
+#: What every cached kernel is stamped with: any kernel source or version change
+#: invalidates all of them together.
+SOURCE_STAMP = _source_digest()
+
+
+def _numba_locator(*names):
+    for name in names:
+        cls = getattr(_caching, name, None)
+        if cls is not None:
+            return cls
+    raise ImportError(f"numba.core.caching has none of {names}")
+
+
+def _project_locator(base):
+    class Locator(base):
+        def get_source_stamp(self):
+            return SOURCE_STAMP
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if pathlib.Path(py_file).resolve().parent != _KERNEL_DIR.resolve():
+                return None
+            return super().from_function(py_func, py_file)
+
+    Locator.__name__ = Locator.__qualname__ = "Sknn" + base.__name__.lstrip("_")
+    return Locator
+
+
+_LOCATORS = [
+    _project_locator(_numba_locator("UserProvidedCacheLocator", "_UserProvidedCacheLocator")),
+    _project_locator(_numba_locator("InTreeCacheLocator", "_InTreeCacheLocator")),
+    _project_locator(_numba_locator("UserWideCacheLocator", "_UserWideCacheLocator")),
+]
+_CACHE_IMPL = getattr(_caching, "CacheImpl", None) or _caching._CacheImpl
+_CACHE_IMPL._locator_classes[:0] = [
+    c for c in _LOCATORS if c not in _CACHE_IMPL._locator_classes
+]
+
+
 def kernel(func):
     """Compile ``func`` with the project's numba options and register it."""
-    dispatcher = numba.njit(**OPTIONS)(func)
+    try:
+        dispatcher = numba.njit(**OPTIONS)(func)
+    except RuntimeError:  # no writable cache directory anywhere: compile in memory
+        dispatcher = numba.njit(**dict(OPTIONS, cache=False))(func)
     KERNELS.append(dispatcher)
     return dispatcher
 
 
 def cache_status():
-    """Where numba caches the kernels and how many index files are there."""
-    import pathlib
-
-    override = os.environ.get("NUMBA_CACHE_DIR")
-    here = pathlib.Path(__file__).parent / "_kernels"
-    where = pathlib.Path(override) if override else here / "__pycache__"
-    n_files = len(list(where.rglob("*.nbi"))) if where.exists() else 0
-    return str(where), n_files
+    """Where numba caches the kernels and how many are there for the current sources."""
+    where = None
+    n_warm = 0
+    for dispatcher in KERNELS:
+        cache = dispatcher._cache
+        impl = getattr(cache, "_impl", None)
+        if impl is None:
+            continue
+        where = impl.locator.get_cache_path()
+        try:  # an index written for the current sources counts as warm
+            n_warm += bool(cache._cache_file._load_index())
+        except Exception:  # numba internals moved: fall back to the file's presence
+            n_warm += os.path.exists(os.path.join(cache._cache_path, cache._index_name))
+    return (str(where) if where else "in memory (no cache)"), n_warm
 
 
 def warmup():

@@ -60,7 +60,8 @@ def act_grad(a, name):
         "relu": lambda: (a > 0).astype(float),
         "leaky_relu": lambda: np.where(a > 0, 1.0, 0.01),
         "elu": lambda: np.where(a > 0, 1.0, np.exp(np.minimum(a, 0))),
-        "gelu": lambda: 0.5 * (1 + erf(a / np.sqrt(2))) + a * np.exp(-a * a / 2) / np.sqrt(2 * np.pi),
+        "gelu": lambda: 0.5 * (1 + erf(a / np.sqrt(2)))
+        + a * np.exp(-a * a / 2) / np.sqrt(2 * np.pi),
         "softplus": lambda: s,
         "silu": lambda: s * (1 + a * (1 - s)),
     }[name]()

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import classification, regression
 from sklearn import neural_network as sk_nn
 
-from conftest import classification, regression
 from sknn_train import MLPClassifier, MLPRegressor
 from sknn_train._train import validation_split
 
@@ -78,5 +78,5 @@ def test_regressor_partial_fit_is_not_offered_for_lbfgs():
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     with pytest.raises(AttributeError, match="partial_fit"):
-        MLPRegressor(solver="lbfgs").partial_fit
+        getattr(MLPRegressor(solver="lbfgs"), "partial_fit")  # noqa: B009
     assert hasattr(MLPRegressor(solver="sgd"), "partial_fit")

@@ -8,8 +8,8 @@ the full-batch pass (chunk=3 rows of 7) is exercised at the same time.
 
 import numpy as np
 import pytest
-
 from kernel_utils import LOSS_CASES, loss_and_grad, make_problem
+
 from sknn_train import _config
 
 

@@ -7,10 +7,10 @@ predictions agree. Every case runs both libraries in the same test.
 
 import numpy as np
 import pytest
+from conftest import classification, multilabel, poisson, regression
 from sklearn import neural_network as sk_nn
 
 import sknn_train
-from conftest import classification, multilabel, poisson, regression
 
 RTOL = 1e-6
 
@@ -62,7 +62,9 @@ def _assert_same_fit(X, ours, ref):
 def _assert_same_predictions(X, ours, ref):
     if hasattr(ref, "predict_proba"):
         np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
-        np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(
+            ours.predict_proba(X), ref.predict_proba(X), rtol=1e-5, atol=1e-9
+        )
     else:
         np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-5, atol=1e-8)
 
@@ -138,3 +140,15 @@ def test_no_shuffle_and_batch_clipping():
     with pytest.warns(UserWarning, match="batch_size"):
         ref.fit(X, y)
     _assert_same_fit(X, ours, ref)
+
+
+def test_overflowing_gradients_follow_ieee_like_sklearn():
+    # y ~ 1e300 makes g * g overflow in Adam's second moment: IEEE gives inf
+    # and a zero step for that weight, as in scikit-learn, never NaN.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(60, 4), rng.randn(60) * 1e300
+    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    ours = sknn_train.MLPRegressor(**params).fit(X, y)
+    ref = sk_nn.MLPRegressor(**params).fit(X, y)
+    for a, b in zip(ours.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

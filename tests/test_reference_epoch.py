@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-
 import reference
 from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
+
 from sknn_train import _config
 from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
 from sknn_train._kernels.rng import mix

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import classification, regression
 from scipy.stats import loguniform, uniform
 from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -15,7 +16,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import classification, regression
 from sknn_train import MLPClassifier, MLPRegressor
 
 NEW = dict(dropout=[0.1, 0.2, 0.0], input_dropout=0.1, residual=True, max_grad_norm=2.0,

@@ -7,12 +7,12 @@ numbers each test sees are quoted in the comments (measured on the project's
 
 import numpy as np
 import pytest
+from kernel_utils import make_net
 from sklearn.datasets import make_classification, make_regression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from kernel_utils import make_net
 from sknn_train import MLPClassifier, MLPRegressor
 from sknn_train._kernels.epoch import DIAG_CLIPPED, DIAG_LAYERS, DIAG_NORM, clip_and_measure
 from sknn_train._layout import Layout

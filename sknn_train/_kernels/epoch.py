@@ -74,7 +74,7 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
     acc = 0.0
-    start = 0
+    start = np.int64(0)
     batch = 0
     while start < n:
         stop = min(start + batch_size, n)
@@ -89,14 +89,14 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
             sw_sum += sw[rows[r]]
         if sw_sum > 0:
             forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work,
-                    batch_key, 0)
+                    batch_key, np.int64(0))
             p = layer_view(work.acts, work.act_off[n_w], m, k)
             d = layer_view(work.deltas, work.act_off[n_w], m, k)
             batch_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss) / sw_sum
             batch_loss += 0.5 * hyper.alpha * squared_weight_norm(theta, net) / sw_sum
             acc += batch_loss * m
             backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work,
-                     batch_key, 0)
+                     batch_key, np.int64(0))
             finish_gradient(theta, grad, net, hyper.alpha, sw_sum)
             clip_and_measure(grad, net, hyper.max_norm, diag)
             if hyper.solver == 1:
@@ -127,7 +127,7 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
     for i in range(n):
         sw_sum += sw[i]
     grad[:] = 0.0
-    start = 0
+    start = np.int64(0)
     while start < n:
         stop = min(start + chunk, n)
         m = stop - start
@@ -172,7 +172,7 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
     k = net.units[n_w]
     total = 0.0
     sw_sum = 0.0
-    start = 0
+    start = np.int64(0)
     while start < n:
         stop = min(start + chunk, n)
         m = stop - start

@@ -59,7 +59,7 @@ def csr_rows_dot(data, indices, indptr, rows, w, out, p, key, row0):
         for j in range(k):
             out[r, j] = 0.0
         i = rows[r]
-        rk = row_key(key, 0, row0 + r)
+        rk = row_key(key, np.int64(0), row0 + r)
         for q in range(indptr[i], indptr[i + 1]):
             v = data[q]
             c = indices[q]
@@ -80,7 +80,7 @@ def csr_rows_tdot(data, indices, indptr, rows, delta, out, p, key, row0):
     scale = keep_scale(p)
     for r in range(m):
         i = rows[r]
-        rk = row_key(key, 0, row0 + r)
+        rk = row_key(key, np.int64(0), row0 + r)
         for q in range(indptr[i], indptr[i + 1]):
             v = data[q]
             c = indices[q]
@@ -102,7 +102,7 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
     units = net.units
     n_w = units.shape[0] - 1
     if net.drop[0] > 0 and not is_sparse:
-        dropout_rows(xb, xb, key, 0, row0, net.drop[0])
+        dropout_rows(xb, xb, key, np.int64(0), row0, net.drop[0])
     for l in range(n_w):
         j = l + 1
         fan_in = units[l]
