@@ -6,14 +6,13 @@ momentum, alpha, the clipping norm (<= 0: off), the loss's clipping epsilon and
 the dropout key of this epoch.
 """
 
-import math
 from collections import namedtuple
 
 import numpy as np
 
 from .._jit import kernel
 from .losses import loss_and_delta
-from .network import backward, finish_gradient, forward, layer_view, squared_weight_norm
+from .network import backward, finish_gradient, forward, layer_view
 from .optim import adam_step, sgd_step
 from .rng import mix
 
@@ -37,26 +36,14 @@ def gather_rows(x, rows, out):
 
 
 @kernel
-def clip_and_measure(grad, net, max_norm, diag):
-    """Record the global and per-matrix gradient norms; clip to ``max_norm``."""
-    n_w = net.units.shape[0] - 1
-    total = 0.0
-    for l in range(n_w):
-        s = 0.0
-        for p in range(net.coef_off[l], net.coef_off[l + 1]):
-            s += grad[p] * grad[p]
-        diag[DIAG_LAYERS + l] += math.sqrt(s)
-        total += s
-    for p in range(net.int_off[0], net.int_off[n_w]):
-        total += grad[p] * grad[p]
-    norm = math.sqrt(total)
-    diag[DIAG_NORM] += norm
-    diag[DIAG_BATCHES] += 1.0
+def clip_gradient(grad, norm, max_norm):
+    """``grad *= max_norm / norm`` when ``norm > max_norm > 0``; whether it clipped."""
     if max_norm > 0 and norm > max_norm:
         scale = max_norm / norm
         for p in range(grad.shape[0]):
             grad[p] *= scale
-        diag[DIAG_CLIPPED] += 1.0
+        return True
+    return False
 
 
 @kernel
@@ -73,6 +60,7 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
     n = order.shape[0]
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
+    layer_norms = np.empty(n_w)
     acc = 0.0
     start = np.int64(0)
     batch = 0
@@ -92,13 +80,17 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
                     batch_key, np.int64(0))
             p = layer_view(work.acts, work.act_off[n_w], m, k)
             d = layer_view(work.deltas, work.act_off[n_w], m, k)
-            batch_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss) / sw_sum
-            batch_loss += 0.5 * hyper.alpha * squared_weight_norm(theta, net) / sw_sum
-            acc += batch_loss * m
+            data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
             backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work,
                      batch_key, np.int64(0))
-            finish_gradient(theta, grad, net, hyper.alpha, sw_sum)
-            clip_and_measure(grad, net, hyper.max_norm, diag)
+            w2, norm = finish_gradient(theta, grad, net, hyper.alpha, sw_sum, layer_norms)
+            acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
+            diag[DIAG_NORM] += norm
+            diag[DIAG_BATCHES] += 1.0
+            for l in range(n_w):
+                diag[DIAG_LAYERS + l] += layer_norms[l]
+            if clip_gradient(grad, norm, hyper.max_norm):
+                diag[DIAG_CLIPPED] += 1.0
             if hyper.solver == 1:
                 step[0] += 1
                 adam_step(theta, grad, state1, state2, step[0], hyper.lr, hyper.beta_1,
@@ -147,8 +139,8 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
             for q in range(grad.shape[0]):
                 grad[q] += grad_chunk[q]
         start = stop
-    finish_gradient(theta, grad, net, hyper.alpha, sw_sum)
-    return total / sw_sum + 0.5 * hyper.alpha * squared_weight_norm(theta, net) / sw_sum
+    w2, _ = finish_gradient(theta, grad, net, hyper.alpha, sw_sum, np.empty(n_w))
+    return total / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum
 
 
 EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = 0, 1, 2

@@ -18,6 +18,7 @@ dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
 rows ``rows`` of ``(data, indices, indptr)``.
 """
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -180,19 +181,29 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
 
 
 @kernel
-def squared_weight_norm(theta, net):
-    """``sum_l ||W_l||_F^2`` (biases are not penalised), accumulated in float64."""
-    s = 0.0
-    for p in range(net.coef_off[0], net.int_off[0]):
-        s += theta[p] * theta[p]
-    return s
+def finish_gradient(theta, grad, net, alpha, sw_sum, layer_norms):
+    """Finish the raw gradients in one pass over the flat buffer.
 
-
-@kernel
-def finish_gradient(theta, grad, net, alpha, sw_sum):
-    """Turn raw gradients into ``(h.T @ delta + alpha * W) / S`` and ``sum(delta) / S``."""
+    Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
+    ``layer_norms[l]`` receives the norm of weight matrix ``l``'s gradient.
+    Returns ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the
+    loss (biases are not penalised) and the norm clipping acts on.
+    """
     n_w = net.units.shape[0] - 1
-    for p in range(net.coef_off[0], net.int_off[0]):
-        grad[p] = (grad[p] + alpha * theta[p]) / sw_sum
+    w2 = 0.0
+    total = 0.0
+    for l in range(n_w):
+        s = 0.0
+        for p in range(net.coef_off[l], net.coef_off[l + 1]):
+            w = theta[p]
+            g = (grad[p] + alpha * w) / sw_sum
+            grad[p] = g
+            w2 += w * w
+            s += g * g
+        layer_norms[l] = math.sqrt(s)
+        total += s
     for p in range(net.int_off[0], net.int_off[n_w]):
-        grad[p] = grad[p] / sw_sum
+        g = grad[p] / sw_sum
+        grad[p] = g
+        total += g * g
+    return w2, math.sqrt(total)
