@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
@@ -19,6 +20,12 @@ from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+
+def _version():
+    from . import __version__
+
+    return __version__
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -326,9 +333,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._train(X, y, sample_weight, incremental)
 
         if not np.isfinite(self._theta).all():
+            where = ""
+            if getattr(self, "_diverged_at", None) is not None:
+                where = f" (training diverged in epoch {self._diverged_at})"
+            hint = ""
+            if self.solver in _STOCHASTIC_SOLVERS:
+                hint = (
+                    f", or the learning rate is too large: lower learning_rate_init "
+                    f"(now {self.learning_rate_init:g}) or clip updates with "
+                    "max_grad_norm (for example 1.0)"
+                )
             raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
+                f"Solver produced non-finite parameter weights{where}. The input data "
+                f"may contain large values and need to be preprocessed{hint}."
             )
         self.dead_units_ = self._dead_units(X)
         return self
@@ -443,6 +460,39 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
+
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_ / intercepts_ carry the weights; the flat buffer they view is
+        # rebuilt on load instead of being stored twice.
+        state.pop("_theta", None)
+        state["_sknn_train_version"] = _version()
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_sknn_train_version", "unknown (before 0.1.0)")
+        current = _version()
+        super().__setstate__(state)
+        if saved != current:
+            warnings.warn(
+                f"This {type(self).__name__} was saved with sknn_train {saved} and is "
+                f"loaded with sknn_train {current}; it may not work as before. "
+                "Refit it with this version or load it with the version that saved it.",
+                UserWarning,
+            )
+        if hasattr(self, "coefs_"):
+            try:
+                self._layout = None
+                self._sync_params()
+                self._net(dropout=False)
+            except Exception as exc:
+                raise ValueError(
+                    f"Cannot load this {type(self).__name__}: it was saved with "
+                    f"sknn_train {saved} and this is sknn_train {current}, whose "
+                    f"fitted state differs ({exc}). Load it with sknn_train {saved} "
+                    "or refit it."
+                ) from exc
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

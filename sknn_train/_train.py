@@ -216,6 +216,7 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
     codes = est._kernel_codes()
     n_w = len(net.units) - 1
     interrupted = False
+    est._diverged_at = None
 
     try:
         est.n_iter_ = 0
@@ -233,6 +234,13 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
                     opt.state2, opt.step, net, work, make_hyper(est, opt, codes, key), diag,
                 )
                 est.n_iter_ += 1
+                if not np.isfinite(theta).all():
+                    # Nothing can be learnt from NaN weights: stop now; fit
+                    # raises an error naming the cause.
+                    est._diverged_at = est.n_iter_
+                    est.loss_ = accumulated / n_samples
+                    est.loss_curve_.append(est.loss_)
+                    break
                 est.loss_ = accumulated / n_samples
                 est.t_ += n_samples
                 est.loss_curve_.append(est.loss_)
@@ -279,7 +287,33 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
 
     if early_stopping:
         theta[...] = est._best_theta
+    _warn_if_diverging(est)
     return interrupted
+
+
+def _warn_if_diverging(est):
+    """A finite but exploding training loss gets a warning that names the cause."""
+    if est._diverged_at is not None and np.isfinite(est._theta).all():
+        warnings.warn(
+            f"Training diverged in epoch {est._diverged_at} (non-finite weights); the "
+            "best weights before it were restored. Lower learning_rate_init "
+            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
+            "(for example 1.0).",
+            ConvergenceWarning,
+        )
+        return
+    curve = est.loss_curve_
+    if len(curve) < 3 or not np.isfinite(curve[-1]):
+        return
+    first = min(curve[:2])
+    if curve[-1] > 10.0 * first and curve[-1] > 1.0:
+        warnings.warn(
+            f"Training loss grew from {first:.4g} to {curve[-1]:.4g} over "
+            f"{len(curve)} epochs: training is diverging. Lower learning_rate_init "
+            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
+            "(for example 1.0).",
+            ConvergenceWarning,
+        )
 
 
 def update_no_improvement_count(est, val):
