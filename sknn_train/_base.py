@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _config
+from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
 from ._layout import Layout, build_net, residual_skips
 from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
@@ -28,7 +29,7 @@ def _version():
     return __version__
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
     Do not use directly.
@@ -289,6 +290,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
+        y_raw = y
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
@@ -305,12 +307,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
         self._random_state = check_random_state(self.random_state)
 
+        n_init = 1 if (incremental or not first_pass) else self.n_init
+        # one task per epoch; L-BFGS also opens a last, empty one after it stops
+        per_run = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
+        callbacks = FitCallbacks(self, X, y_raw, sample_weight, per_run * n_init)
         if first_pass:
-            n_init = 1 if incremental else self.n_init
             runs = []
             for _ in range(n_init):
                 self._initialize(y, layer_units, X.dtype)
-                interrupted = self._train(X, y, sample_weight, incremental)
+                interrupted = self._train(X, y, sample_weight, incremental, callbacks)
                 runs.append((self._init_criterion(), dict(self.__dict__)))
                 if interrupted:
                     break
@@ -330,7 +335,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
                     "Set warm_start=False or keep hidden_layer_sizes and the targets."
                 )
-            self._train(X, y, sample_weight, incremental)
+            self._train(X, y, sample_weight, incremental, callbacks)
 
         if not np.isfinite(self._theta).all():
             where = ""
@@ -348,9 +353,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 f"may contain large values and need to be preprocessed{hint}."
             )
         self.dead_units_ = self._dead_units(X)
+        callbacks.finish()
         return self
 
-    def _train(self, X, y, sample_weight, incremental):
+    def _train(self, X, y, sample_weight, incremental, callbacks):
         """Run the solver on the current network; returns whether it was interrupted."""
         self.n_outputs_ = y.shape[1]
         dtype = self._theta.dtype
@@ -360,8 +366,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             sw = kernel_array(sample_weight, dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
-            return fit_stochastic(self, X, Y, sw, sample_weight, incremental)
-        return fit_lbfgs(self, X, Y, sw)
+            return fit_stochastic(self, X, Y, sw, sample_weight, incremental, callbacks)
+        return fit_lbfgs(self, X, Y, sw, callbacks)
 
     def _criterion_is_score(self):
         return (
@@ -463,7 +469,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: Python may hand out __dict__
         # coefs_ / intercepts_ carry the weights; the flat buffer they view is
         # rebuilt on load instead of being stored twice.
         state.pop("_theta", None)

@@ -178,7 +178,7 @@ class _Validation:
         )
 
 
-def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
+def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
     """Minibatch training with sgd or adam, scikit-learn's epoch semantics.
 
     ``Y`` is the 2-D kernel target in the working dtype, ``sw`` the per-sample
@@ -227,6 +227,7 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
                     rng.shuffle(perm)
                     sample_idx = sample_idx[perm]
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
+                callbacks.begin("epoch")
                 key = (key_base + est.t_ * _GOLDEN) % 2**64 if key_base else 0
                 diag = np.zeros(DIAG_LAYERS + n_w)
                 accumulated = run_epoch(
@@ -253,6 +254,8 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
 
                 update_no_improvement_count(est, val)
                 opt.iteration_ends(est, est.t_)
+                if callbacks.end():
+                    break
 
                 if est._no_improvement_count > est.n_iter_no_change:
                     if early_stopping:
@@ -284,6 +287,7 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental):
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         interrupted = True
+    callbacks.end(with_state=False)  # a task left open by an interruption
 
     if early_stopping:
         theta[...] = est._best_theta
@@ -353,7 +357,7 @@ def update_no_improvement_count(est, val):
             est._best_theta = est._theta.copy()
 
 
-def fit_lbfgs(est, X, Y, sw):
+def fit_lbfgs(est, X, Y, sw, callbacks):
     """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient."""
     theta = est._theta
     dtype = theta.dtype
@@ -372,16 +376,25 @@ def fit_lbfgs(est, X, Y, sw):
                               hyper)
         return loss, grad.astype(np.float64)
 
+    def iteration_done(xk):
+        # scipy calls this after each L-BFGS iteration with the new point.
+        theta[...] = xk
+        callbacks.end()
+        callbacks.begin("lbfgs-iter")
+
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     extra = {} if sp_version >= parse_version("1.15") else {"iprint": iprint}
+    callbacks.begin("lbfgs-iter")
     with blas_single_thread():
         opt_res = scipy.optimize.minimize(
             loss_grad,
             theta.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
+            callback=iteration_done if callbacks else None,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol, **extra},
         )
+    callbacks.end(with_state=False)
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     theta[...] = opt_res.x
