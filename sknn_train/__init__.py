@@ -1,7 +1,8 @@
 """Drop-in scikit-learn MLPs trained by numba-compiled kernels."""
 
-from ._mlp import MLPClassifier, MLPRegressor
-
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+from ._display import TrainingCurveDisplay  # noqa: E402
+from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
+
+__all__ = ["MLPClassifier", "MLPRegressor", "TrainingCurveDisplay", "__version__"]
