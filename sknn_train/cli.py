@@ -13,42 +13,91 @@ def _demo(args) -> int:
     import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import GridSearchCV, train_test_split
     from sklearn.neural_network import MLPClassifier as SkMLP
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
 
     from . import MLPClassifier
     from ._jit import warmup
 
+    warnings.simplefilter("ignore", ConvergenceWarning)
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
-    print(f"digits: {X_train.shape[0]} train / {X_test.shape[0]} test rows, "
-          f"{X.shape[1]} features, 10 classes")
+    print(f"digits (bundled with scikit-learn): {X_train.shape[0]} train / "
+          f"{X_test.shape[0]} test rows, {X.shape[1]} features, 10 classes")
 
     t0 = time.perf_counter()
     warmup()
-    print(f"kernels ready in {time.perf_counter() - t0:.2f} s "
+    print(f"kernels ready in {time.perf_counter() - t0:.1f} s "
           "(compiled on the first run, loaded from the cache afterwards)")
 
+    # 1. the same network, same settings, both libraries, interleaved
     params = dict(hidden_layer_sizes=(100,), max_iter=args.epochs, random_state=0)
-    rows = []
-    for name, cls in (("sknn_train", MLPClassifier), ("scikit-learn", SkMLP)):
-        times = []
-        for _ in range(args.repeats):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                t0 = time.perf_counter()
-                clf = cls(**params).fit(X_train, y_train)
-                times.append(time.perf_counter() - t0)
-        fit_time = float(np.median(times))
-        rows.append((name, clf.score(X_test, y_test), fit_time, fit_time / clf.n_iter_))
-    print(f"\nMLPClassifier(hidden_layer_sizes=(100,), max_iter={args.epochs}), "
-          f"median of {args.repeats} fits")
-    print(f"{'':14s}{'accuracy':>10s}{'fit [s]':>10s}{'ms/epoch':>10s}")
-    for name, acc, fit_time, per_epoch in rows:
-        print(f"{name:14s}{acc:10.4f}{fit_time:10.3f}{1e3 * per_epoch:10.2f}")
-    print(f"\nspeed-up: {rows[1][2] / rows[0][2]:.1f}x faster than scikit-learn's MLP")
+    times = {"sknn_train": [], "scikit-learn": []}
+    scores = {}
+    Xs_train = X_train / 16.0
+    Xs_test = X_test / 16.0
+    for _ in range(args.repeats):
+        for name, cls in (("sknn_train", MLPClassifier), ("scikit-learn", SkMLP)):
+            t0 = time.perf_counter()
+            clf = cls(**params).fit(Xs_train, y_train)
+            times[name].append((time.perf_counter() - t0) / clf.n_iter_)
+            scores[name] = clf.score(Xs_test, y_test)
+    print(f"\n1. MLPClassifier(hidden_layer_sizes=(100,), max_iter={args.epochs}), "
+          f"median of {args.repeats} fits each")
+    print(f"   {'':14s}{'test accuracy':>14s}{'ms / epoch':>12s}")
+    for name in times:
+        print(f"   {name:14s}{scores[name]:14.4f}{1e3 * np.median(times[name]):12.2f}")
+    speedup = np.median(times["scikit-learn"]) / np.median(times["sknn_train"])
+    print(f"   sknn_train is {speedup:.1f}x faster per epoch, same accuracy")
+
+    # 2. what sknn_train adds: the lecture's techniques as grid-searchable parameters
+    pipe = Pipeline([
+        ("scale", StandardScaler()),
+        ("mlp", MLPClassifier(hidden_layer_sizes=(64, 32, 64), max_iter=args.epochs,
+                              random_state=0)),
+    ])
+    grid = {
+        "mlp__dropout": [0.0, 0.2],
+        "mlp__residual": [False, True],
+        "mlp__max_grad_norm": [None, 1.0],
+    }
+    t0 = time.perf_counter()
+    search = GridSearchCV(pipe, grid, cv=3).fit(X_train, y_train)
+    elapsed = time.perf_counter() - t0
+    print(f"\n2. GridSearchCV(scale + MLPClassifier(64, 32, 64)) over dropout x residual x "
+          f"max_grad_norm: {len(search.cv_results_['params'])} settings x 3 folds in "
+          f"{elapsed:.1f} s")
+    print(f"   {'dropout':>8s}{'residual':>10s}{'max_grad_norm':>15s}{'cv accuracy':>13s}")
+    order = np.argsort(search.cv_results_["rank_test_score"])
+    for i in order:
+        p = search.cv_results_["params"][i]
+        print(f"   {p['mlp__dropout']:8.1f}{str(p['mlp__residual']):>10s}"
+              f"{str(p['mlp__max_grad_norm']):>15s}"
+              f"{search.cv_results_['mean_test_score'][i]:13.4f}")
+    print(f"   best on the test set: {search.score(X_test, y_test):.4f}")
     return 0
+
+
+def _bench(args) -> int:
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_epoch.py"
+    if not path.exists():
+        raise _CliError(
+            f"the benchmark suite is not next to this installation ({path} is missing); "
+            "run it from a source checkout installed with pip install -e ."
+        )
+    spec = importlib.util.spec_from_file_location("sknn_bench_epoch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.main(args.bench_args) or 0)
+
+
+class _CliError(Exception):
+    """An error reported as one line on stderr with exit status 1."""
 
 
 def _info(args) -> int:
@@ -83,19 +132,33 @@ def main(argv=None) -> int:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="fit on the digits data set next to scikit-learn's MLP")
-    demo.add_argument("--epochs", type=int, default=50, help="epochs per fit (default 50)")
+    demo.add_argument("--epochs", type=int, default=40, help="epochs per fit (default 40)")
     demo.add_argument("--repeats", type=int, default=3, help="fits per library (default 3)")
     demo.set_defaults(func=_demo)
     info = sub.add_parser("info", help="versions, BLAS, threads and the numba cache")
     info.set_defaults(func=_info)
+    bench = sub.add_parser(
+        "bench", help="run the benchmark suite against scikit-learn (JSON + PNG)",
+        description="Run benchmarks/bench_epoch.py; arguments after 'bench' are passed "
+        "on (see 'sknn-train bench -- --help').",
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER,
+                       help="arguments of benchmarks/bench_epoch.py")
+    bench.set_defaults(func=_bench)
     args = parser.parse_args(argv)
+    if getattr(args, "bench_args", None) and args.bench_args[0] == "--":
+        args.bench_args = args.bench_args[1:]
     if args.command is None:
         parser.print_help()
         return 2
     for name in ("epochs", "repeats"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be at least 1")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _CliError as exc:
+        print(f"sknn-train: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
