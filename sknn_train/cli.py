@@ -92,6 +92,7 @@ def _bench(args) -> int:
         )
     spec = importlib.util.spec_from_file_location("sknn_bench_epoch", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return int(module.main(args.bench_args) or 0)
 
