@@ -17,7 +17,7 @@ from . import _config
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
 from ._layout import Layout, build_net, residual_skips
-from ._train import blas_single_thread, fit_lbfgs, fit_stochastic
+from ._train import OptimizerState, blas_single_thread, fit_lbfgs, fit_stochastic
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -470,15 +470,24 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: Python may hand out __dict__
-        # coefs_ / intercepts_ carry the weights; the flat buffer they view is
-        # rebuilt on load instead of being stored twice.
+        # coefs_ / intercepts_ carry the weights; the flat buffer they view and
+        # its layout are rebuilt on load instead of being stored twice. The
+        # optimizer state is stored as plain arrays and numbers, so that
+        # skops.io needs to trust nothing but the estimator class.
         state.pop("_theta", None)
+        state.pop("_layout", None)
+        opt = state.get("_optimizer_state")
+        if opt is not None:
+            state["_optimizer_state"] = dict(vars(opt))
         state["_sknn_train_version"] = _version()
         return state
 
     def __setstate__(self, state):
         saved = state.pop("_sknn_train_version", "unknown (before 0.1.0)")
         current = _version()
+        opt = state.get("_optimizer_state")
+        if isinstance(opt, dict):
+            state["_optimizer_state"] = OptimizerState.from_dict(opt)
         super().__setstate__(state)
         if saved != current:
             warnings.warn(

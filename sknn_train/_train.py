@@ -59,6 +59,13 @@ class OptimizerState:
         self.step = np.zeros(1, dtype=np.int64)
         self.learning_rate = float(est.learning_rate_init)
 
+    @classmethod
+    def from_dict(cls, state):
+        """The state stored by pickling (plain arrays and numbers)."""
+        self = cls.__new__(cls)
+        self.__dict__.update(state)
+        return self
+
     def iteration_ends(self, est, time_step):
         if self.solver == 0 and est.learning_rate == "invscaling":
             self.learning_rate = float(est.learning_rate_init) / (time_step + 1) ** est.power_t

@@ -1,0 +1,364 @@
+"""Export fitted :class:`MLPClassifier` / :class:`MLPRegressor` to ONNX through skl2onnx.
+
+The converters rebuild the forward pass of the fitted network exactly as
+``predict`` runs it (SPEC 2): per layer a ``MatMul`` and an ``Add`` of the bias,
+the residual ``Add`` of a block's input where ``_net(dropout=False).skip[j] >= 0``,
+then the layer's activation from ``_net(dropout=False).act``; dropout is not part
+of the exported graph, as it is not part of ``predict``.
+
+>>> from sknn_train.onnx import to_onnx                      # doctest: +SKIP
+>>> onx = to_onnx(clf, X[:1].astype("float32"),             # doctest: +SKIP
+...               options={"zipmap": False})
+>>> import onnxruntime as ort                                # doctest: +SKIP
+>>> sess = ort.InferenceSession(onx.SerializeToString())     # doctest: +SKIP
+>>> label, proba = sess.run(None, {"X": X.astype("float32")})  # doctest: +SKIP
+
+The classifier follows skl2onnx's classifier conventions: two outputs,
+``label`` (int64 or string) and ``probabilities`` (``predict_proba``), with the
+options ``zipmap`` (``True``, ``False``, ``'columns'``), ``output_class_labels``
+and ``nocl``. A multilabel classifier's ``label`` is the ``(N, n_labels)`` int64
+indicator matrix ``predict`` returns. The regressor has one output, ``variable``,
+of shape ``(N, n_outputs)``.
+
+The graph computes in the input's floating type (skl2onnx's convention,
+:func:`skl2onnx.common.data_types.guess_numpy_type`): a float64 sample gives a
+double graph with the weights in float64, anything else a float graph. Pass a
+sample in the model's dtype (``coefs_[0].dtype``) to get the model's own
+arithmetic. ONNX stores LeakyRelu's ``alpha`` as a float32 attribute, so a
+double graph uses 0.01 rounded to float32 for the negative slope.
+
+onnxruntime (1.32, CPU) has no double kernels for ``Erf`` (GELU), ``Elu``,
+``Softplus`` and (outside opsets 16 to 19) ``LeakyRelu``: double graphs of those
+activations are valid ONNX that it refuses to load at the default opset.
+Export them with a float32 sample, or, for ``elu``, ``softplus`` and
+``leaky_relu``, with ``target_opset=18``, where onnxruntime expands those ops
+into primitive ones that have double kernels. Double GELU has no such route.
+
+skl2onnx is an optional dependency: ``pip install sknn_train[onnx]``. This module
+imports without it; the functions raise :class:`ImportError` when it is missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _config
+from ._mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["register_converters", "to_onnx"]
+
+_INSTALL_HINT = (
+    "Exporting sknn_train models to ONNX needs skl2onnx and onnx; install them "
+    "with: pip install sknn_train[onnx]"
+)
+
+CLASSIFIER_ALIAS = "SknnTrainMLPClassifier"
+REGRESSOR_ALIAS = "SknnTrainMLPRegressor"
+
+_HIDDEN_NAMES = {code: name for name, code in _config.ACTIVATIONS.items()}
+_OUT_NAMES = {code: name for name, code in _config.OUT_ACTIVATIONS.items()}
+_registered = False
+
+
+def _require_skl2onnx():
+    try:
+        import onnx  # noqa: F401
+        import skl2onnx
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return skl2onnx
+
+
+def register_converters():
+    """Register the sknn_train converters with skl2onnx (idempotent).
+
+    After this call ``skl2onnx.to_onnx`` / ``convert_sklearn`` convert
+    sknn_train's estimators, also inside pipelines.
+    """
+    global _registered
+    skl2onnx = _require_skl2onnx()
+    if _registered:
+        return
+    skl2onnx.update_registered_converter(
+        MLPClassifier,
+        CLASSIFIER_ALIAS,
+        _classifier_shape,
+        _convert_classifier,
+        options={
+            "zipmap": [True, False, "columns"],
+            "output_class_labels": [False, True],
+            "nocl": [True, False],
+        },
+    )
+    skl2onnx.update_registered_converter(
+        MLPRegressor, REGRESSOR_ALIAS, _regressor_shape, _convert_regressor
+    )
+    _registered = True
+
+
+def to_onnx(estimator, X_sample=None, **kwargs):
+    """Convert ``estimator`` (or a pipeline holding one) with :func:`skl2onnx.to_onnx`.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier, MLPRegressor or a pipeline containing them
+        A fitted estimator.
+    X_sample : ndarray, optional
+        A few rows of input; their dtype decides the graph's floating type.
+        Give ``initial_types`` instead to name the input yourself.
+    **kwargs
+        Passed on to :func:`skl2onnx.to_onnx` (``options``, ``target_opset``,
+        ``initial_types``, ...).
+
+    Returns
+    -------
+    onnx.ModelProto
+    """
+    register_converters()
+    import skl2onnx
+
+    return skl2onnx.to_onnx(estimator, X_sample, **kwargs)
+
+
+# ----------------------------------------------------------------- shapes
+def _float_types(input_type):
+    """(numpy dtype, TensorType class) the graph computes in, from the input type."""
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        guess_numpy_type,
+    )
+
+    try:
+        dtype = guess_numpy_type(input_type)
+    except NotImplementedError:
+        dtype = None
+    if dtype == np.float64:
+        return np.float64, DoubleTensorType
+    return np.float32, FloatTensorType
+
+
+def _label_kind(classes):
+    """'int' or 'str': how the classes travel as ONNX labels."""
+    classes = np.asarray(classes)
+    if classes.dtype == np.bool_ or np.issubdtype(classes.dtype, np.integer):
+        return "int"
+    if np.issubdtype(classes.dtype, np.floating):
+        if not np.all(classes == np.round(classes)):
+            raise NotImplementedError(
+                "ONNX class labels are int64 or strings, but this classifier has "
+                f"non-integer float classes {classes.tolist()}. Refit it on integer "
+                "or string labels."
+            )
+        return "int"
+    if all(isinstance(c, str) for c in classes.tolist()):
+        return "str"
+    raise NotImplementedError(
+        f"ONNX class labels are int64 or strings; cannot export classes of dtype {classes.dtype}."
+    )
+
+
+def _is_multilabel(model):
+    return model._label_binarizer.y_type_ == "multilabel-indicator"
+
+
+def _classifier_shape(operator):
+    from skl2onnx.common.data_types import Int64TensorType, StringTensorType
+    from skl2onnx.common.utils import check_input_and_output_numbers
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
+    model = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    classes = get_label_classes(operator.scope_inst, model)
+    label_type = StringTensorType if _label_kind(classes) == "str" else Int64TensorType
+    multilabel = _is_multilabel(model)
+    operator.outputs[0].set_type(label_type([n, len(classes)] if multilabel else [n]))
+    _, prob_type = _float_types(operator.inputs[0].type)
+    operator.outputs[1].set_type(prob_type([n, len(classes)]))
+
+
+def _regressor_shape(operator):
+    from skl2onnx.common.utils import check_input_and_output_numbers
+
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
+    _, out_type = _float_types(operator.inputs[0].type)
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].set_type(out_type([n, int(operator.raw_operator.n_outputs_)]))
+
+
+# ------------------------------------------------------------- the graph
+class _Graph:
+    """Small helper adding nodes and initializers in one floating type."""
+
+    def __init__(self, scope, container, dtype):
+        from skl2onnx.common.data_types import (
+            DoubleTensorType,
+            FloatTensorType,
+            guess_proto_type,
+        )
+
+        self.scope = scope
+        self.container = container
+        self.dtype = dtype
+        tensor_type = DoubleTensorType if dtype == np.float64 else FloatTensorType
+        self.proto = guess_proto_type(tensor_type())
+
+    def name(self, hint):
+        return self.scope.get_unique_variable_name(hint)
+
+    def const(self, hint, value, shape=None):
+        value = np.asarray(value, dtype=self.dtype)
+        name = self.name(hint)
+        self.container.add_initializer(
+            name, self.proto, list(value.shape if shape is None else shape), value.ravel()
+        )
+        return name
+
+    def node(self, op_type, inputs, hint=None, output=None, **attrs):
+        output = output or self.name(hint or op_type.lower())
+        self.container.add_node(
+            op_type,
+            list(inputs),
+            [output],
+            name=self.scope.get_unique_operator_name(op_type),
+            **attrs,
+        )
+        return output
+
+    def hidden_activation(self, x, code):
+        """``act(x)`` for hidden activation ``code`` (SPEC 2, kernels' activations.py)."""
+        name = _HIDDEN_NAMES.get(int(code))
+        if name == "identity":
+            return x
+        if name == "logistic":
+            return self.node("Sigmoid", [x])
+        if name == "tanh":
+            return self.node("Tanh", [x])
+        if name == "relu":
+            return self.node("Relu", [x])
+        if name == "leaky_relu":
+            return self.node("LeakyRelu", [x], alpha=0.01)
+        if name == "elu":
+            return self.node("Elu", [x], alpha=1.0)
+        if name == "softplus":
+            return self.node("Softplus", [x])
+        if name == "gelu":  # exact: 0.5 * x * (1 + erf(x / sqrt(2)))
+            scaled = self.node("Mul", [x, self.const("inv_sqrt2", 1.0 / math.sqrt(2.0), [])])
+            erf = self.node("Erf", [scaled])
+            one_plus = self.node("Add", [erf, self.const("one", 1.0, [])])
+            half_x = self.node("Mul", [x, self.const("half", 0.5, [])])
+            return self.node("Mul", [half_x, one_plus], hint="gelu")
+        if name == "silu":  # x * sigmoid(x)
+            return self.node("Mul", [x, self.node("Sigmoid", [x])], hint="silu")
+        raise NotImplementedError(f"No ONNX export for hidden activation code {code}.")
+
+    def output_activation(self, x, code):
+        name = _OUT_NAMES.get(int(code))
+        if name == "identity":
+            return x
+        if name == "logistic":
+            return self.node("Sigmoid", [x])
+        if name == "exp":
+            return self.node("Exp", [x])
+        if name == "softmax":
+            return self.node("Softmax", [x], axis=1)
+        raise NotImplementedError(f"No ONNX export for output activation code {code}.")
+
+
+def _forward(graph, model, input_name, input_proto):
+    """The output layer of ``model`` for the input ``input_name``: its variable name."""
+    from skl2onnx.common._apply_operation import apply_cast
+
+    x = input_name
+    if input_proto != graph.proto:
+        x = graph.name("cast_input")
+        apply_cast(graph.scope, input_name, x, graph.container, to=graph.proto)
+    net = model._net(dropout=False)
+    act = np.asarray(net.act)
+    skip = np.asarray(net.skip)
+    n_w = len(model.coefs_)
+    if len(act) != n_w + 1:
+        raise ValueError(
+            f"{type(model).__name__} has {n_w} weight matrices but its network "
+            f"describes {len(act)} layers; refit it."
+        )
+    layers = [x]  # layers[j]: the output of layer j (0 is the input)
+    for l in range(n_w):
+        j = l + 1
+        coef = graph.const("coefficient", model.coefs_[l])
+        bias = graph.const("intercepts", np.asarray(model.intercepts_[l]).reshape(1, -1))
+        a = graph.node("Add", [graph.node("MatMul", [layers[l], coef]), bias], hint="add")
+        if skip[j] >= 0:  # residual block: the block's input joins the pre-activation
+            a = graph.node("Add", [a, layers[int(skip[j])]], hint="residual")
+        if j < n_w:
+            layers.append(graph.hidden_activation(a, act[j]))
+        else:
+            layers.append(graph.output_activation(a, act[j]))
+    return layers[-1]
+
+
+def _input(operator):
+    from skl2onnx.common.data_types import guess_proto_type
+
+    dtype, _ = _float_types(operator.inputs[0].type)
+    return dtype, guess_proto_type(operator.inputs[0].type)
+
+
+def _convert_regressor(scope, operator, container):
+    from skl2onnx.common._apply_operation import apply_identity
+
+    model = operator.raw_operator
+    dtype, input_proto = _input(operator)
+    graph = _Graph(scope, container, dtype)
+    y = _forward(graph, model, operator.inputs[0].full_name, input_proto)
+    apply_identity(scope, y, operator.outputs[0].full_name, container)
+
+
+def _convert_classifier(scope, operator, container):
+    from onnx import TensorProto
+    from skl2onnx.common._apply_operation import apply_cast, apply_identity
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    model = operator.raw_operator
+    dtype, input_proto = _input(operator)
+    graph = _Graph(scope, container, dtype)
+    p = _forward(graph, model, operator.inputs[0].full_name, input_proto)
+    label_out, proba_out = operator.outputs[0].full_name, operator.outputs[1].full_name
+
+    if _is_multilabel(model):  # indicator matrix, p > 0.5 as LabelBinarizer
+        apply_identity(scope, p, proba_out, container)
+        above = graph.node("Greater", [p, graph.const("threshold", 0.5, [])])
+        apply_cast(scope, above, label_out, container, to=TensorProto.INT64)
+        return
+
+    classes = np.asarray(get_label_classes(scope, model))
+    if len(classes) < 2:
+        raise NotImplementedError("Cannot export a classifier fitted on a single class to ONNX.")
+    if model.n_outputs_ == 1:  # binary: one logistic unit, columns [1 - p, p]
+        negative = graph.node("Sub", [graph.const("one", 1.0, []), p], hint="negative")
+        graph.node("Concat", [negative, p], output=proba_out, axis=1)
+    else:
+        apply_identity(scope, p, proba_out, container)
+
+    # label = classes[argmax]: ties go to the first class as in numpy, and for
+    # binary argmax([1 - p, p]) is p > 0.5 exactly (1 - p is exact for p >= 0.5).
+    index = graph.node("ArgMax", [proba_out], axis=1, keepdims=0)
+    classes_name = scope.get_unique_variable_name("classes")
+    if _label_kind(classes) == "str":
+        container.add_initializer(
+            classes_name,
+            TensorProto.STRING,
+            [len(classes)],
+            [str(c).encode("utf-8") for c in classes],
+        )
+    else:
+        container.add_initializer(
+            classes_name,
+            TensorProto.INT64,
+            [len(classes)],
+            classes.astype(np.int64),
+        )
+    graph.node("Gather", [classes_name, index], output=label_out, axis=0)
