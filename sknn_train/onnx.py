@@ -6,12 +6,21 @@ the residual ``Add`` of a block's input where ``_net(dropout=False).skip[j] >= 0
 then the layer's activation from ``_net(dropout=False).act``; dropout is not part
 of the exported graph, as it is not part of ``predict``.
 
->>> from sknn_train.onnx import to_onnx                      # doctest: +SKIP
->>> onx = to_onnx(clf, X[:1].astype("float32"),             # doctest: +SKIP
-...               options={"zipmap": False})
->>> import onnxruntime as ort                                # doctest: +SKIP
->>> sess = ort.InferenceSession(onx.SerializeToString())     # doctest: +SKIP
->>> label, proba = sess.run(None, {"X": X.astype("float32")})  # doctest: +SKIP
+>>> import numpy as np
+>>> import onnxruntime as ort
+>>> from sklearn.datasets import load_iris
+>>> from sknn_train import MLPClassifier
+>>> from sknn_train.onnx import to_onnx
+>>> X, y = load_iris(return_X_y=True)
+>>> X = X.astype("float32")
+>>> clf = MLPClassifier((8,), max_iter=50, random_state=0).fit(X, y)
+>>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
+>>> sess = ort.InferenceSession(onx.SerializeToString())
+>>> label, proba = sess.run(None, {"X": X})
+>>> bool((label == clf.predict(X)).all())
+True
+>>> bool(np.allclose(proba, clf.predict_proba(X), rtol=1e-4, atol=1e-6))
+True
 
 The classifier follows skl2onnx's classifier conventions: two outputs,
 ``label`` (int64 or string) and ``probabilities`` (``predict_proba``), with the
