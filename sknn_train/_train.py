@@ -6,6 +6,8 @@ Everything per sample or per batch happens inside one compiled call per epoch
 
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -35,18 +37,33 @@ _CONTROLLER = None
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
-def blas_single_thread():
-    """Limit BLAS to one thread for the duration of a fit; restored afterwards.
+def _blas_threads():
+    value = os.environ.get("SKNN_TRAIN_BLAS_THREADS", "1").strip().lower()
+    if value in {"", "all", "0", "none"}:
+        return None
+    return max(1, int(value))
 
-    The matrices of a minibatch are small: a second BLAS thread gains nothing
-    and, once numpy's own OpenBLAS has run in the process, costs 2-3x
-    (see the performance notes in the docs). The controller is built once:
-    enumerating the loaded libraries on every call would cost milliseconds.
+
+def blas_single_thread():
+    """Limit BLAS to one thread (``SKNN_TRAIN_BLAS_THREADS``) during a fit or predict.
+
+    The matrices of a minibatch are small: a second BLAS thread gains little,
+    and on a machine where anything else runs (another process, numpy's own
+    OpenBLAS threads spinning after earlier work) OpenBLAS threads that wait
+    on each other make an epoch up to 15x slower. One thread is robust and
+    keeps results identical whatever the machine is doing. On a quiet
+    many-core machine with large layers, ``SKNN_TRAIN_BLAS_THREADS=all`` (or a
+    number) lets BLAS use more. The caller's settings are restored afterwards.
+    The controller is built once: enumerating the loaded libraries on every
+    call would cost milliseconds.
     """
     global _CONTROLLER
+    threads = _blas_threads()
+    if threads is None:
+        return contextlib.nullcontext()
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return _CONTROLLER.limit(limits=threads, user_api="blas")
 
 
 class OptimizerState:
