@@ -51,35 +51,19 @@ def layer_output(work, net, j, m):
 
 
 @kernel
-def csr_rows_dot(data, indices, indptr, rows, w, out, p, key, row0):
-    """``out = drop(X[rows]) @ w`` for CSR ``X`` without densifying it."""
-    m, k = out.shape
-    t = threshold(p)
-    scale = keep_scale(p)
-    for r in range(m):
-        for j in range(k):
-            out[r, j] = 0.0
-        i = rows[r]
-        rk = row_key(key, np.int64(0), row0 + r)
-        for q in range(indptr[i], indptr[i + 1]):
-            v = data[q]
-            c = indices[q]
-            if p > 0:
-                if unit_bits(rk, c) < t:
-                    continue
-                v = v * scale
-            for j in range(k):
-                out[r, j] += v * w[c, j]
+def csr_rows_product(data, indices, indptr, rows, dense, out, transpose, p, key, row0):
+    """Products of the CSR rows ``X[rows]`` (input dropout applied) without densifying.
 
-
-@kernel
-def csr_rows_tdot(data, indices, indptr, rows, delta, out, p, key, row0):
-    """``out = drop(X[rows]).T @ delta`` for CSR ``X``, the same mask as the forward."""
+    ``transpose=0``: ``out = drop(X[rows]) @ dense`` (the forward pass);
+    ``transpose=1``: ``out = drop(X[rows]).T @ dense`` (the weight gradient),
+    with the same mask as the forward pass. (An int, not a bool: literal bools
+    would compile a signature each.)
+    """
     out[:, :] = 0.0
-    m, k = delta.shape
+    k = out.shape[1]
     t = threshold(p)
     scale = keep_scale(p)
-    for r in range(m):
+    for r in range(rows.shape[0]):
         i = rows[r]
         rk = row_key(key, np.int64(0), row0 + r)
         for q in range(indptr[i], indptr[i + 1]):
@@ -89,8 +73,12 @@ def csr_rows_tdot(data, indices, indptr, rows, delta, out, p, key, row0):
                 if unit_bits(rk, c) < t:
                     continue
                 v = v * scale
-            for j in range(k):
-                out[c, j] += v * delta[r, j]
+            if transpose:
+                for j in range(k):
+                    out[c, j] += v * dense[r, j]
+            else:
+                for j in range(k):
+                    out[r, j] += v * dense[c, j]
 
 
 @kernel
@@ -113,7 +101,8 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
         a = layer_view(work.acts, work.act_off[j], m, fan_out)
         if l == 0:
             if is_sparse:
-                csr_rows_dot(data, indices, indptr, rows, w, a, net.drop[0], key, row0)
+                csr_rows_product(data, indices, indptr, rows, w, a, np.int64(0), net.drop[0],
+                                 key, row0)
             else:
                 np.dot(xb, w, a)
         else:
@@ -154,7 +143,8 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
         gb = flat_view(grad, net.int_off[l], fan_out)
         if l == 0:
             if is_sparse:
-                csr_rows_tdot(data, indices, indptr, rows, d, gw, net.drop[0], key, row0)
+                csr_rows_product(data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0],
+                                 key, row0)
             else:
                 np.dot(xb.T, d, gw)
         else:
