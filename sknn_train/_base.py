@@ -158,7 +158,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _dropout_rates(self):
         """Dropout probability of the input and of every hidden layer."""
-        n_hidden = len(self._layout.units) - 2
+        rates = self._check_dropout(len(self._layout.units) - 2)
+        return np.concatenate([[float(self.input_dropout)], rates])
+
+    def _check_dropout(self, n_hidden):
+        """The per-hidden-layer dropout rates; ValueError for a wrong list."""
         rates = np.asarray(self.dropout, dtype=np.float64)
         if rates.ndim == 0:
             rates = np.full(n_hidden, float(rates))
@@ -169,7 +173,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         if not ((rates >= 0) & (rates < 1)).all():
             raise ValueError(f"dropout values must be in [0, 1), got {list(rates)}.")
-        return np.concatenate([[float(self.input_dropout)], rates])
+        return rates
 
     def _net(self, dropout):
         """The network description the kernels take; ``dropout=False`` for evaluation."""
@@ -292,12 +296,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         y_raw = y
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        self._check_dropout(len(hidden_layer_sizes))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            if not sample_weight.sum() > 0:
+            dtype = X.dtype if first_pass else self._theta.dtype
+            # in the working dtype: 1e-50 is positive in float64 but 0 in float32
+            if not sample_weight.astype(dtype).sum() > 0:
                 raise ValueError(
-                    "sample_weight sums to zero: there is nothing to fit. Give at "
-                    "least one sample a positive weight."
+                    "sample_weight sums to zero (in the working dtype "
+                    f"{np.dtype(dtype).name}): there is nothing to fit. Give at least "
+                    "one sample a weight that is positive in that dtype."
                 )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -498,6 +506,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         if hasattr(self, "coefs_"):
             try:
+                self._check_fitted_shapes()
                 self._layout = None
                 self._sync_params()
                 self._net(dropout=False)
@@ -508,6 +517,29 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     f"fitted state differs ({exc}). Load it with sknn_train {saved} "
                     "or refit it."
                 ) from exc
+
+    def _check_fitted_shapes(self):
+        """The weight matrices and bias vectors form one network of ``n_layers_``."""
+        coefs, intercepts = self.coefs_, self.intercepts_
+        n = self.n_layers_ - 1
+        if len(coefs) != n or len(intercepts) != n:
+            raise ValueError(
+                f"{len(coefs)} weight matrices and {len(intercepts)} bias vectors for "
+                f"{self.n_layers_} layers"
+            )
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            W, b = np.asarray(W), np.asarray(b)
+            if W.ndim != 2 or b.shape != (W.shape[1],):
+                raise ValueError(f"layer {i}: weights {W.shape}, bias {b.shape}")
+            if i + 1 < n and np.shape(coefs[i + 1])[0] != W.shape[1]:
+                raise ValueError(f"layer {i} outputs {W.shape[1]} units, layer {i + 1} "
+                                 f"takes {np.shape(coefs[i + 1])[0]}")
+        if np.shape(coefs[-1])[1] != self.n_outputs_:
+            raise ValueError(f"{np.shape(coefs[-1])[1]} outputs for n_outputs_="
+                             f"{self.n_outputs_}")
+        if np.shape(coefs[0])[0] != self.n_features_in_:
+            raise ValueError(f"{np.shape(coefs[0])[0]} inputs for n_features_in_="
+                             f"{self.n_features_in_}")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

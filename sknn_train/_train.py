@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -57,13 +58,41 @@ def blas_single_thread():
     The controller is built once: enumerating the loaded libraries on every
     call would cost milliseconds.
     """
-    global _CONTROLLER
     threads = _blas_threads()
     if threads is None:
         return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=threads, user_api="blas")
+    return _shared_blas_limit(threads)
+
+
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_USERS = 0
+_LIMIT_ACTIVE = None
+
+
+@contextlib.contextmanager
+def _shared_blas_limit(threads):
+    """One process-wide limit shared by overlapping fits (threads).
+
+    The first fit to start sets the limit, the last one to end restores the
+    caller's settings; nested or concurrent fits only count themselves in.
+    (Separate limiters would restore each other's limit, leaving the process
+    at one thread.)
+    """
+    global _CONTROLLER, _LIMIT_USERS, _LIMIT_ACTIVE
+    with _LIMIT_LOCK:
+        if _LIMIT_USERS == 0:
+            if _CONTROLLER is None:
+                _CONTROLLER = ThreadpoolController()
+            _LIMIT_ACTIVE = _CONTROLLER.limit(limits=threads, user_api="blas")
+        _LIMIT_USERS += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_USERS -= 1
+            if _LIMIT_USERS == 0:
+                _LIMIT_ACTIVE.restore_original_limits()
+                _LIMIT_ACTIVE = None
 
 
 class OptimizerState:
@@ -118,6 +147,8 @@ def stratification_labels(est, Y):
     _, codes, counts = np.unique(Y, axis=0, return_inverse=True, return_counts=True)
     codes = codes.ravel()
     rare = counts[codes] < 2
+    if rare.all():
+        return None  # no combination repeats: nothing to stratify on
     if rare.any():
         codes = np.where(rare, -1, codes)
         if rare.sum() == 1:  # a pool of one cannot be split either
@@ -331,6 +362,15 @@ def _warn_if_diverging(est):
         )
         return
     curve = est.loss_curve_
+    if len(curve) >= 2 and np.isfinite(curve[0]) and not np.isfinite(curve[-1]):
+        warnings.warn(
+            f"Training loss grew from {curve[0]:.4g} to {curve[-1]} over {len(curve)} "
+            "epochs: training diverged. Lower learning_rate_init "
+            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
+            "(for example 1.0).",
+            ConvergenceWarning,
+        )
+        return
     if len(curve) < 3 or not np.isfinite(curve[-1]):
         return
     first = min(curve[:2])

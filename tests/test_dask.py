@@ -7,14 +7,12 @@ by the module. The cache test runs first, on workers that have not trained yet.
 import time
 import warnings
 
-import numpy as np
-import pytest
-
 import dask.array as da  # noqa: E402
 import dask_ml.wrappers as dask_ml_wrappers  # noqa: E402
 import distributed  # noqa: E402
-
 import joblib  # noqa: E402
+import numpy as np
+import pytest
 from conftest import classification  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402

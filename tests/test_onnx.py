@@ -13,12 +13,10 @@ import sys
 import warnings
 
 import numpy as np
-import pytest
-
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
+import pytest
 import skl2onnx  # noqa: E402, F401
-
 from conftest import classification, multilabel, poisson, regression  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -257,7 +255,6 @@ def test_float32_model_float64_input():
 def test_register_is_idempotent():
     register_converters()
     register_converters()
-    import skl2onnx
 
     assert skl2onnx.get_model_alias(MLPClassifier) == "SknnTrainMLPClassifier"
     assert skl2onnx.get_model_alias(MLPRegressor) == "SknnTrainMLPRegressor"

@@ -17,11 +17,10 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+import skops.io as sio  # noqa: E402
 from conftest import classification, regression
 
 from sknn_train import MLPClassifier, MLPRegressor
-
-import skops.io as sio  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

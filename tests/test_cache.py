@@ -1,0 +1,240 @@
+"""The numba cache of the compiled kernels (``sknn_train._jit``).
+
+(a) ``SKNN_TRAIN_NO_CACHE=1`` switches the cache off for every kernel;
+(b) an install whose package directory is read-only compiles once and caches in
+    the user's cache directory ($XDG_CACHE_HOME/numba/...), without errors;
+(c) a changed kernel source changes ``SOURCE_STAMP`` and leaves no warm kernel
+    behind, so an upgrade never loads stale machine code;
+(d) several processes load the same warm cache at once.
+
+Only (b) compiles (about 15-20 s); the other subprocesses import and load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import sknn_train
+import sknn_train._jit
+
+PACKAGE = Path(sknn_train.__file__).resolve().parent
+
+_NOT_INHERITED = ("SKNN_TRAIN_NO_CACHE", "NUMBA_BOUNDSCHECK", "NUMBA_CACHE_DIR",
+                  "NUMBA_DISABLE_JIT", "NUMBA_OPT", "PYTHONPATH")
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env.update(extra)
+    return env
+
+
+def _run(code, env, cwd, timeout=300):
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _last_json(proc):
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _copy_package(site):
+    target = Path(site) / "sknn_train"
+    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+# --------------------------------------------------------------------- (a)
+def test_no_cache_switch_disables_every_kernel_cache(tmp_path):
+    code = """
+    import json
+    from sknn_train import _jit
+    print(json.dumps({"cache": _jit.CACHE, "n": len(_jit.KERNELS),
+                      "types": {d.py_func.__name__: type(d._cache).__name__
+                                for d in _jit.KERNELS},
+                      "status": _jit.cache_status()}))
+    """
+    out = _last_json(_run(code, _env(SKNN_TRAIN_NO_CACHE="1"), cwd=tmp_path))
+    assert out["cache"] is False
+    assert out["n"] == len(sknn_train._jit.KERNELS) >= 10
+    assert set(out["types"].values()) == {"NullCache"}, out["types"]
+    assert out["status"] == ["in memory (no cache)", 0]
+    # and in this process (cache on, unless the suite runs with the switch)
+    kinds = {type(d._cache).__name__ for d in sknn_train._jit.KERNELS}
+    assert kinds == ({"FunctionCache"} if sknn_train._jit.CACHE else {"NullCache"})
+
+
+# --------------------------------------------------------------------- (b)
+# Run as the user of a read-only install. As root, permission bits do not stop
+# writes, so the process first gives up CAP_DAC_OVERRIDE (and the related
+# capabilities) before anything else; it then checks that the package directory
+# really refuses a new file.
+_READONLY_FIT = r"""
+import ctypes, json, os, sys
+if os.geteuid() == 0:
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    assert libc.capget(ctypes.byref(header), data) == 0, ctypes.get_errno()
+    keep = ~((1 << 1) | (1 << 2) | (1 << 3)) & 0xFFFFFFFF  # DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER
+    for field in ("effective", "permitted", "inheritable"):
+        setattr(data[0], field, getattr(data[0], field) & keep)
+    assert libc.capset(ctypes.byref(header), data) == 0, ctypes.get_errno()
+site = sys.argv[1]
+kernels = os.path.join(site, "sknn_train", "_kernels")
+for probe in (os.path.join(kernels, "probe"), os.path.join(kernels, "__pycache__")):
+    try:
+        os.mkdir(probe)
+    except PermissionError:
+        pass
+    else:
+        sys.exit(f"{probe} could be created: the package directory is not read-only")
+
+import warnings
+import numpy as np
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import sknn_train
+    from sknn_train import MLPClassifier, _jit
+    X = np.random.RandomState(0).randn(12, 3)
+    est = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, np.arange(12) % 2)
+    proba = est.predict_proba(X)
+stats = [d.stats for d in _jit.KERNELS]
+print(json.dumps({
+    "file": sknn_train.__file__,
+    "status": _jit.cache_status(),
+    "misses": sum(sum(s.cache_misses.values()) for s in stats),
+    "hits": sum(sum(s.cache_hits.values()) for s in stats),
+    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught  # numba's, cache's
+                 if "numba" in w.category.__module__ or "cache" in str(w.message).lower()],
+    "proba": proba.tolist(),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def readonly_install(tmp_path_factory):
+    """A read-only copy of the package, its first (compiling) fit, and the cache it wrote."""
+    root = tmp_path_factory.mktemp("readonly_install")
+    site = root / "site"
+    package = _copy_package(site)
+    assert not (package / "_kernels" / "__pycache__").exists()
+    for path in [*package.rglob("*"), package]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    (root / "home").mkdir()
+    env = _env(HOME=str(root / "home"), XDG_CACHE_HOME=str(root / "xdg-cache"),
+               PYTHONPATH=str(site))
+    args = [sys.executable, "-c", _READONLY_FIT, str(site)]
+    proc = subprocess.run(args, env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    yield dict(root=root, site=site, package=package, env=env, args=args, proc=proc,
+               cache=root / "xdg-cache")
+    for path in [package, *package.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_readonly_install_caches_in_the_user_cache_dir(readonly_install):
+    proc = readonly_install["proc"]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = _last_json(proc)
+    assert proc.stderr == ""  # no numba "cannot cache" warning, no traceback
+    assert out["warnings"] == []
+    assert out["file"].startswith(str(readonly_install["package"]))  # the copy ran
+    assert out["misses"] > 0  # it compiled: the cache was cold ...
+    cache = readonly_install["cache"]
+    # ... and wrote into $XDG_CACHE_HOME/numba/<dir name>_<sha1 of the dir>/
+    index_files = sorted(cache.rglob("*.nbi"))
+    data_files = sorted(cache.rglob("*.nbc"))
+    assert index_files and data_files
+    where = {p.parent for p in index_files + data_files}
+    assert len(where) == 1
+    folder = where.pop()
+    assert folder.parent == cache / "numba"
+    assert folder.name.startswith("_kernels_")
+    location, n_warm = out["status"]
+    assert Path(location) == folder
+    assert n_warm >= 2  # run_epoch and evaluate, at least
+    # nothing was written next to the package
+    assert not list(readonly_install["site"].rglob("__pycache__"))
+
+
+# --------------------------------------------------------------------- (c)
+_STAMP = """
+import json
+from sknn_train import _jit
+print(json.dumps({"file": _jit.__file__, "stamp": _jit.SOURCE_STAMP,
+                  "status": _jit.cache_status()}))
+"""
+
+
+def test_changed_kernel_source_leaves_no_warm_kernel(readonly_install, tmp_path):
+    # Two writable copies, their in-tree caches seeded with what the read-only
+    # install compiled (same sources, so warm for them); in the second one a
+    # kernel constant changes, as in an upgrade. Both interpreters run at once.
+    runs = {}
+    for name in ("before", "after"):
+        site = tmp_path / name
+        package = _copy_package(site)
+        pycache = package / "_kernels" / "__pycache__"
+        pycache.mkdir()
+        for f in readonly_install["cache"].rglob("*.nb[ic]"):
+            shutil.copy(f, pycache / f.name)
+        if name == "after":
+            source = package / "_kernels" / "activations.py"
+            text = source.read_text()
+            assert text.count("LEAKY_SLOPE = 0.01\n") == 1
+            source.write_text(text.replace("LEAKY_SLOPE = 0.01\n", "LEAKY_SLOPE = 0.02\n"))
+        env = _env(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"),
+                   PYTHONPATH=str(site))
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_STAMP)], env=env,
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        runs[name] = (package, pycache, proc)
+    out = {}
+    for name, (package, pycache, proc) in runs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stdout + stderr
+        out[name] = json.loads(stdout.strip().splitlines()[-1])
+        assert out[name]["file"].startswith(str(package))
+        assert Path(out[name]["status"][0]) == pycache  # writable: the in-tree cache
+
+    before, after = out["before"], out["after"]
+    # the stamp is a digest of the sources, not of where they are
+    assert before["stamp"] == sknn_train._jit.SOURCE_STAMP
+    assert before["status"][1] > 0
+    assert after["stamp"] != before["stamp"]
+    assert after["status"][1] == 0  # every cached kernel is stale now: none loads
+    print(f"\ncache: {before['status'][1]} warm kernels before the edit, "
+          f"{after['status'][1]} after; stamp {before['stamp'][:12]} -> {after['stamp'][:12]}")
+
+
+# --------------------------------------------------------------------- (d)
+def test_processes_share_a_warm_cache_at_once(readonly_install):
+    assert readonly_install["proc"].returncode == 0, "the cache was not built"
+    procs = [subprocess.Popen(readonly_install["args"], env=readonly_install["env"],
+                              cwd=readonly_install["root"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    first = _last_json(readonly_install["proc"])
+    for p, (stdout, stderr) in zip(procs, results):
+        assert p.returncode == 0, stdout + stderr
+        assert stderr == ""
+        out = json.loads(stdout.strip().splitlines()[-1])
+        assert out["misses"] == 0  # loaded, not compiled
+        assert out["hits"] > 0
+        assert out["warnings"] == []
+        assert out["proba"] == first["proba"]
