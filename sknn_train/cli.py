@@ -90,11 +90,21 @@ def _bench(args) -> int:
             f"the benchmark suite is not next to this installation ({path} is missing); "
             "run it from a source checkout installed with pip install -e ."
         )
-    spec = importlib.util.spec_from_file_location("sknn_bench_epoch", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return int(module.main(args.bench_args) or 0)
+    def load(name, file):
+        spec = importlib.util.spec_from_file_location(name, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
+
+    status = int(load("sknn_bench_epoch", path).main(args.bench_args) or 0)
+    if status == 0 and not {"-h", "--help"} & set(args.bench_args):
+        out = path.parent / "results" / "bench_epoch.json"
+        if "--out" in args.bench_args:
+            out = pathlib.Path(args.bench_args[args.bench_args.index("--out") + 1])
+        png = load("sknn_bench_plot", path.parent / "plot_results.py").plot(out)
+        print(f"plot: {png}")
+    return status
 
 
 class _CliError(Exception):
