@@ -24,6 +24,15 @@ before timing, so neither library pays for a conversion.
 * ``ratio`` is the median of the per-repetition ratios
   ``sklearn time / sknn_train time`` (> 1: sknn_train is faster); ``range``
   gives the smallest and largest per-repetition ratio.
+* ``other`` is the largest share of the machine's CPU time that *other*
+  processes used during any one fit of the row (from ``/proc/stat``; 50% = one
+  of two cores). Rows above 10% are flagged ``*``: on a 2-core machine another
+  busy process does not just add noise, it can make multi-threaded BLAS
+  (scikit-learn's, which waits on its second thread) several times slower
+  (10x was seen), so such ratios are meaningless. A repetition (the A and B
+  fits) with such a fit is discarded and run again, up to ``--busy-retries``
+  times per row (the discarded times are kept in the JSON); a row still
+  flagged ran out of retries.
 * ``score`` is the test accuracy (classifiers) or R² (regressor) of the last
   fit, on a held-out 20% split (digits: scikit-learn's default 25%), computed
   outside the timed region. Both libraries start from the same random
@@ -51,7 +60,13 @@ in one process interfere). scikit-learn uses whatever the process allows
 (by default every core). ``--blas-threads N`` limits BLAS for both libraries'
 fits to ``N`` threads, to compare at equal thread counts. The JSON records
 ``threadpoolctl.threadpool_info()`` (which BLAS libraries, kernels and thread
-counts) so that results from different machines can be told apart.
+counts) so that results from different machines can be told apart, and where
+``sknn_train`` was imported from (path, git commit, uncommitted changes). To
+time a fixed commit while the checkout is being edited, export it and put it
+first on the path::
+
+    git archive HEAD sknn_train | tar -x -C /tmp/snap
+    PYTHONPATH=/tmp/snap python benchmarks/bench_epoch.py
 
 Results go to ``--out`` (default ``benchmarks/results/bench_epoch.json``): raw
 times, medians and ratios per configuration and dtype, plus the environment.
@@ -84,12 +99,16 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import sknn_train
 from sknn_train import MLPClassifier, MLPRegressor
+from sknn_train._jit import cache_status
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_epoch.json"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 SEED = 0
 # Large enough that no fit stops for lack of improvement.
 NO_EARLY_STOP = 1_000_000
+# A fit during which other processes used more than this share of the machine's
+# CPU time is "busy": its repetition is run again, or its row flagged.
+BUSY = 0.10
 
 
 @dataclass
@@ -199,17 +218,57 @@ def as_dtype(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
+class OtherLoad:
+    """Share of the machine's CPU time used by *other* processes over an interval.
+
+    Busy time of all CPUs (``/proc/stat``, steal included) minus this process's
+    own CPU time, divided by wall time x number of CPUs: 0 on an otherwise idle
+    machine, 0.5 when other processes kept one of two cores busy. Both counters
+    advance in clock ticks (10 ms), so a discrepancy of up to ``SLACK_TICKS`` is
+    not counted: without that, fits of a few tens of milliseconds read as busy on
+    an idle machine. ``None`` where ``/proc/stat`` is not available.
+    """
+
+    SLACK_TICKS = 3
+
+    _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @classmethod
+    def _sample(cls):
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal [guest guest_nice]
+        busy = sum(fields[:8]) - fields[3] - fields[4]
+        own = os.times()
+        return busy / cls._TICK, own.user + own.system, time.perf_counter()
+
+    def share(self):
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        busy, own, wall = (e - s for e, s in zip(end, self.start, strict=True))
+        other = max(0.0, busy - own - self.SLACK_TICKS / self._TICK)
+        return other / max(wall * (os.cpu_count() or 1), 1e-9)
+
+
 def timed_fit(est, X, y, blas_threads):
-    """Fit ``est``; return (wall seconds, n_iter_)."""
+    """Fit ``est``; return (wall seconds, n_iter_, other processes' CPU share)."""
     limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
              else contextlib.nullcontext())
     gc.collect()
     with limit, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        load = OtherLoad()
         t0 = time.perf_counter()
         est.fit(X, y)
         elapsed = time.perf_counter() - t0
-    return elapsed, int(est.n_iter_)
+        other = load.share()
+    return elapsed, int(est.n_iter_), other
 
 
 def warm_up(configs, dtypes) -> dict:
@@ -238,7 +297,9 @@ def warm_up(configs, dtypes) -> dict:
     return seconds
 
 
-def run_config(config, dtype_name, data, epochs, repeats, blas_threads) -> dict:
+def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries) -> dict:
+    """Interleaved fits of both libraries; a repetition during which other processes
+    were busy is discarded and run again, at most ``retries`` times per row."""
     X_train, X_test, y_train, y_test = data
     dtype = DTYPES[dtype_name]
     X_train, X_test = as_dtype(X_train, dtype), as_dtype(X_test, dtype)
@@ -247,16 +308,25 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads) -> dict:
         "sknn_train": MLPRegressor if config.regression else MLPClassifier,
         "sklearn": SkMLPRegressor if config.regression else SkMLPClassifier,
     }
-    raw = {name: {"fit_s": [], "n_iter": [], "per_epoch_s": [], "score": []} for name in systems}
-    for _ in range(repeats):
+    keys = ("fit_s", "n_iter", "per_epoch_s", "score", "other_load")
+    raw = {name: {k: [] for k in keys} for name in systems}
+    discarded = []
+    done = 0
+    while done < repeats:
+        pair = {}
         for name, cls in systems.items():  # interleaved: A, B, A, B, ...
             est = cls(**params)
-            elapsed, n_iter = timed_fit(est, X_train, y_train, blas_threads)
-            rec = raw[name]
-            rec["fit_s"].append(elapsed)
-            rec["n_iter"].append(n_iter)
-            rec["per_epoch_s"].append(elapsed / max(n_iter, 1))
-            rec["score"].append(float(est.score(X_test, y_test)))
+            elapsed, n_iter, other = timed_fit(est, X_train, y_train, blas_threads)
+            pair[name] = dict(fit_s=elapsed, n_iter=n_iter, per_epoch_s=elapsed / max(n_iter, 1),
+                              score=float(est.score(X_test, y_test)), other_load=other)
+        busy = any((r["other_load"] or 0) > BUSY for r in pair.values())
+        if busy and len(discarded) < retries:
+            discarded.append(pair)
+            continue
+        for name, rec in pair.items():
+            for k in keys:
+                raw[name][k].append(rec[k])
+        done += 1
     ratios = [b / a for a, b in zip(raw["sknn_train"]["per_epoch_s"],
                                     raw["sklearn"]["per_epoch_s"], strict=True)]
     return {
@@ -269,15 +339,36 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads) -> dict:
         "epochs": epochs,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()},
         "raw": raw,
+        "discarded_busy": discarded,
         "median_per_epoch_s": {n: statistics.median(r["per_epoch_s"]) for n, r in raw.items()},
         "median_score": {n: statistics.median(r["score"]) for n, r in raw.items()},
         "ratios": ratios,
         "median_ratio": statistics.median(ratios),
+        "max_other_load": max((v for r in raw.values() for v in r["other_load"]
+                               if v is not None), default=None),
+        "n_discarded_busy": len(discarded),
         "all_epochs_run": all(n == epochs for r in raw.values() for n in r["n_iter"]),
     }
 
 
-def environment() -> dict:
+def package_source() -> dict:
+    """Where ``sknn_train`` was imported from and, if a git checkout, its commit."""
+    import subprocess
+
+    where = Path(sknn_train.__file__).resolve().parent
+    info = {"path": str(where), "git_commit": None, "git_dirty": None}
+    try:
+        def git(*cmd):
+            return subprocess.run(["git", *cmd], cwd=where, capture_output=True, text=True,
+                                  check=True, timeout=10).stdout.strip()
+        info["git_commit"] = git("rev-parse", "HEAD")
+        info["git_dirty"] = bool(git("status", "--porcelain", "--", "."))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def environment(source: dict) -> dict:
     import numba
     import scipy
     import sklearn
@@ -290,6 +381,7 @@ def environment() -> dict:
         "scikit-learn": sklearn.__version__,
         "numba": numba.__version__,
         "sknn_train": sknn_train.__version__,
+        "sknn_train_source": source,
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -304,19 +396,23 @@ def environment() -> dict:
 
 HEADER = (f"{'config':<37s}{'dtype':>8s}{'n_train':>8s}{'ep':>4s}"
           f"{'sknn ms/ep':>12s}{'skl ms/ep':>11s}{'ratio':>7s}{'range':>13s}"
-          f"{'sknn score':>12s}{'skl score':>11s}")
+          f"{'sknn score':>12s}{'skl score':>11s}{'other':>7s}")
 
 
 def format_row(res: dict) -> str:
     med = res["median_per_epoch_s"]
     score = res["median_score"]
+    other = res["max_other_load"]
     flag = "" if res["all_epochs_run"] else " !"
+    if other is not None and other > BUSY:
+        flag += " *"
     label = f"{res['config']:>3s} {res['title']}"
     span = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
     return (f"{label:<37s}{res['dtype']:>8s}{res['n_train']:>8d}{res['epochs']:>4d}"
             f"{1e3 * med['sknn_train']:12.2f}{1e3 * med['sklearn']:11.2f}"
             f"{res['median_ratio']:7.2f}{span:>13s}"
-            f"{score['sknn_train']:12.4f}{score['sklearn']:11.4f}{flag}")
+            f"{score['sknn_train']:12.4f}{score['sklearn']:11.4f}"
+            f"{'n/a' if other is None else f'{100 * other:.0f}%':>7s}{flag}")
 
 
 def parse_args(argv):
@@ -338,9 +434,15 @@ def parse_args(argv):
     parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
                         help="limit BLAS to N threads during both libraries' fits "
                              "(default: scikit-learn uses the process default)")
+    parser.add_argument("--busy-retries", type=int, default=3, metavar="N",
+                        help="per row, run a repetition again when other processes used more "
+                             f"than {100 * BUSY:.0f}%% of the machine during it, at most N "
+                             "times (default %(default)s; 0: keep every repetition)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="JSON file for the results (default %(default)s)")
     args = parser.parse_args(argv)
+    if args.busy_retries < 0:
+        parser.error("--busy-retries must be at least 0")
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     for name in ("epochs", "repeats", "blas_threads"):
@@ -355,8 +457,10 @@ def main(argv=None) -> int:
     configs = [c for c in CONFIGS if c.key in args.configs]
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
 
+    source = package_source()  # before anything runs: the code this process imported
+    cache_dir, cache_files = cache_status()
     warmup_s = warm_up(configs, dtypes)
-    print("sknn_train warm-up (compile or load from cache, not counted): "
+    print("sknn_train warm-up (compile, or load from the numba cache; not counted): "
           + ", ".join(f"{k} {v:.2f} s" for k, v in warmup_s.items()))
     print(f"repeats {args.repeats}{', quick' if args.quick else ''}"
           f"{f', BLAS threads {args.blas_threads}' if args.blas_threads else ''}; "
@@ -366,29 +470,41 @@ def main(argv=None) -> int:
     print("-" * len(HEADER))
 
     results = []
+    run_load = OtherLoad()
     t_start = time.perf_counter()
     for config in configs:
         data = load(config, args.quick)
         epochs = args.epochs or config.epochs
         for dtype_name in dtypes:
-            res = run_config(config, dtype_name, data, epochs, args.repeats, args.blas_threads)
+            res = run_config(config, dtype_name, data, epochs, args.repeats, args.blas_threads,
+                             args.busy_retries)
             results.append(res)
             print(format_row(res), flush=True)
     total_s = time.perf_counter() - t_start
     if not all(r["all_epochs_run"] for r in results):
         print("! some fit stopped before its epoch count (see n_iter in the JSON)")
+    n_discarded = sum(r["n_discarded_busy"] for r in results)
+    if n_discarded:
+        print(f"{n_discarded} repetition(s) run again because other processes were busy "
+              "(times kept in the JSON under discarded_busy)")
+    if any((r["max_other_load"] or 0) > BUSY for r in results):
+        print(f"* other processes used more than {100 * BUSY:.0f}% of the machine during a fit "
+              "of this row: its times are not trustworthy, run it again on a quiet machine")
     print(f"\ntotal {total_s:.0f} s")
 
     report = {
         "settings": {
             "configs": args.configs, "dtypes": dtypes, "epochs": args.epochs,
             "repeats": args.repeats, "quick": args.quick, "blas_threads": args.blas_threads,
+            "busy_retries": args.busy_retries, "busy_threshold": BUSY,
             "seed": SEED, "argv": sys.argv[1:] if argv is None else list(argv),
         },
         "warmup_s": warmup_s,
+        "numba_cache": {"dir": cache_dir, "index_files_before_warmup": cache_files},
         "total_s": total_s,
+        "other_load": run_load.share(),
         "results": results,
-        "environment": environment(),
+        "environment": environment(source),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
