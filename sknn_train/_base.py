@@ -17,7 +17,13 @@ from . import _config
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
 from ._layout import Layout, build_net, residual_skips
-from ._train import OptimizerState, blas_single_thread, fit_lbfgs, fit_stochastic
+from ._train import (
+    OptimizerState,
+    batch_macs,
+    blas_single_thread,
+    fit_lbfgs,
+    fit_stochastic,
+)
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -460,7 +466,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         chunk = chunk_rows(self._layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype)
         empty = np.empty(0, dtype=dtype)
-        with blas_single_thread():
+        with blas_single_thread(batch_macs(self._layout, chunk)):
             evaluate(
                 *data.args(), n, chunk, self._theta, net, work, mode,
                 np.empty((0, 0), dtype=dtype), empty, np.int64(0), 0.0,
