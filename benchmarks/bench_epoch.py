@@ -72,8 +72,6 @@ Results go to ``--out`` (default ``benchmarks/results/bench_epoch.json``): raw
 times, medians and ratios per configuration and dtype, plus the environment.
 """
 
-from __future__ import annotations
-
 import argparse
 import contextlib
 import datetime
