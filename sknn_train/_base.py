@@ -20,7 +20,7 @@ from ._layout import Layout, build_net, residual_skips
 from ._train import (
     OptimizerState,
     batch_macs,
-    blas_single_thread,
+    blas_threads,
     fit_lbfgs,
     fit_stochastic,
 )
@@ -148,10 +148,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return self.loss
 
     def _kernel_codes(self):
-        """Integer codes of the hidden activation, output activation and loss."""
+        """The loss code and the log losses' clipping bound (activations are in ``_net``)."""
         return {
-            "hidden": _config.ACTIVATIONS[self.activation],
-            "out": _config.OUT_ACTIVATIONS[self.out_activation_],
             "loss": _config.LOSSES[self._loss_name()],
             "eps": float(np.finfo(self._theta.dtype).eps),
         }
@@ -453,33 +451,48 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._evaluate(X, EVAL_PREDICT, out=out)
         return out
 
-    def _evaluate(self, X, mode, out=None, alive=None):
-        """Forward passes without dropout over ``X`` (see ``evaluate``)."""
+    def _evaluate(self, X, mode, out=None, alive=None, Y=None, sw=None):
+        """Forward passes without dropout over ``X`` (see ``evaluate``).
+
+        Returns the weighted mean loss against ``Y`` / ``sw`` for ``EVAL_LOSS``.
+        """
         dtype = self._theta.dtype
         if not sp.issparse(X):
             X = np.asarray(X)
         data = KernelInput(X, dtype)
         n = data.n_rows
         if n == 0:
-            return
+            return 0.0
         net = self._net(dropout=False)
         chunk = chunk_rows(self._layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype)
-        empty = np.empty(0, dtype=dtype)
-        with blas_single_thread(batch_macs(self._layout, chunk)):
-            evaluate(
+        codes = self._kernel_codes()
+        with blas_threads(batch_macs(self._layout, chunk)):
+            return evaluate(
                 *data.args(), n, chunk, self._theta, net, work, mode,
-                np.empty((0, 0), dtype=dtype), empty, np.int64(0), 0.0,
+                np.empty((0, 0), dtype=dtype) if Y is None else Y,
+                np.empty(0, dtype=dtype) if sw is None else sw,
+                np.int64(codes["loss"]), codes["eps"],
                 np.empty((0, 0), dtype=dtype) if out is None else out,
                 np.zeros(0, dtype=np.uint8) if alive is None else alive,
             )
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        """Private score method without input validation."""
-        y_pred = self._predict(X, check_input=False)
+    def _predict(self, X, check_input=True):
+        """Predictions without the fitted check."""
+        return self._predictions(self._forward_pass_fast(X, check_input=check_input))
+
+    def _score(self, X, y, sample_weight=None):
+        """Score without input validation (scikit-learn's private ``_score``)."""
+        return self._score_outputs(
+            self._forward_pass_fast(X, check_input=False), y, sample_weight
+        )
+
+    def _score_outputs(self, outputs, y, sample_weight=None):
+        """Accuracy / R² of the network outputs ``outputs`` against ``y``."""
+        y_pred = self._predictions(outputs)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return score_function(y, y_pred, sample_weight=sample_weight)
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -184,16 +184,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    _score_function = staticmethod(accuracy_score)
+
+    def _predictions(self, y_pred):
+        """Class labels from the network outputs."""
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=accuracy_score
-        )
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -413,16 +410,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    _score_function = staticmethod(r2_score)
+
+    def _predictions(self, y_pred):
+        """Predicted values from the network outputs (1-D for one output)."""
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=r2_score
-        )
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

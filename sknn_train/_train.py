@@ -28,7 +28,6 @@ from ._kernels.epoch import (
     DIAG_NORM,
     EVAL_LOSS,
     Hyper,
-    evaluate,
     full_loss_grad,
     run_epoch,
 )
@@ -59,7 +58,7 @@ def batch_macs(layout, rows):
     return int(rows) * int((units[:-1] * units[1:]).sum())
 
 
-def blas_single_thread(macs=0):
+def blas_threads(macs=0):
     """BLAS threads for a fit or predict: one for small products, all for large ones.
 
     Minibatch products of small layers gain nothing from a second BLAS thread
@@ -232,18 +231,12 @@ class _Validation:
         self.Y = kernel_array(Y[val_idx], dtype)
         sw = np.ones(len(val_idx)) if self.sw is None else self.sw
         self.sw_kernel = kernel_array(sw, dtype)
+        self.out = np.empty(self.Y.shape, dtype=dtype)
 
-    def loss(self, est):
-        net = est._net(dropout=False)
-        data = KernelInput(self.X, est._theta.dtype)
-        chunk = chunk_rows(est._layout, data.n_rows)
-        work = make_work(net, chunk, data.n_features, False, est._theta.dtype)
-        codes = est._kernel_codes()
-        return evaluate(
-            *data.args(), data.n_rows, chunk, est._theta, net, work, EVAL_LOSS, self.Y,
-            self.sw_kernel, np.int64(codes["loss"]), float(codes["eps"]),
-            np.empty((0, 0), dtype=est._theta.dtype), np.zeros(0, dtype=np.uint8),
-        )
+    def score_and_loss(self, est):
+        """Validation score and loss from one forward pass over the held-out rows."""
+        loss = est._evaluate(self.X, EVAL_LOSS, out=self.out, Y=self.Y, sw=self.sw_kernel)
+        return est._score_outputs(self.out, self.y, self.sw), float(loss)
 
 
 def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
@@ -288,7 +281,7 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
 
     try:
         est.n_iter_ = 0
-        with blas_single_thread(batch_macs(est._layout, batch_size)):
+        with blas_threads(batch_macs(est._layout, batch_size)):
             for _ in range(est.max_iter):
                 if est.shuffle:
                     perm = np.arange(n_samples)
@@ -408,9 +401,8 @@ def update_no_improvement_count(est, val):
             est.best_loss_ = est.loss_curve_[-1]
         return
 
-    val_score = est._score(val.X, val.y, sample_weight=val.sw)
+    val_score, val_loss = val.score_and_loss(est)
     est.validation_scores_.append(val_score)
-    val_loss = float(val.loss(est))
     est.validation_loss_curve_.append(val_loss)
     if est.verbose:
         print("Validation score: %f" % est.validation_scores_[-1])
@@ -462,7 +454,7 @@ def fit_lbfgs(est, X, Y, sw, callbacks):
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     extra = {} if sp_version >= parse_version("1.15") else {"iprint": iprint}
     callbacks.begin("lbfgs-iter")
-    with blas_single_thread(batch_macs(layout, chunk)):
+    with blas_threads(batch_macs(layout, chunk)):
         opt_res = scipy.optimize.minimize(
             loss_grad,
             theta.astype(np.float64),

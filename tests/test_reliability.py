@@ -903,7 +903,7 @@ def test_concurrent_fits_in_threads_equal_serial_fits(blas_at_two_threads):
 
 def test_concurrent_fits_restore_the_blas_thread_limit(blas_at_two_threads):
     # Each fit limits BLAS to one thread "for the duration of a fit; restored
-    # afterwards" (sknn_train._train.blas_single_thread); scikit-learn leaves the
+    # afterwards" (sknn_train._train.blas_threads); scikit-learn leaves the
     # BLAS settings alone. Two fits overlapping in threads, the first one ending
     # first, must not leave the whole process at one BLAS thread.
     def blas_threads():

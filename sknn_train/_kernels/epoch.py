@@ -155,7 +155,9 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
     ``out`` (n, n_outputs); ``EVAL_ALIVE`` sets ``alive[u] = 1`` for every hidden
     unit (layers concatenated) with a non-zero output on some row;
     ``EVAL_LOSS`` returns the weighted mean data loss against ``y`` / ``sw``
-    (the validation loss). The input is read, never written.
+    (the validation loss) and, when ``out`` has ``n`` rows, also writes the
+    output there (one pass gives early stopping its score and its loss). The
+    input is read, never written.
     """
     for j in range(net.drop.shape[0]):
         if net.drop[j] != 0:
@@ -176,6 +178,8 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
         if mode == EVAL_PREDICT:
             out[start:stop] = p
         elif mode == EVAL_LOSS:
+            if out.shape[0] == n:
+                out[start:stop] = p
             d = layer_view(work.deltas, work.act_off[n_w], m, k)
             total += loss_and_delta(p, y, sw, rows, d, loss, eps_loss)
             for r in range(m):
