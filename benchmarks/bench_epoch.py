@@ -99,7 +99,12 @@ import sknn_train
 from sknn_train import MLPClassifier, MLPRegressor
 from sknn_train._jit import cache_status
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_epoch.json"
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # also when loaded by path (``sknn-train bench``)
+    sys.path.insert(0, str(HERE))
+import torch_loop  # noqa: E402  (optional PyTorch loop; needs torch only to run)
+
+DEFAULT_OUT = HERE / "results" / "bench_epoch.json"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 SEED = 0
 # Large enough that no fit stops for lack of improvement.
@@ -254,6 +259,67 @@ class OtherLoad:
         return other / max(wall * (os.cpu_count() or 1), 1e-9)
 
 
+def gemm_epoch(n_rows, units, batch, dtype, rng):
+    """One epoch of forward/backward matrix products only; returns a callable."""
+    X = rng.standard_normal((n_rows, units[0])).astype(dtype)
+    Ws = [rng.standard_normal((a, b)).astype(dtype) * 0.01 for a, b in zip(units, units[1:])]
+    sizes = [batch] * (n_rows // batch) + ([n_rows % batch] if n_rows % batch else [])
+    bufs = {}
+    for n in set(sizes):
+        H = [np.empty((n, u), dtype) for u in units[1:]]
+        D = [np.empty((n, u), dtype) for u in units[1:]]
+        DH = [np.empty((n, u), dtype) for u in units[1:-1]]
+        G = [np.empty_like(W) for W in Ws]
+        bufs[n] = (H, D, DH, G)
+    for _, D, _, _ in bufs.values():
+        for d in D:
+            d[...] = rng.standard_normal(d.shape) * 0.01
+
+    def run():
+        start = 0
+        for n in sizes:
+            H, D, DH, G = bufs[n]
+            Xb = X[start:start + n]
+            start += n
+            acts = [Xb, *H]
+            for l, W in enumerate(Ws):  # forward
+                np.matmul(acts[l], W, out=H[l])
+            for l in range(len(Ws) - 1, -1, -1):  # backward
+                np.matmul(acts[l].T, D[l], out=G[l])
+                if l > 0:
+                    np.matmul(D[l], Ws[l].T, out=DH[l - 1])
+
+    return run
+
+
+def gemm_floor(config: Config, X, y, dtype):
+    """The floor callable of a configuration (None: sparse input or L-BFGS)."""
+    if config.sparse or config.params["solver"] == "lbfgs":
+        return None
+    if config.regression:
+        n_out = 1
+    else:
+        n_out = len(np.unique(y))
+        n_out = 1 if n_out == 2 else n_out
+    units = [X.shape[1], *config.params["hidden_layer_sizes"], n_out]
+    return gemm_epoch(X.shape[0], units, config.params["batch_size"], dtype,
+                      np.random.RandomState(SEED))
+
+
+def timed_floor(run, blas_threads):
+    """Seconds of one floor epoch: the better of one BLAS thread and the default."""
+    times = []
+    for threads in (1, blas_threads):
+        limit = (threadpool_limits(threads, user_api="blas") if threads
+                 else contextlib.nullcontext())
+        with limit:
+            gc.collect()
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def timed_fit(est, X, y, blas_threads):
     """Fit ``est``; return (wall seconds, n_iter_, other processes' CPU share)."""
     limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
@@ -292,12 +358,21 @@ def warm_up(configs, dtypes) -> dict:
                 est.fit(Xw, y).score(Xw, y)
             seconds[name] = time.perf_counter() - t0
         SkMLPClassifier((4,), max_iter=2, random_state=SEED).fit(X, y_clf).score(X, y_clf)
+        if torch_loop.available():
+            for name in dtypes:
+                Xw = as_dtype(X, DTYPES[name])
+                torch_loop.TorchMLP(False, hidden_layer_sizes=(4,), max_iter=2).fit(
+                    Xw, y_clf).score(Xw, y_clf)
     return seconds
 
 
-def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries) -> dict:
-    """Interleaved fits of both libraries; a repetition during which other processes
-    were busy is discarded and run again, at most ``retries`` times per row."""
+def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
+               use_torch=True) -> dict:
+    """Interleaved fits of every system, then the gemm floor, per repetition.
+
+    A repetition during which other processes were busy is discarded and run
+    again, at most ``retries`` times per row.
+    """
     X_train, X_test, y_train, y_test = data
     dtype = DTYPES[dtype_name]
     X_train, X_test = as_dtype(X_train, dtype), as_dtype(X_test, dtype)
@@ -306,13 +381,21 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries)
         "sknn_train": MLPRegressor if config.regression else MLPClassifier,
         "sklearn": SkMLPRegressor if config.regression else SkMLPClassifier,
     }
+    if use_torch and torch_loop.supports(params):
+        def make_torch(**p):
+            return torch_loop.TorchMLP(config.regression, **p)
+        systems["torch"] = make_torch
+    floor = gemm_floor(config, X_train, y_train, dtype)
+    if floor is not None:
+        floor()  # first touch of its buffers
     keys = ("fit_s", "n_iter", "per_epoch_s", "score", "other_load")
     raw = {name: {k: [] for k in keys} for name in systems}
+    floor_s = []
     discarded = []
     done = 0
     while done < repeats:
         pair = {}
-        for name, cls in systems.items():  # interleaved: A, B, A, B, ...
+        for name, cls in systems.items():  # interleaved: A, B, C, A, B, C, ...
             est = cls(**params)
             elapsed, n_iter, other = timed_fit(est, X_train, y_train, blas_threads)
             pair[name] = dict(fit_s=elapsed, n_iter=n_iter, per_epoch_s=elapsed / max(n_iter, 1),
@@ -324,10 +407,12 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries)
         for name, rec in pair.items():
             for k in keys:
                 raw[name][k].append(rec[k])
+        if floor is not None:
+            floor_s.append(timed_floor(floor, blas_threads))
         done += 1
-    ratios = [b / a for a, b in zip(raw["sknn_train"]["per_epoch_s"],
-                                    raw["sklearn"]["per_epoch_s"], strict=True)]
-    return {
+    sknn = raw["sknn_train"]["per_epoch_s"]
+    ratios = [b / a for a, b in zip(sknn, raw["sklearn"]["per_epoch_s"], strict=True)]
+    res = {
         "config": config.key,
         "title": config.title,
         "dtype": dtype_name,
@@ -342,11 +427,23 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries)
         "median_score": {n: statistics.median(r["score"]) for n, r in raw.items()},
         "ratios": ratios,
         "median_ratio": statistics.median(ratios),
+        "ratios_torch": None,
+        "median_ratio_torch": None,
+        "gemm_floor_s": floor_s or None,
+        "median_gemm_floor_s": statistics.median(floor_s) if floor_s else None,
+        "sknn_over_floor": None,
         "max_other_load": max((v for r in raw.values() for v in r["other_load"]
                                if v is not None), default=None),
         "n_discarded_busy": len(discarded),
         "all_epochs_run": all(n == epochs for r in raw.values() for n in r["n_iter"]),
     }
+    if "torch" in raw:
+        res["ratios_torch"] = [b / a for a, b in zip(sknn, raw["torch"]["per_epoch_s"],
+                                                     strict=True)]
+        res["median_ratio_torch"] = statistics.median(res["ratios_torch"])
+    if floor_s:
+        res["sknn_over_floor"] = statistics.median(sknn) / statistics.median(floor_s)
+    return res
 
 
 def package_source() -> dict:
@@ -385,6 +482,8 @@ def environment(source: dict) -> dict:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "threadpool_info": threadpool_info(),
+        "torch": torch_loop.version(),
+        "torch_threads": torch_loop.torch.get_num_threads() if torch_loop.available() else None,
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                            "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                            "NUMBA_NUM_THREADS", "SKNN_TRAIN_NO_CACHE")
@@ -392,9 +491,10 @@ def environment(source: dict) -> dict:
     }
 
 
-HEADER = (f"{'config':<37s}{'dtype':>8s}{'n_train':>8s}{'ep':>4s}"
-          f"{'sknn ms/ep':>12s}{'skl ms/ep':>11s}{'ratio':>7s}{'range':>13s}"
-          f"{'sknn score':>12s}{'skl score':>11s}{'other':>7s}")
+HEADER = (f"{'config':<37s}{'dtype':>8s}{'ep':>4s}"
+          f"{'sknn ms/ep':>11s}{'skl ms/ep':>10s}{'ratio':>7s}{'range':>11s}"
+          f"{'torch':>9s}{'t/sknn':>7s}{'floor':>9s}{'sknn/fl':>8s}"
+          f"{'sknn score':>11s}{'skl score':>10s}{'other':>6s}")
 
 
 def format_row(res: dict) -> str:
@@ -406,11 +506,19 @@ def format_row(res: dict) -> str:
         flag += " *"
     label = f"{res['config']:>3s} {res['title']}"
     span = f"{min(res['ratios']):.2f}-{max(res['ratios']):.2f}"
-    return (f"{label:<37s}{res['dtype']:>8s}{res['n_train']:>8d}{res['epochs']:>4d}"
-            f"{1e3 * med['sknn_train']:12.2f}{1e3 * med['sklearn']:11.2f}"
-            f"{res['median_ratio']:7.2f}{span:>13s}"
-            f"{score['sknn_train']:12.4f}{score['sklearn']:11.4f}"
-            f"{'n/a' if other is None else f'{100 * other:.0f}%':>7s}{flag}")
+
+    def opt(value, fmt):
+        return "n/a" if value is None else format(value, fmt)
+
+    floor = res["median_gemm_floor_s"]
+    return (f"{label:<37s}{res['dtype']:>8s}{res['epochs']:>4d}"
+            f"{1e3 * med['sknn_train']:11.2f}{1e3 * med['sklearn']:10.2f}"
+            f"{res['median_ratio']:7.2f}{span:>11s}"
+            f"{opt(med.get('torch') and 1e3 * med['torch'], '.2f'):>9s}"
+            f"{opt(res['median_ratio_torch'], '.2f'):>7s}"
+            f"{opt(floor and 1e3 * floor, '.2f'):>9s}{opt(res['sknn_over_floor'], '.2f'):>8s}"
+            f"{score['sknn_train']:11.4f}{score['sklearn']:10.4f}"
+            f"{'n/a' if other is None else f'{100 * other:.0f}%':>6s}{flag}")
 
 
 def parse_args(argv):
@@ -436,6 +544,8 @@ def parse_args(argv):
                         help="per row, run a repetition again when other processes used more "
                              f"than {100 * BUSY:.0f}%% of the machine during it, at most N "
                              "times (default %(default)s; 0: keep every repetition)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave out the PyTorch loop even when torch is installed")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="JSON file for the results (default %(default)s)")
     args = parser.parse_args(argv)
@@ -462,7 +572,12 @@ def main(argv=None) -> int:
           + ", ".join(f"{k} {v:.2f} s" for k, v in warmup_s.items()))
     print(f"repeats {args.repeats}{', quick' if args.quick else ''}"
           f"{f', BLAS threads {args.blas_threads}' if args.blas_threads else ''}; "
-          "ratio = sklearn / sknn_train (median of per-repeat ratios, > 1: sknn_train faster)")
+          "ratio = sklearn / sknn_train (median of per-repeat ratios, > 1: sknn_train faster); "
+          "torch: the PyTorch loop's ms/epoch"
+          + ("" if torch_loop.available() and not args.no_torch else " (not installed: n/a)")
+          + ", t/sknn = torch / sknn_train; floor: ms/epoch of numpy doing only the "
+          "forward and backward products (better of 1 and all BLAS threads), "
+          "sknn/fl = sknn_train / floor")
     print()
     print(HEADER)
     print("-" * len(HEADER))
@@ -475,7 +590,7 @@ def main(argv=None) -> int:
         epochs = args.epochs or config.epochs
         for dtype_name in dtypes:
             res = run_config(config, dtype_name, data, epochs, args.repeats, args.blas_threads,
-                             args.busy_retries)
+                             args.busy_retries, use_torch=not args.no_torch)
             results.append(res)
             print(format_row(res), flush=True)
     total_s = time.perf_counter() - t_start
@@ -495,6 +610,7 @@ def main(argv=None) -> int:
             "configs": args.configs, "dtypes": dtypes, "epochs": args.epochs,
             "repeats": args.repeats, "quick": args.quick, "blas_threads": args.blas_threads,
             "busy_retries": args.busy_retries, "busy_threshold": BUSY,
+            "torch": torch_loop.available() and not args.no_torch,
             "seed": SEED, "argv": sys.argv[1:] if argv is None else list(argv),
         },
         "warmup_s": warmup_s,

@@ -206,39 +206,6 @@ def part_grid(quick):
 
 
 # ---------------------------------------------------------------- part 4: gemm floor
-def gemm_epoch(n_rows, units, batch, dtype, rng):
-    """One epoch of forward/backward matrix products only; returns a callable."""
-    X = rng.standard_normal((n_rows, units[0])).astype(dtype)
-    Ws = [rng.standard_normal((a, b)).astype(dtype) * 0.01 for a, b in zip(units, units[1:])]
-    sizes = [batch] * (n_rows // batch) + ([n_rows % batch] if n_rows % batch else [])
-    bufs = {}
-    for n in set(sizes):
-        H = [np.empty((n, u), dtype) for u in units[1:]]
-        D = [np.empty((n, u), dtype) for u in units[1:]]
-        DH = [np.empty((n, u), dtype) for u in units[1:-1]]
-        G = [np.empty_like(W) for W in Ws]
-        bufs[n] = (H, D, DH, G)
-    for _, D, _, _ in bufs.values():
-        for d in D:
-            d[...] = rng.standard_normal(d.shape) * 0.01
-
-    def run():
-        start = 0
-        for n in sizes:
-            H, D, DH, G = bufs[n]
-            Xb = X[start:start + n]
-            start += n
-            acts = [Xb, *H]
-            for l, W in enumerate(Ws):  # forward
-                np.matmul(acts[l], W, out=H[l])
-            for l in range(len(Ws) - 1, -1, -1):  # backward
-                np.matmul(acts[l].T, D[l], out=G[l])
-                if l > 0:
-                    np.matmul(D[l], Ws[l].T, out=DH[l - 1])
-
-    return run
-
-
 def part_gemm_floor(quick, repeats):
     rows = []
     print(f"\n[4] gemm floor: numpy products only (fwd + bwd) for one epoch, "
@@ -253,7 +220,7 @@ def part_gemm_floor(quick, repeats):
         units = [X64.shape[1], *hidden, n_out]
         for dname, dtype in DTYPES.items():
             X = np.ascontiguousarray(X64, dtype=dtype)
-            run = gemm_epoch(len(X), units, 200, dtype, np.random.RandomState(SEED))
+            run = BE.gemm_epoch(len(X), units, 200, dtype, np.random.RandomState(SEED))
             run()  # warm
             raw = {"floor_1thread": [], "floor_unlimited": [], "sknn_train": []}
             for _ in range(repeats):

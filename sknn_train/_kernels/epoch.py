@@ -187,11 +187,12 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
         else:
             base = 0
             for j in range(1, n_w):
-                z = layer_view(work.acts, work.act_off[j], m, net.units[j])
+                width = net.units[j]
+                z = layer_view(work.acts, work.act_off[j], m, width)
+                seen = alive[base : base + width]
                 for r in range(m):
-                    for c in range(net.units[j]):
-                        if z[r, c] != 0:
-                            alive[base + c] = 1
-                base += net.units[j]
+                    for c in range(width):  # branch-free: vectorised
+                        seen[c] |= z[r, c] != 0
+                base += width
         start = stop
     return total / sw_sum if sw_sum > 0 else 0.0
