@@ -173,35 +173,53 @@ GRID = {"hidden_layer_sizes": [(50,), (100,)], "alpha": [1e-4, 1e-3, 1e-2],
         "learning_rate_init": [1e-3, 3e-3, 1e-2, 3e-2]}
 
 
-def part_grid(quick):
+def part_grid(quick, repeats):
+    """Both grids interleaved ``repeats`` times in this process.
+
+    joblib's worker processes stay alive between the repetitions (loky reuses
+    its executor), so the first repetition includes starting the workers and,
+    in them, importing each library and (sknn_train) loading its compiled
+    kernels from the cache; the later ones are what a session that searches
+    more than once waits for. Both are reported; the target is judged on the
+    later ones ("warm").
+    """
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     max_iter = 5 if quick else 30
-    res = {"points": 24, "cv": 3, "n_jobs": 2, "max_iter": max_iter, "repetitions": 1,
-           "n_rows": len(X)}
+    repeats = max(repeats, 2)
+    res = {"points": 24, "cv": 3, "n_jobs": 2, "max_iter": max_iter, "repetitions": repeats,
+           "n_rows": len(X), "wall_s": {"sknn_train": [], "sklearn": []}}
     env_before = os.environ.get("PYTHONWARNINGS")
     # loky workers inherit the environment: keep ConvergenceWarnings out of the output
     os.environ["PYTHONWARNINGS"] = "ignore"
     try:
-        for name, cls in (("sknn_train", MLPClassifier), ("sklearn", SkMLPClassifier)):
-            gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3, n_jobs=2)
-            t, _ = timed(lambda gs=gs: gs.fit(X, y))
-            res[name] = {"wall_s": t, "best_score": float(gs.best_score_),
-                         "best_params": {k: (list(v) if isinstance(v, tuple) else v)
-                                         for k, v in gs.best_params_.items()}}
+        for _ in range(repeats):
+            for name, cls in (("sknn_train", MLPClassifier), ("sklearn", SkMLPClassifier)):
+                gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3,
+                                  n_jobs=2)
+                t, _ = timed(lambda gs=gs: gs.fit(X, y))
+                res["wall_s"][name].append(t)
+                res[name] = {"best_score": float(gs.best_score_),
+                             "best_params": {k: (list(v) if isinstance(v, tuple) else v)
+                                             for k, v in gs.best_params_.items()}}
     finally:
         if env_before is None:
             os.environ.pop("PYTHONWARNINGS", None)
         else:
             os.environ["PYTHONWARNINGS"] = env_before
-    res["ratio_sklearn_over_sknn"] = res["sklearn"]["wall_s"] / res["sknn_train"]["wall_s"]
+    walls = res["wall_s"]
+    ratios = [b / a for a, b in zip(walls["sknn_train"], walls["sklearn"], strict=True)]
+    res["ratios"] = ratios
+    res["ratio_first"] = ratios[0]
+    res["median_ratio"] = med(ratios[1:])
     print(f"\n[3] config 11: GridSearchCV 24 points x cv=3, n_jobs=2, digits, "
-          f"max_iter={max_iter} (1 run each; worker start-up included)")
-    print(f"{'library':<12s}{'wall s':>8s}{'best cv':>9s}  best params")
+          f"max_iter={max_iter}, {repeats} interleaved runs (the first starts the workers)")
+    print(f"{'library':<12s}{'first s':>9s}{'later s':>9s}{'best cv':>9s}  best params")
     for name in ("sknn_train", "sklearn"):
         r = res[name]
-        print(f"{name:<12s}{r['wall_s']:8.1f}{r['best_score']:9.4f}  {r['best_params']}")
-    print(f"{'ratio skl/sknn':<12s}{res['ratio_sklearn_over_sknn']:8.2f}")
+        print(f"{name:<12s}{walls[name][0]:9.1f}{med(walls[name][1:]):9.1f}"
+              f"{r['best_score']:9.4f}  {r['best_params']}")
+    print(f"{'ratio skl/sknn':<12s}{res['ratio_first']:9.2f}{res['median_ratio']:9.2f}")
     return res
 
 
@@ -420,7 +438,7 @@ def main(argv=None) -> int:
     results = {"settings": {"quick": args.quick, "repeats": args.repeats}, "warmup_s": warm}
     results["config9_extras"] = part_extras(args.quick, args.repeats)
     results["config10_predict"] = part_predict(args.quick, args.repeats)
-    results["config11_gridsearch"] = part_grid(args.quick)
+    results["config11_gridsearch"] = part_grid(args.quick, args.repeats)
     results["gemm_floor"] = part_gemm_floor(args.quick, args.repeats)
     results["cold_start"] = part_cold_start(args.quick, args.repeats)
     results["scaling"] = part_scaling(args.quick, args.repeats)

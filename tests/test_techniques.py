@@ -81,6 +81,29 @@ def test_clipping_keeps_direction_and_bounds_the_norm():
             np.testing.assert_array_equal(clipped, g)
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_step_equals_finish_then_step(solver, dtype):
+    # Without clipping the epoch kernel finishes the gradient and updates the
+    # weights block by block (finish_and_step, 4096 parameters a block); with
+    # a clipping norm that never binds it finishes the whole buffer first,
+    # then updates. Both must train the same network: the layer of 70 x 80
+    # weights spans two blocks, and the diagnostics must agree too.
+    X, y = make_regression(n_samples=300, n_features=70, random_state=0)
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    params = dict(hidden_layer_sizes=(80, 30), solver=solver, max_iter=5, random_state=0,
+                  learning_rate_init=1e-3, tol=0, n_iter_no_change=100)
+    fused = MLPRegressor(**params).fit(X, y / 100)
+    split = MLPRegressor(max_grad_norm=1e30, **params).fit(X, y / 100)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert fused.coefs_[0].size > 4096
+    np.testing.assert_allclose(fused.loss_curve_, split.loss_curve_, rtol=rtol)
+    np.testing.assert_allclose(fused.grad_norm_curve_, split.grad_norm_curve_, rtol=rtol)
+    for a, b in zip(fused.coefs_ + fused.intercepts_, split.coefs_ + split.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 if dtype == np.float64 else 1e-6)
+    assert split.clip_fraction_curve_ == [0.0] * 5
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_dead_relu_units_are_reported_and_leaky_relu_avoids_them(seed):
     # adam at learning rate 0.05 on inputs of scale 5: 53-94% of the second

@@ -171,27 +171,24 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
 
 
 @kernel
-def scale_gradient(theta, grad, lo, hi, alpha, sw_sum):
-    """``grad[lo:hi] = (grad + alpha * theta) / S``; returns ``||theta[lo:hi]||^2``.
+def scale_gradient(g, w, alpha, sw_sum):
+    """``g = (g + alpha * w) / S`` in place, on equal-length slices.
 
     ``alpha`` and ``1 / S`` are taken in the buffer's dtype (float32 stays
     float32, as in scikit-learn), and a multiply replaces the divide so that
-    the loop vectorises. The squared norm is a BLAS dot product: without
-    ``reassoc`` a running sum cannot be vectorised.
+    the loop vectorises.
     """
-    consts = np.empty(2, dtype=grad.dtype)
+    consts = np.empty(2, dtype=g.dtype)
     consts[0] = alpha
     consts[1] = 1.0 / sw_sum
     a = consts[0]
     inv = consts[1]
     if alpha == 0:
-        for p in range(lo, hi):
-            grad[p] *= inv
-        return 0.0
-    for p in range(lo, hi):
-        grad[p] = (grad[p] + a * theta[p]) * inv
-    w = theta[lo:hi]
-    return float(np.dot(w, w))
+        for p in range(g.shape[0]):
+            g[p] *= inv
+    else:
+        for p in range(g.shape[0]):
+            g[p] = (g[p] + a * w[p]) * inv
 
 
 @kernel
@@ -201,22 +198,21 @@ def finish_gradient(theta, grad, net, alpha, sw_sum, layer_norms):
     Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
     ``layer_norms[l]`` receives the norm of weight matrix ``l``'s gradient.
     Returns ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the
-    loss (biases are not penalised) and the norm clipping acts on.
+    loss (biases are not penalised) and the norm clipping acts on. The sums
+    are BLAS dot products: without ``reassoc`` a running sum is not vectorised.
     """
     n_w = net.units.shape[0] - 1
     w2 = 0.0
     total = 0.0
     for l in range(n_w):
-        lo = net.coef_off[l]
-        hi = net.coef_off[l + 1]
-        w2 += scale_gradient(theta, grad, lo, hi, alpha, sw_sum)
-        g = grad[lo:hi]
+        g = grad[net.coef_off[l] : net.coef_off[l + 1]]
+        w = theta[net.coef_off[l] : net.coef_off[l + 1]]
+        scale_gradient(g, w, alpha, sw_sum)
+        w2 += float(np.dot(w, w))
         s = float(np.dot(g, g))
         layer_norms[l] = math.sqrt(s)
         total += s
-    lo = net.int_off[0]
-    hi = net.int_off[n_w]
-    scale_gradient(theta, grad, lo, hi, 0.0, sw_sum)
-    b = grad[lo:hi]
+    b = grad[net.int_off[0] : net.int_off[n_w]]
+    scale_gradient(b, b, 0.0, sw_sum)
     total += float(np.dot(b, b))
     return w2, math.sqrt(total)

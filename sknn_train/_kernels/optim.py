@@ -1,4 +1,10 @@
-"""Optimizer steps over the whole flat parameter buffer (scikit-learn's update rules)."""
+"""Optimizer updates (scikit-learn's rules) over a block of the flat buffer.
+
+Every update takes the block as slices of equal length and loops from 0 (a loop
+over ``range(lo, hi)`` of the whole buffer was not vectorised once inlined into
+the epoch kernel); :func:`sknn_train._kernels.epoch.finish_and_step` runs them
+block by block while each block is in cache.
+"""
 
 import math
 
@@ -6,9 +12,14 @@ from .._jit import kernel
 
 
 @kernel
-def adam_step(theta, grad, m1, m2, t, lr_init, beta_1, beta_2, eps):
-    """One Adam update; ``t`` is the step number after incrementing (1 first)."""
-    lr = lr_init * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+def adam_rate(t, lr_init, beta_1, beta_2):
+    """Adam's bias-corrected learning rate at step ``t`` (1 first)."""
+    return lr_init * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+
+
+@kernel
+def adam_update(theta, grad, m1, m2, lr, beta_1, beta_2, eps):
+    """Adam's update with the bias-corrected rate ``lr`` (see :func:`adam_rate`)."""
     for p in range(theta.shape[0]):
         g = grad[p]
         m1[p] = beta_1 * m1[p] + (1.0 - beta_1) * g
@@ -17,8 +28,8 @@ def adam_step(theta, grad, m1, m2, t, lr_init, beta_1, beta_2, eps):
 
 
 @kernel
-def sgd_step(theta, grad, velocity, lr, momentum, nesterov):
-    """One SGD update with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``."""
+def sgd_update(theta, grad, velocity, lr, momentum, nesterov):
+    """SGD with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``."""
     for p in range(theta.shape[0]):
         g = grad[p]
         v = momentum * velocity[p] - lr * g

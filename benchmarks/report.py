@@ -1,0 +1,174 @@
+"""Tables of the latest benchmark results, for the README and the documentation.
+
+    python benchmarks/report.py            # print the Markdown table
+    python benchmarks/report.py --write    # also update README.md and docs/bench_results.inc
+
+Reads ``benchmarks/results/bench_epoch.json`` (time per epoch against
+scikit-learn, the PyTorch loop and the gemm floor) and
+``benchmarks/results/bench_extra.json`` (configurations 9-11, cold start,
+scaling, memory), and renders them as a Markdown table (between the
+``<!-- bench:start -->`` / ``<!-- bench:end -->`` markers of README.md) and
+as reStructuredText (``docs/bench_results.inc``, included by
+``docs/performance.rst``), so that the published numbers are always the
+recorded ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EPOCH_JSON = HERE / "results" / "bench_epoch.json"
+EXTRA_JSON = HERE / "results" / "bench_extra.json"
+README = ROOT / "README.md"
+DOCS_INC = ROOT / "docs" / "bench_results.inc"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _fmt(value, spec=".2f", suffix=""):
+    return "n/a" if value is None else f"{value:{spec}}{suffix}"
+
+
+def machine_line(report: dict) -> str:
+    env = report["environment"]
+    blas = sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+                   for i in env["threadpool_info"] if i.get("user_api") == "blas"})
+    src = env.get("sknn_train_source") or {}
+    commit = (src.get("git_commit") or "?")[:7]
+    dirty = " + uncommitted changes" if src.get("git_dirty") else ""
+    torch = env.get("torch")
+    return (
+        f"{env['timestamp'][:16].replace('T', ' ')} UTC, commit {commit}{dirty}; "
+        f"{env['cpu_count']}-core {env['machine']} ({env['platform']}), "
+        f"BLAS {', '.join(blas)}; Python {env['python']}, numpy {env['numpy']}, "
+        f"scipy {env['scipy']}, scikit-learn {env['scikit-learn']}, numba {env['numba']}"
+        + (f", torch {torch} ({env.get('torch_threads')} threads)" if torch else "")
+        + f"; {report['settings']['repeats']} interleaved repetitions, medians"
+    )
+
+
+def rows(report: dict):
+    """One row per configuration: both dtypes side by side."""
+    by_config = {}
+    for r in report["results"]:
+        by_config.setdefault(r["config"], {"title": r["title"]})[r["dtype"]] = r
+    for key, entry in by_config.items():
+        cells = [f"{key}: {entry['title']}"]
+        for dtype in ("float64", "float32"):
+            r = entry.get(dtype)
+            if r is None:
+                cells += ["", "", "", ""]
+                continue
+            med = r["median_per_epoch_s"]
+            flag = " *" if (r["max_other_load"] or 0) > report["settings"]["busy_threshold"] else ""
+            cells += [
+                f"{1e3 * med['sklearn']:.2f} / {1e3 * med['sknn_train']:.2f}",
+                f"**{r['median_ratio']:.2f}x**{flag}",
+                _fmt(r.get("median_ratio_torch"), ".2f", "x"),
+                _fmt(r.get("sknn_over_floor"), ".2f", "x"),
+            ]
+        yield cells
+
+
+HEAD = ["config",
+        "f64: sklearn / sknn ms per epoch", "f64 ratio", "f64 torch / sknn", "f64 sknn / floor",
+        "f32: sklearn / sknn ms per epoch", "f32 ratio", "f32 torch / sknn", "f32 sknn / floor"]
+
+
+def extra_lines(extra: dict) -> list[str]:
+    out = []
+    c9 = extra.get("config9_extras")
+    if c9:
+        out.append(f"config 9 (dropout 0.2 + residual + max_grad_norm on config 3): "
+                   f"{c9['median_ratio']:.2f}x the plain epoch (target <= {c9['target']})")
+    preds = extra.get("config10_predict") or []
+    if preds:
+        out.append("config 10 (predict throughput, sknn / sklearn): " + ", ".join(
+            f"config {p['config']} {p['dtype']} {p['median_ratio']:.1f}x" for p in preds))
+    grid = extra.get("config11_gridsearch")
+    if grid:
+        ratio = grid.get("median_ratio", grid.get("ratio_sklearn_over_sknn"))
+        first = grid.get("ratio_first")
+        out.append(f"config 11 (GridSearchCV, {grid.get('points', 24)} points, cv=3, n_jobs=2): "
+                   f"{_fmt(ratio)}x faster than scikit-learn's grid once the workers run"
+                   + (f" ({first:.2f}x for the first search, which starts the workers)"
+                      if first else ""))
+    cold = extra.get("cold_start", {}).get("median")
+    if cold:
+        warm = cold["sknn_train_warm_cache"]["total_s"] / cold["sklearn"]["total_s"]
+        line = f"cold start with a warm cache: {warm:.2f}x scikit-learn's import + first fit"
+        nc = cold.get("sknn_train_no_cache")
+        if nc:
+            line += f"; from an empty cache the first fit compiles for {nc['fit_s']:.0f} s"
+        out.append(line)
+    scaling = extra.get("scaling", {}).get("sizes")
+    if scaling:
+        out.append("scaling (config 3 shape, float32), microseconds per row: " + ", ".join(
+            f"{s['rows']:,} rows {1e6 * s['s_per_row']:.1f}" for s in scaling))
+    mem = extra.get("peak_memory")
+    if mem:
+        out.append(f"peak memory of a 1M-row float32 fit over the data: sknn_train "
+                   f"{mem['sknn_train']['extra_over_data']:.2f}x, scikit-learn "
+                   f"{mem['sklearn']['extra_over_data']:.2f}x the input's size")
+    return out
+
+
+def markdown(report: dict, extra: dict | None) -> str:
+    lines = [f"Latest run: {machine_line(report)}.", "",
+             "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows(report)]
+    lines += ["", "ratio = scikit-learn's time per epoch / sknn_train's (> 1: sknn_train is "
+              "faster); torch / sknn: the plain PyTorch loop's time over sknn_train's; "
+              "sknn / floor: sknn_train's time over numpy doing only the forward and backward "
+              "matrix products of the same shapes (n/a: sparse input, L-BFGS). "
+              "`*`: other processes were busy during the row."]
+    if extra:
+        lines += [""] + [f"- {line}" for line in extra_lines(extra)]
+    return "\n".join(lines)
+
+
+def rst(report: dict, extra: dict | None) -> str:
+    lines = [f"Latest run: {machine_line(report)}.", "",
+             ".. list-table::", "   :header-rows: 1", ""]
+    for cells in [HEAD, *rows(report)]:
+        lines.append("   * - " + cells[0].replace("*", r"\*"))
+        lines += [f"     - {c}" if c else "     -" for c in cells[1:]]
+    lines += ["", "ratio: scikit-learn's time per epoch over ``sknn_train``'s (above 1: "
+              "``sknn_train`` is faster); torch / sknn: the plain PyTorch loop's time over "
+              "``sknn_train``'s; sknn / floor: ``sknn_train``'s time over numpy doing only the "
+              "forward and backward matrix products of the same shapes (n/a: sparse input, "
+              "L-BFGS). \\*: other processes were busy during the row."]
+    if extra:
+        lines += [""] + [f"* {line}" for line in extra_lines(extra)]
+    return "\n".join(lines) + "\n"
+
+
+def replace_between(text: str, block: str) -> str:
+    if START not in text or END not in text:
+        raise SystemExit(f"{README} has no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{block}\n{END}{tail}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true",
+                        help="update README.md and docs/bench_results.inc")
+    args = parser.parse_args(argv)
+    report = json.loads(EPOCH_JSON.read_text())
+    extra = json.loads(EXTRA_JSON.read_text()) if EXTRA_JSON.exists() else None
+    table = markdown(report, extra)
+    print(table)
+    if args.write:
+        README.write_text(replace_between(README.read_text(), table))
+        DOCS_INC.write_text(rst(report, extra))
+        print(f"\nwrote {README} and {DOCS_INC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
