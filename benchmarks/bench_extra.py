@@ -17,25 +17,25 @@ default ``benchmarks/results/bench_extra.json``, with versions and
    (digits, (100,), fitted 5 epochs) and config 3 ((256, 256), fitted 1 epoch),
    float64 and float32, predicting the training rows.
 3. Config 11, ``GridSearchCV`` over 24 points on digits (X / 16), cv=3,
-   n_jobs=2, max_iter=30: wall time of the whole search, one run per library.
-4. Gemm floor for configs 1 and 3: numpy doing only the forward and backward
-   matrix products of one epoch with the same shapes (forward ``H_{l-1} @ W_l``;
-   backward ``H_{l-1}.T @ D_l`` for every layer and ``D_l @ W_l.T`` for every
-   layer but the first, whose input gradient no one needs), into preallocated
-   outputs, with numpy's BLAS limited to 1 thread and unlimited; against
-   sknn_train's time per epoch measured here.
-5. Cold start: fresh subprocesses timing import + first fit of a small
+   n_jobs=2, max_iter=30: wall time of the whole search, both libraries
+   interleaved ``--repeats`` times (at least 2). The first search starts
+   joblib's worker processes (and, in them, imports each library and loads
+   sknn_train's compiled kernels); later ones reuse them.
+4. Cold start: fresh subprocesses timing import + first fit of a small
    MLPClassifier on digits: sknn_train with its warm numba cache, scikit-learn,
    and sknn_train with ``SKNN_TRAIN_NO_CACHE=1`` (compiles in memory; once).
-6. Scaling: sknn_train's time per epoch at 10k, 100k and 1M rows of config 3's
+5. Scaling: sknn_train's time per epoch at 10k, 100k and 1M rows of config 3's
    shape in float32 (1M falls back to 300k if an epoch takes over 60 s).
-7. Peak memory of a 1-epoch float32 fit at the largest size of part 6, in a
+6. Peak memory of a 1-epoch float32 fit at the largest size of part 5, in a
    fresh subprocess per library: peak RSS (``VmHWM``, reset after the data is
    made where ``/proc/self/clear_refs`` allows) minus RSS after making the data.
 
+The gemm floor (numpy doing only the matrix products) is a column of
+``bench_epoch.py``.
+
 Timings are medians over ``--repeats`` (default 3) interleaved repetitions
-unless stated otherwise; read ../shared/PERF-NOTES.md-style caveats in
-``bench_epoch.py``: on this 2-core machine single timings vary by about +-25%.
+unless stated otherwise; see the noise caveats in ``bench_epoch.py``: on a
+2-core machine single timings vary by about +-25%.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-from threadpoolctl import threadpool_limits
 
 from sknn_train import MLPClassifier
 
@@ -223,44 +222,7 @@ def part_grid(quick, repeats):
     return res
 
 
-# ---------------------------------------------------------------- part 4: gemm floor
-def part_gemm_floor(quick, repeats):
-    rows = []
-    print(f"\n[4] gemm floor: numpy products only (fwd + bwd) for one epoch, "
-          f"vs sknn_train ms/epoch, {repeats} reps")
-    print(f"{'config':<8s}{'dtype':>8s}{'floor 1T ms':>12s}{'floor nT ms':>12s}"
-          f"{'sknn ms/ep':>12s}{'sknn/1T':>9s}{'sknn/nT':>9s}")
-    for key, epochs in (("1", 5), ("3", 2)):
-        X64, _, y, _ = load_cfg(key, quick)
-        n_out = len(np.unique(y))
-        n_out = 1 if n_out == 2 else n_out
-        hidden = params_for(key, epochs)["hidden_layer_sizes"]
-        units = [X64.shape[1], *hidden, n_out]
-        for dname, dtype in DTYPES.items():
-            X = np.ascontiguousarray(X64, dtype=dtype)
-            run = BE.gemm_epoch(len(X), units, 200, dtype, np.random.RandomState(SEED))
-            run()  # warm
-            raw = {"floor_1thread": [], "floor_unlimited": [], "sknn_train": []}
-            for _ in range(repeats):
-                with threadpool_limits(1, user_api="blas"):
-                    raw["floor_1thread"].append(timed(run)[0])
-                raw["floor_unlimited"].append(timed(run)[0])
-                est = MLPClassifier(**params_for(key, epochs))
-                t, _ = timed(lambda est=est, X=X, y=y: est.fit(X, y))
-                raw["sknn_train"].append(t / est.n_iter_)
-            m = {k: med(v) for k, v in raw.items()}
-            r = {"config": key, "dtype": dname, "n_train": len(X), "units": units,
-                 "batch": 200, "sknn_epochs_per_fit": epochs, "seconds": raw,
-                 "median_s": m, "sknn_over_floor_1thread": m["sknn_train"] / m["floor_1thread"],
-                 "sknn_over_floor_unlimited": m["sknn_train"] / m["floor_unlimited"]}
-            rows.append(r)
-            print(f"{key:<8s}{dname:>8s}{1e3 * m['floor_1thread']:12.2f}"
-                  f"{1e3 * m['floor_unlimited']:12.2f}{1e3 * m['sknn_train']:12.2f}"
-                  f"{r['sknn_over_floor_1thread']:9.2f}{r['sknn_over_floor_unlimited']:9.2f}")
-    return rows
-
-
-# ---------------------------------------------------------------- part 5: cold start
+# ---------------------------------------------------------------- part 4: cold start
 COLD_CODE = textwrap.dedent("""
     import json, time, warnings
     t0 = time.perf_counter()
@@ -304,7 +266,7 @@ def part_cold_start(quick, repeats):
     compile_s = m["sknn_train_no_cache"]["fit_s"] - m["sknn_train_warm_cache"]["fit_s"]
     res = {"runs": raw, "median": m, "compile_s_estimate": compile_s,
            "fit": "MLPClassifier((100,), max_iter=5) on digits X/16 (1797 rows), float64"}
-    print(f"\n[5] cold start: fresh process, import + first fit ((100,), 5 epochs, digits); "
+    print(f"\n[4] cold start: fresh process, import + first fit ((100,), 5 epochs, digits); "
           f"{repeats} runs warm/sklearn, 1 run no-cache")
     print(f"{'case':<24s}{'runs':>5s}{'import s':>10s}{'fit s':>8s}{'total s':>9s}"
           f"{'process s':>11s}")
@@ -316,7 +278,7 @@ def part_cold_start(quick, repeats):
     return res
 
 
-# ---------------------------------------------------------------- part 6: scaling
+# ---------------------------------------------------------------- part 5: scaling
 def make_big(n_rows):
     X, y = make_classification(n_samples=n_rows, n_features=50, n_informative=20,
                                n_redundant=0, n_classes=2, random_state=SEED)
@@ -327,7 +289,7 @@ def part_scaling(quick, repeats):
     sizes = [2_000, 10_000, 50_000] if quick else [10_000, 100_000, 1_000_000]
     p = params_for("3", 1)
     rows = []
-    print(f"\n[6] scaling: sknn_train only, {p['hidden_layer_sizes']} b200 adam float32, "
+    print(f"\n[5] scaling: sknn_train only, {p['hidden_layer_sizes']} b200 adam float32, "
           "1 epoch per fit (2 at 10k)")
     print(f"{'rows':>9s}{'reps':>5s}{'s/epoch':>10s}{'us/row':>9s}{'vs smallest':>13s}")
     note = None
@@ -362,7 +324,7 @@ def part_scaling(quick, repeats):
     return {"sizes": rows, "note": note}
 
 
-# ---------------------------------------------------------------- part 7: peak memory
+# ---------------------------------------------------------------- part 6: peak memory
 MEM_CODE = textwrap.dedent("""
     import json, warnings
     import numpy as np
@@ -395,7 +357,7 @@ MEM_CODE = textwrap.dedent("""
 
 def part_memory(n_rows):
     res = {"rows": n_rows, "dtype": "float32", "hidden": [256, 256]}
-    print(f"\n[7] peak memory: 1-epoch float32 fit of {n_rows} x 50, (256,256), fresh process")
+    print(f"\n[6] peak memory: 1-epoch float32 fit of {n_rows} x 50, (256,256), fresh process")
     print(f"{'library':<12s}{'data MB':>9s}{'RSS data MB':>13s}{'peak MB':>9s}"
           f"{'extra MB':>10s}{'extra/data':>12s}{'HWM reset':>11s}")
     for name, module in (("sknn_train", "sknn_train"), ("sklearn", "sklearn.neural_network")):
@@ -439,7 +401,6 @@ def main(argv=None) -> int:
     results["config9_extras"] = part_extras(args.quick, args.repeats)
     results["config10_predict"] = part_predict(args.quick, args.repeats)
     results["config11_gridsearch"] = part_grid(args.quick, args.repeats)
-    results["gemm_floor"] = part_gemm_floor(args.quick, args.repeats)
     results["cold_start"] = part_cold_start(args.quick, args.repeats)
     results["scaling"] = part_scaling(args.quick, args.repeats)
     largest = results["scaling"]["sizes"][-1]["rows"]

@@ -116,6 +116,78 @@ def extra_lines(extra: dict) -> list[str]:
     return out
 
 
+def _by_key(report: dict) -> dict:
+    return {(r["config"], r["dtype"]): r for r in report["results"]}
+
+
+def _bound(r: dict) -> str:
+    """`` (floor bound Nx)``: scikit-learn's time over the gemm floor bounds any trainer's ratio."""
+    floor = r.get("median_gemm_floor_s")
+    if not floor:
+        return ""
+    return f" (floor bound {r['median_per_epoch_s']['sklearn'] / floor:.1f}x)"
+
+
+def targets(report: dict, extra: dict | None) -> list[tuple[str, str, bool]]:
+    """The issue's targets: (target, what was measured, met)."""
+    res = _by_key(report)
+    out = []
+
+    def ratio_target(keys, dtype, floor, label):
+        rows = [res[(k, dtype)] for k in keys if (k, dtype) in res]
+        if rows:
+            got = ", ".join(f"{r['config']}: {r['median_ratio']:.2f}x{_bound(r)}" for r in rows)
+            out.append((f"{label} ({dtype})", got, all(r["median_ratio"] >= floor for r in rows)))
+
+    for dtype in ("float64", "float32"):
+        ratio_target(["1"], dtype, 4, "sklearn / sknn >= 4x on config 1")
+        ratio_target(["5"], dtype, 8, "sklearn / sknn >= 8x on config 5")
+    ratio_target(["2", "3", "4", "6"], "float64", 2, "sklearn / sknn >= 2x on 2, 3, 4, 6")
+    ratio_target(["2", "3", "4", "6"], "float32", 3, "sklearn / sknn >= 3x on 2, 3, 4, 6")
+    for dtype in ("float64", "float32"):
+        ratio_target(["7a", "7b", "8"], dtype, 1.5, "sklearn / sknn >= 1.5x on 7 and 8")
+    floors = [r for r in report["results"]
+              if r.get("sknn_over_floor") is not None and r["config"] in set("123456")]
+    if floors:
+        out.append(("sknn / gemm floor <= 1.4x on 1-6",
+                    ", ".join(f"{r['config']} {r['dtype'][-2:]}: {r['sknn_over_floor']:.2f}x"
+                              for r in floors),
+                    all(r["sknn_over_floor"] <= 1.4 for r in floors)))
+    torch = [r for r in report["results"] if r.get("median_ratio_torch") is not None]
+    if torch:
+        out.append(("faster than the PyTorch loop everywhere",
+                    f"torch / sknn {min(r['median_ratio_torch'] for r in torch):.2f}x to "
+                    f"{max(r['median_ratio_torch'] for r in torch):.2f}x over {len(torch)} rows",
+                    all(r["median_ratio_torch"] > 1 for r in torch)))
+    if extra:
+        c9 = extra.get("config9_extras")
+        if c9:
+            out.append(("config 9 costs <= 1.3x config 3", f"{c9['median_ratio']:.2f}x",
+                        c9["median_ratio"] <= 1.3))
+        grid = extra.get("config11_gridsearch")
+        if grid and "median_ratio" in grid:
+            out.append(("config 11 >= 3x faster", f"{grid['median_ratio']:.2f}x "
+                        f"(first search, starting the workers: {grid['ratio_first']:.2f}x)",
+                        grid["median_ratio"] >= 3))
+        cold = extra.get("cold_start", {}).get("median")
+        if cold:
+            warm = cold["sknn_train_warm_cache"]["total_s"] / cold["sklearn"]["total_s"]
+            out.append(("cold start with a warm cache <= 1.5x scikit-learn's",
+                        f"{warm:.2f}x", warm <= 1.5))
+        mem = extra.get("peak_memory")
+        if mem:
+            v = mem["sknn_train"]["extra_over_data"]
+            out.append(("peak memory over the data <= 0.5x its size (1M rows, float32)",
+                        f"{v:.2f}x", v <= 0.5))
+        sizes = extra.get("scaling", {}).get("sizes")
+        if sizes:
+            growth = sizes[-1]["s_per_row"] / sizes[0]["s_per_row"]
+            out.append(("time per epoch linear in rows (10k to 1M)",
+                        f"time per row x{growth:.2f} from {sizes[0]['rows']:,} to "
+                        f"{sizes[-1]['rows']:,} rows", growth <= 1.25))
+    return out
+
+
 def markdown(report: dict, extra: dict | None) -> str:
     lines = [f"Latest run: {machine_line(report)}.", "",
              "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
@@ -123,10 +195,14 @@ def markdown(report: dict, extra: dict | None) -> str:
     lines += ["", "ratio = scikit-learn's time per epoch / sknn_train's (> 1: sknn_train is "
               "faster); torch / sknn: the plain PyTorch loop's time over sknn_train's; "
               "sknn / floor: sknn_train's time over numpy doing only the forward and backward "
-              "matrix products of the same shapes (n/a: sparse input, L-BFGS). "
+              "matrix products of the same shapes (n/a: sparse input, L-BFGS); the floor "
+              "bound, scikit-learn's time over the floor, is the largest ratio any trainer "
+              "could reach. "
               "`*`: other processes were busy during the row."]
     if extra:
         lines += [""] + [f"- {line}" for line in extra_lines(extra)]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(report, extra)]
     return "\n".join(lines)
 
 
@@ -140,9 +216,14 @@ def rst(report: dict, extra: dict | None) -> str:
               "``sknn_train`` is faster); torch / sknn: the plain PyTorch loop's time over "
               "``sknn_train``'s; sknn / floor: ``sknn_train``'s time over numpy doing only the "
               "forward and backward matrix products of the same shapes (n/a: sparse input, "
-              "L-BFGS). \\*: other processes were busy during the row."]
+              "L-BFGS); the floor bound, scikit-learn's time over the floor, is the largest "
+              "ratio any trainer could reach. \\*: other processes were busy during the row."]
     if extra:
         lines += [""] + [f"* {line}" for line in extra_lines(extra)]
+    lines += ["", "Against the targets of the speed work:", "", ".. list-table::",
+              "   :header-rows: 1", "", "   * - target", "     - measured", "     - met"]
+    for t, m, ok in targets(report, extra):
+        lines += [f"   * - {t}", f"     - {m}", f"     - {'yes' if ok else '**no**'}"]
     return "\n".join(lines) + "\n"
 
 

@@ -465,7 +465,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return 0.0
         net = self._net(dropout=False)
         chunk = chunk_rows(self._layout, n)
-        work = make_work(net, chunk, data.n_features, False, dtype)
+        work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         codes = self._kernel_codes()
         with blas_threads(batch_macs(self._layout, chunk)):
             return evaluate(
