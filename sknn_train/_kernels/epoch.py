@@ -37,14 +37,15 @@ def gather_rows(x, rows, out):
 
 
 @kernel
-def clip_gradient(grad, norm, max_norm):
-    """``grad *= max_norm / norm`` when ``norm > max_norm > 0``; whether it clipped."""
+def clip_factor(norm, max_norm):
+    """What the gradient is multiplied by: ``max_norm / norm`` when ``norm > max_norm > 0``, else 1.
+
+    Clipping by norm keeps the direction and bounds the norm by ``max_norm``;
+    the factor is applied inside the optimizer update (no pass of its own).
+    """
     if max_norm > 0 and norm > max_norm:
-        scale = max_norm / norm
-        for p in range(grad.shape[0]):
-            grad[p] *= scale
-        return True
-    return False
+        return max_norm / norm
+    return 1.0
 
 
 @kernel
@@ -56,12 +57,16 @@ def step_rate(t, hyper):
 
 
 @kernel
-def optimizer_update(theta, grad, state1, state2, lr, hyper):
-    """The solver's update at rate ``lr`` of equal-length slices of the buffers."""
+def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
+    """The solver's update at rate ``lr`` of equal-length slices of the buffers.
+
+    The gradient is ``gscale * grad`` (see :func:`clip_factor`).
+    """
     if hyper.solver == 1:
-        adam_update(theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon)
+        adam_update(theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon,
+                    gscale)
     else:
-        sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov)
+        sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov, gscale)
 
 
 #: Parameters finished and updated together by :func:`finish_and_step`: a
@@ -101,7 +106,7 @@ def finish_and_step(theta, grad, state1, state2, lr, net, sw_sum, layer_norms, h
                 scale_gradient(g, w, 0.0, sw_sum)
             s += float(np.dot(g, g))
             optimizer_update(w, g, state1[b0:b1], state2[b0:b1] if hyper.solver == 1 else state2,
-                             lr, hyper)
+                             lr, 1.0, hyper)
             b0 = b1
         if weights:
             layer_norms[l] = math.sqrt(s)
@@ -151,9 +156,10 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
             lr = step_rate(step[0], hyper)
             if hyper.max_norm > 0:  # the norm is needed before any update
                 w2, norm = finish_gradient(theta, grad, net, hyper.alpha, sw_sum, layer_norms)
-                if clip_gradient(grad, norm, hyper.max_norm):
+                gscale = clip_factor(norm, hyper.max_norm)
+                if gscale < 1.0:
                     diag[DIAG_CLIPPED] += 1.0
-                optimizer_update(theta, grad, state1, state2, lr, hyper)
+                optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
             else:
                 w2, norm = finish_and_step(theta, grad, state1, state2, lr, net, sw_sum,
                                            layer_norms, hyper)

@@ -18,20 +18,26 @@ def adam_rate(t, lr_init, beta_1, beta_2):
 
 
 @kernel
-def adam_update(theta, grad, m1, m2, lr, beta_1, beta_2, eps):
-    """Adam's update with the bias-corrected rate ``lr`` (see :func:`adam_rate`)."""
+def adam_update(theta, grad, m1, m2, lr, beta_1, beta_2, eps, gscale):
+    """Adam's update with the bias-corrected rate ``lr`` (see :func:`adam_rate`).
+
+    The gradient is ``gscale * grad`` (the clipping factor; exactly ``grad`` at 1).
+    """
     for p in range(theta.shape[0]):
-        g = grad[p]
+        g = grad[p] * gscale
         m1[p] = beta_1 * m1[p] + (1.0 - beta_1) * g
         m2[p] = beta_2 * m2[p] + (1.0 - beta_2) * (g * g)
         theta[p] += -lr * m1[p] / (math.sqrt(m2[p]) + eps)
 
 
 @kernel
-def sgd_update(theta, grad, velocity, lr, momentum, nesterov):
-    """SGD with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``."""
+def sgd_update(theta, grad, velocity, lr, momentum, nesterov, gscale):
+    """SGD with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``.
+
+    The gradient is ``gscale * grad`` (the clipping factor; exactly ``grad`` at 1).
+    """
     for p in range(theta.shape[0]):
-        g = grad[p]
+        g = grad[p] * gscale
         v = momentum * velocity[p] - lr * g
         velocity[p] = v
         if nesterov:
