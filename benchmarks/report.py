@@ -188,17 +188,20 @@ def targets(report: dict, extra: dict | None) -> list[tuple[str, str, bool]]:
     return out
 
 
+NOTE = (
+    "ratio: scikit-learn's time per epoch over {name}'s (above 1: {name} is faster); "
+    "torch / sknn: the plain PyTorch loop's time over {name}'s; sknn / floor: {name}'s time "
+    "over numpy doing only the forward and backward matrix products of the same shapes "
+    "(n/a: sparse input, L-BFGS); the floor bound, scikit-learn's time over the floor, is the "
+    "largest ratio any trainer could reach. {star}: other processes were busy during the row."
+)
+
+
 def markdown(report: dict, extra: dict | None) -> str:
     lines = [f"Latest run: {machine_line(report)}.", "",
              "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows(report)]
-    lines += ["", "ratio = scikit-learn's time per epoch / sknn_train's (> 1: sknn_train is "
-              "faster); torch / sknn: the plain PyTorch loop's time over sknn_train's; "
-              "sknn / floor: sknn_train's time over numpy doing only the forward and backward "
-              "matrix products of the same shapes (n/a: sparse input, L-BFGS); the floor "
-              "bound, scikit-learn's time over the floor, is the largest ratio any trainer "
-              "could reach. "
-              "`*`: other processes were busy during the row."]
+    lines += ["", NOTE.format(name="sknn_train", star="`*`")]
     if extra:
         lines += [""] + [f"- {line}" for line in extra_lines(extra)]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -212,12 +215,7 @@ def rst(report: dict, extra: dict | None) -> str:
     for cells in [HEAD, *rows(report)]:
         lines.append("   * - " + cells[0].replace("*", r"\*"))
         lines += [f"     - {c}" if c else "     -" for c in cells[1:]]
-    lines += ["", "ratio: scikit-learn's time per epoch over ``sknn_train``'s (above 1: "
-              "``sknn_train`` is faster); torch / sknn: the plain PyTorch loop's time over "
-              "``sknn_train``'s; sknn / floor: ``sknn_train``'s time over numpy doing only the "
-              "forward and backward matrix products of the same shapes (n/a: sparse input, "
-              "L-BFGS); the floor bound, scikit-learn's time over the floor, is the largest "
-              "ratio any trainer could reach. \\*: other processes were busy during the row."]
+    lines += ["", NOTE.format(name="``sknn_train``", star="\\*")]
     if extra:
         lines += [""] + [f"* {line}" for line in extra_lines(extra)]
     lines += ["", "Against the targets of the speed work:", "", ".. list-table::",

@@ -93,14 +93,16 @@ def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype,
     calls whose workspace does not outlive them (prediction, evaluation).
     """
     units = net.units
-    act_off = np.zeros(len(units), dtype=np.int64)
+    widths = units.tolist()
+    offsets = [0] * len(widths)
     total = 0
-    for layer in range(1, len(units)):
-        act_off[layer] = total
-        total += rows * int(units[layer])
-    hidden = net.act[1:-1]
-    need_pre = bool(np.isin(hidden, _NEEDS_PRE).any())
-    need_drop = bool((net.drop[1:-1] > 0).any())
+    for layer in range(1, len(widths)):
+        offsets[layer] = total
+        total += rows * widths[layer]
+    act_off = np.array(offsets, dtype=np.int64)
+    # (plain Python on these few values: this runs on every predict call)
+    need_pre = any(code in _NEEDS_PRE for code in net.act[1:-1].tolist())
+    need_drop = any(p > 0 for p in net.drop[1:-1].tolist())
     sizes = [(rows if gather else 0) * n_features, total, total if need_pre else 0,
              total if need_drop else 0, total]
     if reuse:
