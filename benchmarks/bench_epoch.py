@@ -306,13 +306,16 @@ def gemm_floor(config: Config, X, y, dtype):
                       np.random.RandomState(SEED))
 
 
+def blas_limit(threads):
+    """BLAS limited to ``threads`` (None: as the process is)."""
+    return threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext()
+
+
 def timed_floor(run, blas_threads):
     """Seconds of one floor epoch: the better of one BLAS thread and the default."""
     times = []
     for threads in (1, blas_threads):
-        limit = (threadpool_limits(threads, user_api="blas") if threads
-                 else contextlib.nullcontext())
-        with limit:
+        with blas_limit(threads):
             gc.collect()
             t0 = time.perf_counter()
             run()
@@ -322,10 +325,8 @@ def timed_floor(run, blas_threads):
 
 def timed_fit(est, X, y, blas_threads):
     """Fit ``est``; return (wall seconds, n_iter_, other processes' CPU share)."""
-    limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
-             else contextlib.nullcontext())
     gc.collect()
-    with limit, warnings.catch_warnings():
+    with blas_limit(blas_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         load = OtherLoad()
         t0 = time.perf_counter()
@@ -411,7 +412,11 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
             floor_s.append(timed_floor(floor, blas_threads))
         done += 1
     sknn = raw["sknn_train"]["per_epoch_s"]
-    ratios = [b / a for a, b in zip(sknn, raw["sklearn"]["per_epoch_s"], strict=True)]
+
+    def ratios_of(name):  # per repetition: that system's time over sknn_train's
+        return [b / a for a, b in zip(sknn, raw[name]["per_epoch_s"], strict=True)]
+
+    ratios = ratios_of("sklearn")
     res = {
         "config": config.key,
         "title": config.title,
@@ -438,8 +443,7 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
         "all_epochs_run": all(n == epochs for r in raw.values() for n in r["n_iter"]),
     }
     if "torch" in raw:
-        res["ratios_torch"] = [b / a for a, b in zip(sknn, raw["torch"]["per_epoch_s"],
-                                                     strict=True)]
+        res["ratios_torch"] = ratios_of("torch")
         res["median_ratio_torch"] = statistics.median(res["ratios_torch"])
     if floor_s:
         res["sknn_over_floor"] = statistics.median(sknn) / statistics.median(floor_s)

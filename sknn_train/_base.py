@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -34,10 +33,6 @@ def _version():
     from . import __version__
 
     return __version__
-
-
-#: Forward passes below this many multiply-adds leave BLAS threads as they are.
-SMALL_EVAL_MACS = 1_000_000
 
 
 class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
@@ -472,11 +467,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         chunk = chunk_rows(self._layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         codes = self._kernel_codes()
-        # Setting BLAS thread limits costs tens of microseconds: more than a
-        # small prediction (a few rows) takes; those run as the process is.
-        macs = batch_macs(self._layout, chunk)
-        limit = blas_threads(macs) if macs >= SMALL_EVAL_MACS else contextlib.nullcontext()
-        with limit:
+        with blas_threads(batch_macs(self._layout, chunk), batch_macs(self._layout, n)):
             return evaluate(
                 *data.args(), n, chunk, self._theta, net, work, mode,
                 np.empty((0, 0), dtype=dtype) if Y is None else Y,

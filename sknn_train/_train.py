@@ -58,8 +58,17 @@ def batch_macs(layout, rows):
     return int(rows) * int((units[:-1] * units[1:]).sum())
 
 
-def blas_threads(macs=0):
+#: A call whose forward passes come to fewer multiply-adds than this in all
+#: leaves the BLAS threads as they are: setting and restoring the limits costs
+#: tens of microseconds, more than such a call takes (a predict on a few rows).
+SMALL_CALL_MACS = 1_000_000
+
+
+def blas_threads(macs=0, total_macs=None):
     """BLAS threads for a fit or predict: one for small products, all for large ones.
+
+    ``macs`` is the multiply-adds of one batch's (or chunk's) forward pass,
+    ``total_macs`` those of the whole call's forward passes (None: unknown).
 
     Minibatch products of small layers gain nothing from a second BLAS thread
     and pay for its synchronisation; large ones (``BLAS_PARALLEL_MACS``
@@ -71,7 +80,7 @@ def blas_threads(macs=0):
     settings are restored afterwards.
     """
     threads = _blas_threads(macs)
-    if threads is None:
+    if threads is None or (total_macs is not None and total_macs < SMALL_CALL_MACS):
         return contextlib.nullcontext()
     return _shared_blas_limit(threads)
 
@@ -281,7 +290,9 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
 
     try:
         est.n_iter_ = 0
-        with blas_threads(batch_macs(est._layout, batch_size)):
+        epochs = 1 if incremental else est.max_iter
+        with blas_threads(batch_macs(est._layout, batch_size),
+                          batch_macs(est._layout, n_samples) * epochs):
             for _ in range(est.max_iter):
                 if est.shuffle:
                     perm = np.arange(n_samples)
@@ -454,7 +465,7 @@ def fit_lbfgs(est, X, Y, sw, callbacks):
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     extra = {} if sp_version >= parse_version("1.15") else {"iprint": iprint}
     callbacks.begin("lbfgs-iter")
-    with blas_threads(batch_macs(layout, chunk)):
+    with blas_threads(batch_macs(layout, chunk), batch_macs(layout, data.n_rows) * est.max_iter):
         opt_res = scipy.optimize.minimize(
             loss_grad,
             theta.astype(np.float64),

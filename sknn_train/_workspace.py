@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -92,8 +93,7 @@ def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype,
     ``reuse=True`` carves them from this thread's :func:`scratch` buffer: for
     calls whose workspace does not outlive them (prediction, evaluation).
     """
-    units = net.units
-    widths = units.tolist()
+    widths = net.units.tolist()
     offsets = [0] * len(widths)
     total = 0
     for layer in range(1, len(widths)):
@@ -105,18 +105,10 @@ def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype,
     need_drop = any(p > 0 for p in net.drop[1:-1].tolist())
     sizes = [(rows if gather else 0) * n_features, total, total if need_pre else 0,
              total if need_drop else 0, total]
-    if reuse:
-        block = scratch(sum(sizes), dtype)
-    else:
-        block = None
-    parts = []
-    start = 0
-    for size in sizes:
-        if block is None:
-            parts.append(np.empty(size, dtype=dtype))
-        else:
-            parts.append(block[start : start + size])
-        start += size
+    n = sum(sizes)
+    block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    parts = [block[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
     return Work(
         xb=parts[0].reshape((rows if gather else 0, n_features)),
         acts=parts[1],

@@ -86,7 +86,7 @@ def test_clipping_keeps_direction_and_bounds_the_norm():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fused_step_equals_finish_then_step(solver, dtype):
     # Without clipping the epoch kernel finishes the gradient and updates the
-    # weights block by block (finish_and_step, 4096 parameters a block); with
+    # weights block by block (finish_gradient, 4096 parameters a block); with
     # a clipping norm that never binds it finishes the whole buffer first,
     # then updates. Both must train the same network: the layer of 70 x 80
     # weights spans two blocks, and the diagnostics must agree too.

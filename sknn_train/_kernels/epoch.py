@@ -13,7 +13,7 @@ import numpy as np
 
 from .._jit import kernel
 from .losses import loss_and_delta
-from .network import backward, finish_gradient, forward, layer_view, scale_gradient
+from .network import backward, forward, layer_view, scale_gradient
 from .optim import adam_rate, adam_update, sgd_update
 from .rng import mix
 
@@ -69,23 +69,32 @@ def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
         sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov, gscale)
 
 
-#: Parameters finished and updated together by :func:`finish_and_step`: a
+#: Parameters finished (and updated) together by :func:`finish_gradient`: a
 #: block's gradient, weights and optimizer state (4 x 32 KiB in float64) stay
 #: in cache between the passes.
 STEP_BLOCK = 4096
 
 
 @kernel
-def finish_and_step(theta, grad, state1, state2, lr, net, sw_sum, layer_norms, hyper):
-    """:func:`finish_gradient` and the optimizer step in one sweep (no clipping).
+def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, update):
+    """Finish the raw gradients and, when ``update``, take the optimizer step too.
 
+    Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
     Block by block: finish the block's gradient, add its squares to the
     layer's norm and its weights' squares to the L2 penalty (weights before
-    the update), then update it while it is in cache. The parameters and the
-    optimizer state cross memory once per batch instead of twice (for wide
-    layers the step is bound by memory traffic). Returns what
-    :func:`finish_gradient` returns.
+    any update), then, with ``update`` (no clipping), update the block at
+    rate ``lr`` while it is in cache: the parameters and the optimizer state
+    cross memory once per batch instead of twice. ``layer_norms[l]`` receives
+    the norm of weight matrix ``l``'s gradient. Returns
+    ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the loss
+    (biases are not penalised) and the norm clipping acts on. The squared
+    sums are BLAS dot products: without ``reassoc`` a running sum is not
+    vectorised.
     """
+    consts = np.empty(3, dtype=grad.dtype)  # alpha, 1 / S and 0 in the buffer's dtype
+    consts[0] = hyper.alpha
+    consts[1] = 1.0 / sw_sum
+    consts[2] = 0.0
     n_w = net.units.shape[0] - 1
     w2 = 0.0
     total = 0.0
@@ -99,14 +108,12 @@ def finish_and_step(theta, grad, state1, state2, lr, net, sw_sum, layer_norms, h
             b1 = min(b0 + STEP_BLOCK, hi)
             g = grad[b0:b1]
             w = theta[b0:b1]
+            scale_gradient(g, w, consts[0] if weights else consts[2], consts[1])
             if weights:
-                scale_gradient(g, w, hyper.alpha, sw_sum)
                 w2 += float(np.dot(w, w))
-            else:
-                scale_gradient(g, w, 0.0, sw_sum)
             s += float(np.dot(g, g))
-            optimizer_update(w, g, state1[b0:b1], state2[b0:b1] if hyper.solver == 1 else state2,
-                             lr, 1.0, hyper)
+            if update:
+                optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
             b0 = b1
         if weights:
             layer_norms[l] = math.sqrt(s)
@@ -154,15 +161,15 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
             if hyper.solver == 1:
                 step[0] += 1
             lr = step_rate(step[0], hyper)
-            if hyper.max_norm > 0:  # the norm is needed before any update
-                w2, norm = finish_gradient(theta, grad, net, hyper.alpha, sw_sum, layer_norms)
+            # Clipping needs the global norm before any update: a second sweep.
+            fused = np.int64(hyper.max_norm <= 0)
+            w2, norm = finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1,
+                                       state2, lr, fused)
+            if not fused:
                 gscale = clip_factor(norm, hyper.max_norm)
                 if gscale < 1.0:
                     diag[DIAG_CLIPPED] += 1.0
                 optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-            else:
-                w2, norm = finish_and_step(theta, grad, state1, state2, lr, net, sw_sum,
-                                           layer_norms, hyper)
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
             diag[DIAG_NORM] += norm
             diag[DIAG_BATCHES] += 1.0
@@ -210,7 +217,8 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
             for q in range(grad.shape[0]):
                 grad[q] += grad_chunk[q]
         start = stop
-    w2, _ = finish_gradient(theta, grad, net, hyper.alpha, sw_sum, np.empty(n_w))
+    w2, _ = finish_gradient(theta, grad, net, sw_sum, np.empty(n_w), hyper, grad[:0], grad[:0],
+                            0.0, np.int64(0))
     return total / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum
 
 

@@ -18,7 +18,6 @@ dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
 rows ``rows`` of ``(data, indices, indptr)``.
 """
 
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -130,7 +129,8 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
     ``work.deltas`` must hold the output delta at the output layer's offset.
-    No penalty and no normalisation here: see :func:`finish_gradient`.
+    No penalty and no normalisation here: see
+    :func:`sknn_train._kernels.epoch.finish_gradient`.
     """
     units = net.units
     n_w = units.shape[0] - 1
@@ -171,48 +171,16 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
 
 
 @kernel
-def scale_gradient(g, w, alpha, sw_sum):
-    """``g = (g + alpha * w) / S`` in place, on equal-length slices.
+def scale_gradient(g, w, a, inv):
+    """``g = (g + a * w) * inv`` in place on equal-length slices (``g *= inv`` when ``a == 0``).
 
-    ``alpha`` and ``1 / S`` are taken in the buffer's dtype (float32 stays
-    float32, as in scikit-learn), and a multiply replaces the divide so that
-    the loop vectorises.
+    ``a`` (alpha) and ``inv`` (1 / S) come in the buffer's dtype (float32
+    stays float32, as in scikit-learn); a multiply instead of a divide lets
+    the loop vectorise.
     """
-    consts = np.empty(2, dtype=g.dtype)
-    consts[0] = alpha
-    consts[1] = 1.0 / sw_sum
-    a = consts[0]
-    inv = consts[1]
-    if alpha == 0:
+    if a == 0:
         for p in range(g.shape[0]):
             g[p] *= inv
     else:
         for p in range(g.shape[0]):
             g[p] = (g[p] + a * w[p]) * inv
-
-
-@kernel
-def finish_gradient(theta, grad, net, alpha, sw_sum, layer_norms):
-    """Finish the raw gradients of the whole buffer.
-
-    Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
-    ``layer_norms[l]`` receives the norm of weight matrix ``l``'s gradient.
-    Returns ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the
-    loss (biases are not penalised) and the norm clipping acts on. The sums
-    are BLAS dot products: without ``reassoc`` a running sum is not vectorised.
-    """
-    n_w = net.units.shape[0] - 1
-    w2 = 0.0
-    total = 0.0
-    for l in range(n_w):
-        g = grad[net.coef_off[l] : net.coef_off[l + 1]]
-        w = theta[net.coef_off[l] : net.coef_off[l + 1]]
-        scale_gradient(g, w, alpha, sw_sum)
-        w2 += float(np.dot(w, w))
-        s = float(np.dot(g, g))
-        layer_norms[l] = math.sqrt(s)
-        total += s
-    b = grad[net.int_off[0] : net.int_off[n_w]]
-    scale_gradient(b, b, 0.0, sw_sum)
-    total += float(np.dot(b, b))
-    return w2, math.sqrt(total)
