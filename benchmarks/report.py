@@ -11,6 +11,13 @@ scaling, memory), and renders them as a Markdown table (between the
 as reStructuredText (``docs/bench_results.inc``, included by
 ``docs/performance.rst``), so that the published numbers are always the
 recorded ones.
+
+It also reads ``benchmarks/results/bench_firstuse.json`` (compiling, first
+searches, fresh processes and small calls, ``bench_firstuse.py``) and renders
+its "first use" table between the ``<!-- firstuse:start -->`` /
+``<!-- firstuse:end -->`` markers of README.md (skipped, with a message, where
+the README has no such markers) and into ``docs/firstuse_results.inc``; without
+that JSON file both get a line saying how to produce it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ EXTRA_JSON = HERE / "results" / "bench_extra.json"
 README = ROOT / "README.md"
 DOCS_INC = ROOT / "docs" / "bench_results.inc"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+FIRSTUSE_JSON = HERE / "results" / "bench_firstuse.json"
+FIRSTUSE_INC = ROOT / "docs" / "firstuse_results.inc"
+FU_START, FU_END = "<!-- firstuse:start -->", "<!-- firstuse:end -->"
 
 
 def _fmt(value, spec=".2f", suffix=""):
@@ -225,27 +235,144 @@ def rst(report: dict, extra: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_between(text: str, block: str) -> str:
-    if START not in text or END not in text:
-        raise SystemExit(f"{README} has no {START} ... {END} markers")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{block}\n{END}{tail}"
+def has_markers(text: str, start: str = START, end: str = END) -> bool:
+    return start in text and end in text
+
+
+def replace_between(text: str, block: str, start: str = START, end: str = END) -> str:
+    if not has_markers(text, start, end):
+        raise SystemExit(f"{README} has no {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{block}\n{end}{tail}"
+
+
+# ---------------------------------------------------------------- first use
+#: The parts of ``bench_firstuse.json`` that hold figures, in the order shown.
+FIRSTUSE_PARTS = ("compile", "gridsearch", "fresh_process", "small_calls")
+FU_HEAD = ["first use", "sknn_train", "scikit-learn", "ratio", "target", "met"]
+FU_MISSING = ("No first-use results recorded yet: run ``python benchmarks/bench_firstuse.py``, "
+              "then ``python benchmarks/report.py --write``.")
+FU_NOTE = (
+    "Every figure is a median over fresh processes, {name} and scikit-learn interleaved; "
+    "the ratio is the median of the per-repetition ratios, in the direction its target "
+    "states. Empty cache: a fresh ``NUMBA_CACHE_DIR`` per process (the search's workers "
+    "inherit it); warm cache: one filled beforehand. scikit-learn compiles nothing: beside "
+    "the compile times stands its own first fit in a fresh process."
+)
+
+
+def seconds(value) -> str:
+    """A duration in s, ms or µs with three significant digits."""
+    if value is None:
+        return "n/a"
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= scale or unit == "µs":
+            return f"{value / scale:.3g} {unit}"
+    raise AssertionError  # unreachable
+
+
+def _figures(fu: dict):
+    for part in FIRSTUSE_PARTS:
+        yield from (fu.get(part) or {}).get("figures", [])
+
+
+def _target_text(fig: dict) -> str:
+    t = fig["target"]
+    if t is None:
+        return ""
+    if t["on"] == "ratio":
+        return f"{fig['ratio'].replace('/', ' / ')} {t['op']} {t['value']:g}"
+    return f"sknn_train {t['op']} {t['value']:g} s"
+
+
+def firstuse_rows(fu: dict):
+    for fig in _figures(fu):
+        m = fig["median"]
+        met = "" if fig["met"] is None else ("yes" if fig["met"] else "**no**")
+        yield [fig["label"], seconds(m["sknn_train"]), seconds(m["sklearn"]),
+               f"{fig['median_ratio']:.2f} ({fig['ratio'].replace('/', ' / ')})",
+               _target_text(fig), met]
+
+
+def firstuse_targets(fu: dict) -> list[tuple[str, str, bool]]:
+    """(target, what was measured, met) for every figure of bench_firstuse.json with a target."""
+    out = []
+    for fig in _figures(fu):
+        if fig["target"] is None:
+            continue
+        m = fig["median"]
+        out.append((f"{fig['label']}: {_target_text(fig)}",
+                    f"{seconds(m['sknn_train'])} against scikit-learn's "
+                    f"{seconds(m['sklearn'])}: {fig['ratio']} {fig['median_ratio']:.2f}",
+                    fig["met"]))
+    return out
+
+
+def firstuse_lines(fu: dict) -> list[str]:
+    """The run, the load during each part, the size of the warm cache."""
+    quick = " (a --quick smoke run: not for publication)" if fu["settings"].get("quick") else ""
+    lines = [f"Latest run: {machine_line(fu)}{quick}."]
+    loads = [f"{part.replace('_', ' ')} {fu[part]['loadavg_before'][0]:.2f} -> "
+             f"{fu[part]['loadavg_after'][0]:.2f}" for part in FIRSTUSE_PARTS if part in fu]
+    if loads:
+        lines.append("1-minute load average before -> after each part: " + ", ".join(loads) + ".")
+    warm = fu.get("warm_cache")
+    if warm:
+        lines.append(f"``sknn_train._jit.cache_status()`` counted {warm['cached_kernels']} kernels "
+                     "in the warm cache.")
+    return lines
+
+
+def firstuse_markdown(fu: dict | None) -> str:
+    if fu is None:
+        return FU_MISSING.replace("``", "`")
+    lines = [" ".join(firstuse_lines(fu)).replace("``", "`"), "",
+             "| " + " | ".join(FU_HEAD) + " |", "|" + "---|" * len(FU_HEAD)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in firstuse_rows(fu)]
+    lines += ["", FU_NOTE.format(name="sknn_train").replace("``", "`")]
+    return "\n".join(lines)
+
+
+def firstuse_rst(fu: dict | None) -> str:
+    if fu is None:
+        return FU_MISSING + "\n"
+    lines = [" ".join(firstuse_lines(fu)), "", ".. list-table::", "   :header-rows: 1", ""]
+    for cells in [FU_HEAD, *firstuse_rows(fu)]:
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {c}" if c else "     -" for c in cells[1:]]
+    lines += ["", FU_NOTE.format(name="``sknn_train``")]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true",
-                        help="update README.md and docs/bench_results.inc")
+                        help="update README.md, docs/bench_results.inc and "
+                             "docs/firstuse_results.inc")
     args = parser.parse_args(argv)
     report = json.loads(EPOCH_JSON.read_text())
     extra = json.loads(EXTRA_JSON.read_text()) if EXTRA_JSON.exists() else None
+    firstuse = json.loads(FIRSTUSE_JSON.read_text()) if FIRSTUSE_JSON.exists() else None
     table = markdown(report, extra)
+    firstuse_table = firstuse_markdown(firstuse)
     print(table)
+    print()
+    print(firstuse_table)
     if args.write:
-        README.write_text(replace_between(README.read_text(), table))
+        readme = replace_between(README.read_text(), table)
+        if has_markers(readme, FU_START, FU_END):
+            readme = replace_between(readme, firstuse_table, FU_START, FU_END)
+            written = "its first-use table"
+        else:
+            written = "no first-use table"
+            print(f"\n{README} has no {FU_START} ... {FU_END} markers: the first-use "
+                  "table goes only into the docs; add the two marker lines, each on a line "
+                  "of its own, where the README should show it")
+        README.write_text(readme)
         DOCS_INC.write_text(rst(report, extra))
-        print(f"\nwrote {README} and {DOCS_INC}")
+        FIRSTUSE_INC.write_text(firstuse_rst(firstuse))
+        print(f"\nwrote {README} ({written}), {DOCS_INC} and {FIRSTUSE_INC}")
     return 0
 
 

@@ -1,0 +1,478 @@
+"""First use: compiling, first searches, fresh processes and small calls, against scikit-learn.
+
+Run from the repository root::
+
+    python benchmarks/bench_firstuse.py            # full run (several minutes: it compiles
+                                                   # every kernel several times)
+    python benchmarks/bench_firstuse.py --quick    # smoke test: 1 repetition, short searches
+    python benchmarks/bench_firstuse.py --parts 3 4 --repeats 5
+
+Every measurement runs in a FRESH ``python -c`` subprocess, the two libraries
+interleaved (sknn_train, scikit-learn, sknn_train, ...), ``--repeats`` times
+(default 3); the figures are medians, and every ratio is the median of the
+per-repetition ratios against scikit-learn's MLP measured in the same run.
+
+"Empty cache" means a fresh temporary ``NUMBA_CACHE_DIR`` per repetition
+(numba honours the variable and sknn_train's cache locators put it first; the
+joblib/loky workers of a search inherit it through the environment), so
+nothing is loaded from the checkout's own cache. "Warm cache" means one more
+temporary ``NUMBA_CACHE_DIR``, filled once before parts 2-4 by a process that
+compiles every kernel (part 1's first "all kernels" process when part 1 runs)
+and then makes the calls the parts time; the number of kernels cached there is
+recorded. The benchmark neither reads nor writes the checkout's cache.
+
+Parts (``--parts``, default all):
+
+1. Compile time. The first float64 fit from an empty cache: digits
+   (``load_digits``, X / 16), ``MLPClassifier((100,), max_iter=5)``, the fit
+   timed alone after the imports and the data (the code of ``bench_extra.py``'s
+   cold start); beside it scikit-learn's first fit in a fresh process and
+   sknn_train's first fit with a warm cache (their difference: the compile
+   time). And compiling every kernel of both dtypes from an empty cache
+   (``sknn_train.warmup()``, else ``sknn_train._jit.warmup()``), timed after
+   the import. Targets: first float64 fit <= 5 s, every kernel <= 12 s.
+2. ``GridSearchCV(n_jobs=2, cv=3)`` over the 24 points of ``bench_extra.py``'s
+   configuration 11 on digits (X / 16, ``max_iter=30``; 5 with ``--quick``):
+   the search's wall time (``fit``, after imports and data) in a fresh process,
+   so that the search starts its workers. (a) sknn_train with an empty cache
+   against scikit-learn, target sknn / sklearn <= 1.0; (b) sknn_train with the
+   warm cache, target sklearn / sknn >= 2. Both are compared with the same
+   scikit-learn searches, one per repetition.
+3. A fresh process that imports the library and fits once: digits (X / 16),
+   ``MLPClassifier(random_state=0)`` (default ``max_iter=200``),
+   ``ConvergenceWarning`` ignored, warm cache; the whole ``python -c`` wall
+   time measured from this process. Target sknn / sklearn <= 1.15.
+4. Small calls, one process per library and repetition (warm cache, a model
+   fitted on digits for 50 epochs, a warm-up call before each timing): one-row
+   ``predict`` and one-row ``predict_proba``, the median per-call time over
+   ``--calls`` calls (default 2000) cycling through the rows, target
+   sknn <= sklearn; and ``partial_fit`` on 150-row chunks of digits
+   (``classes=`` on the first call), the median time of a pass over every
+   chunk over ``--passes`` passes (default 20) of one estimator, target
+   sklearn / sknn >= 2.
+
+The JSON (``--out``, default ``benchmarks/results/bench_firstuse.json``) holds
+each child's raw record, per figure the per-repetition values, medians,
+ratios, target and whether it was met, ``os.getloadavg()`` before and after
+each part, and the environment of ``bench_epoch.py`` (versions, where
+sknn_train came from, ``threadpoolctl.threadpool_info()``).
+``python benchmarks/report.py --write`` renders it for the README and the docs.
+
+The children import the ``sknn_train`` this script imported (its directory goes first on
+their ``PYTHONPATH``, with ``PYTHONSAFEPATH=1`` so that ``python -c`` does not put the
+current directory before it), so that a fixed commit can be timed while the checkout
+is being edited::
+
+    snap=$(mktemp -d) && git archive HEAD sknn_train | tar -x -C "$snap"
+    PYTHONPATH="$snap" python benchmarks/bench_firstuse.py
+
+Noise: see ``bench_epoch.py``; on a 2-core machine another busy process slows
+compiling (one core) and the searches (two workers) alike, so compare the
+load averages recorded before and after each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # also when loaded by path
+    sys.path.insert(0, str(HERE))
+BX = importlib.import_module("bench_extra")  # its cold-start code, grid, child runner
+BE = BX.BE  # bench_epoch: environment, package source
+report = importlib.import_module("report")  # the targets table and time formatting
+
+from sknn_train._jit import CACHE  # noqa: E402  (the children inherit the same switch)
+
+DEFAULT_OUT = HERE / "results" / "bench_firstuse.json"
+PARTS = ("1", "2", "3", "4")
+SKNN, SKL = "sknn_train", "sklearn.neural_network"
+
+# ---------------------------------------------------------------- child processes
+# Compiles (or loads) every kernel, timed after the import; then, untimed, the
+# calls parts 2-4 make, so that a cache kept from this process is warm for them.
+KERNELS_CODE = textwrap.dedent("""
+    import json, time, warnings
+    t0 = time.perf_counter()
+    import sknn_train
+    from sknn_train import _jit
+    warmup = getattr(sknn_train, "warmup", None)
+    name = "sknn_train.warmup" if warmup else "sknn_train._jit.warmup"
+    warmup = warmup or _jit.warmup
+    t1 = time.perf_counter()
+    warmup()
+    t2 = time.perf_counter()
+    import numpy as np
+    from sklearn.datasets import load_digits
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    for dtype in (np.float64, np.float32):
+        Xd = (X / 16.0).astype(dtype)
+        est = sknn_train.MLPClassifier(max_iter=2, random_state=0).fit(Xd, y)
+        est.predict(Xd[:1]), est.predict_proba(Xd[:1])
+        sknn_train.MLPClassifier(random_state=0).partial_fit(Xd[:150], y[:150],
+                                                             classes=np.unique(y))
+    where, n_cached = _jit.cache_status()
+    print(json.dumps({"import_s": t1 - t0, "warmup_s": t2 - t1, "warmup_fn": name,
+                      "cache_dir": where, "cached_kernels": n_cached,
+                      "kernels": len(_jit.KERNELS)}))
+""")
+
+GRID_CODE = textwrap.dedent("""
+    import json, time
+    t0 = time.perf_counter()
+    from {module} import MLPClassifier
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    t1 = time.perf_counter()
+    gs = GridSearchCV(MLPClassifier(max_iter={max_iter}, random_state=0), {grid!r},
+                      cv=3, n_jobs=2).fit(X, y)
+    t2 = time.perf_counter()
+    print(json.dumps({{"setup_s": t1 - t0, "search_s": t2 - t1,
+                       "best_score": float(gs.best_score_)}}))
+""")
+
+PROCESS_CODE = textwrap.dedent("""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    from {module} import MLPClassifier
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier(random_state=0).fit(X / 16.0, y)
+    print('{{"n_iter": %d}}' % est.n_iter_)
+""")
+
+SMALL_CODE = textwrap.dedent("""
+    import json, statistics, time, warnings
+    import numpy as np
+    from {module} import MLPClassifier
+    from sklearn.datasets import load_digits
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    est = MLPClassifier(max_iter=50, random_state=0).fit(X, y)
+
+    def per_call(fn):
+        fn(X[:1])  # warm-up call
+        times = []
+        for i in range({calls}):
+            j = i % len(X)
+            row = X[j:j + 1]
+            t0 = time.perf_counter()
+            fn(row)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    out = {{"predict_s": per_call(est.predict), "predict_proba_s": per_call(est.predict_proba)}}
+    chunks = [(X[s:s + 150], y[s:s + 150]) for s in range(0, len(X), 150)]
+    classes = np.unique(y)
+    MLPClassifier(random_state=0).partial_fit(*chunks[0], classes=classes)  # warm-up call
+    online = MLPClassifier(random_state=0)
+    passes = []
+    for p in range({passes}):
+        t0 = time.perf_counter()
+        for i, (Xc, yc) in enumerate(chunks):
+            online.partial_fit(Xc, yc, **({{"classes": classes}} if p == i == 0 else {{}}))
+        passes.append(time.perf_counter() - t0)
+    out.update(partial_fit_pass_s=statistics.median(passes), partial_fit_first_pass_s=passes[0],
+               chunks=len(chunks), calls={calls}, passes={passes})
+    print(json.dumps(out))
+""")
+
+
+def child(code, env_extra=None):
+    """``bench_extra.run_child`` (the child's last JSON line + ``process_wall_s``),
+    showing the child's error output when it fails."""
+    try:
+        return BX.run_child(code, env_extra)
+    except subprocess.CalledProcessError as exc:
+        sys.stderr.write(exc.stderr[-4000:])
+        raise
+
+
+# Every child ignores warnings (a search's workers inherit this) and imports the
+# sknn_train this process imported (``python -c`` would put the current directory first
+# on the path, a checkout before PYTHONPATH's snapshot); scikit-learn's children get the
+# same environment, less the cache directory.
+SKL_ENV = {"PYTHONWARNINGS": "ignore", "PYTHONSAFEPATH": "1",
+           "PYTHONPATH": os.pathsep.join(dict.fromkeys(
+               [str(Path(BE.sknn_train.__file__).resolve().parents[1])]
+               + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))}
+
+
+def cache_env(path):
+    return dict(SKL_ENV, NUMBA_CACHE_DIR=str(path))
+
+
+def count_files(path) -> int:
+    return sum(len(files) for _, _, files in os.walk(path))
+
+
+class Caches:
+    """Temporary numba cache directories: a fresh empty one per use, one warm one."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="sknn-firstuse-"))
+        self.warm = None
+        self.warm_record = None
+
+    def empty(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix="cold-", dir=self.root))
+
+    def run_cold(self, code, keep_as_warm=False):
+        """Run ``code`` with an empty cache; record how many files it left there."""
+        path = self.empty()
+        rec = child(code, cache_env(path))
+        rec["cache_files_written"] = count_files(path)
+        if rec["cache_files_written"] == 0:
+            print(f"warning: nothing was cached in {path}: was the cache used at all?")
+        if keep_as_warm and self.warm is None:
+            self.warm, self.warm_record = path, rec
+            print(f"warm cache: {path}, {rec['cached_kernels']} kernels cached "
+                  f"(cache_status), compiling them took {rec['warmup_s']:.1f} s")
+        elif path != self.warm:
+            shutil.rmtree(path, ignore_errors=True)
+        return rec
+
+    def ensure_warm(self):
+        if self.warm is None:
+            self.run_cold(KERNELS_CODE, keep_as_warm=True)
+        return cache_env(self.warm)
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- figures
+def figure(key, label, sknn, skl, ratio="sknn/sklearn", target=None):
+    """One measured figure: per-repetition seconds of both libraries, paired.
+
+    ``ratio`` is "sknn/sklearn" or "sklearn/sknn"; ``target`` is ``None`` or
+    ``(on, op, value)`` with ``on`` "ratio" or "sknn_train" (seconds), ``op``
+    "<=" or ">=".
+    """
+    pairs = list(zip(sknn, skl, strict=True))
+    ratios = [a / b if ratio == "sknn/sklearn" else b / a for a, b in pairs]
+    fig = {"key": key, "label": label, "sknn_train": sknn, "sklearn": skl,
+           "median": {"sknn_train": BX.med(sknn), "sklearn": BX.med(skl)},
+           "ratio": ratio, "ratios": ratios, "median_ratio": BX.med(ratios),
+           "target": None, "met": None}
+    if target:
+        on, op, value = target
+        got = fig["median_ratio"] if on == "ratio" else fig["median"]["sknn_train"]
+        fig["target"] = {"on": on, "op": op, "value": value}
+        fig["met"] = bool(got <= value if op == "<=" else got >= value)
+    return fig
+
+
+def print_figures(title, figures):
+    print(f"\n{title}")
+    print(f"{'figure':<44s}{'sknn_train':>11s}{'sklearn':>11s}{'ratio':>19s}{'range':>14s}")
+    for f in figures:
+        m = f["median"]
+        span = f"{min(f['ratios']):.2f}-{max(f['ratios']):.2f}"
+        print(f"{f['label']:<44s}{report.seconds(m['sknn_train']):>11s}"
+              f"{report.seconds(m['sklearn']):>11s}{f['ratio']:>13s}{f['median_ratio']:6.2f}"
+              f"{span:>14s}")
+
+
+def part(name, fn, *args):
+    before = list(os.getloadavg())
+    t0 = time.perf_counter()
+    res = fn(*args)
+    res.update(loadavg_before=before, loadavg_after=list(os.getloadavg()),
+               wall_s=time.perf_counter() - t0)
+    print(f"load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+          "after " + " ".join(f"{v:.2f}" for v in res["loadavg_after"]))
+    return name, res
+
+
+# ---------------------------------------------------------------- part 1
+def part_compile(args, caches):
+    runs = {"sknn_train_cold": [], "sklearn": [], "sknn_train_warm": [], "kernels_cold": []}
+    for _ in range(args.repeats):
+        runs["sknn_train_cold"].append(caches.run_cold(BX.COLD_CODE.format(module=SKNN)))
+        runs["sklearn"].append(child(BX.COLD_CODE.format(module=SKL), SKL_ENV))
+        runs["kernels_cold"].append(caches.run_cold(KERNELS_CODE, keep_as_warm=True))
+        runs["sknn_train_warm"].append(child(BX.COLD_CODE.format(module=SKNN),
+                                             caches.ensure_warm()))
+    skl = [r["fit_s"] for r in runs["sklearn"]]
+    figures = [
+        figure("first_fit_cold", "first float64 fit, empty cache",
+               [r["fit_s"] for r in runs["sknn_train_cold"]], skl, target=("sknn_train", "<=", 5)),
+        figure("all_kernels_cold", "every kernel, both dtypes, empty cache",
+               [r["warmup_s"] for r in runs["kernels_cold"]], skl, target=("sknn_train", "<=", 12)),
+        figure("first_fit_warm", "first float64 fit, warm cache",
+               [r["fit_s"] for r in runs["sknn_train_warm"]], skl),
+    ]
+    print_figures(f"[1] compile time: fresh processes, {args.repeats} repetitions; fit = "
+                  "MLPClassifier((100,), max_iter=5) on digits, timed after the imports; "
+                  f"kernels: {runs['kernels_cold'][0]['warmup_fn']}(); sklearn: its first fit",
+                  figures)
+    cold, warm = (BX.med([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold",
+                                                                   "sknn_train_warm"))
+    print(f"compile time of the first fit (empty - warm cache): {cold - warm:.1f} s")
+    return {"fit": "MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
+            "runs": runs, "figures": figures, "compile_s_estimate": cold - warm}
+
+
+# ---------------------------------------------------------------- part 2
+def part_grid(args, caches):
+    max_iter = 5 if args.quick else 30
+    warm_env = caches.ensure_warm()
+    runs = {"sknn_train_cold": [], "sklearn": [], "sknn_train_warm": []}
+    for _ in range(args.repeats):
+        for name, module in (("sknn_train_cold", SKNN), ("sklearn", SKL),
+                             ("sknn_train_warm", SKNN)):
+            code = GRID_CODE.format(module=module, max_iter=max_iter, grid=BX.GRID)
+            if name == "sknn_train_cold":
+                rec = caches.run_cold(code)
+            else:
+                rec = child(code, warm_env if module == SKNN else SKL_ENV)
+            runs[name].append(rec)
+    skl = [r["search_s"] for r in runs["sklearn"]]
+    figures = [
+        figure("grid_cold", "grid search, empty cache",
+               [r["search_s"] for r in runs["sknn_train_cold"]], skl,
+               target=("ratio", "<=", 1.0)),
+        figure("grid_warm_first", "grid search, warm cache, first in process",
+               [r["search_s"] for r in runs["sknn_train_warm"]], skl, ratio="sklearn/sknn",
+               target=("ratio", ">=", 2)),
+    ]
+    print_figures(f"[2] GridSearchCV 24 points x cv=3, n_jobs=2, digits, max_iter={max_iter}: "
+                  f"the search in a fresh process, {args.repeats} repetitions", figures)
+    return {"points": 24, "cv": 3, "n_jobs": 2, "max_iter": max_iter,
+            "grid": {k: [list(v) if isinstance(v, tuple) else v for v in vals]
+                     for k, vals in BX.GRID.items()},
+            "runs": runs, "figures": figures}
+
+
+# ---------------------------------------------------------------- part 3
+def part_process(args, caches):
+    warm_env = caches.ensure_warm()
+    runs = {"sknn_train": [], "sklearn": []}
+    for _ in range(args.repeats):
+        runs["sknn_train"].append(child(PROCESS_CODE.format(module=SKNN), warm_env))
+        runs["sklearn"].append(child(PROCESS_CODE.format(module=SKL), SKL_ENV))
+    figures = [figure("fresh_process", "python -c: import + fit, warm cache",
+                      *[[r["process_wall_s"] for r in runs[k]] for k in runs],
+                      target=("ratio", "<=", 1.15))]
+    print_figures(f"[3] fresh process: import + MLPClassifier(random_state=0).fit on digits "
+                  f"(n_iter_ {runs['sknn_train'][0]['n_iter']} / {runs['sklearn'][0]['n_iter']}), "
+                  f"whole process, {args.repeats} repetitions", figures)
+    return {"fit": "MLPClassifier(random_state=0) on digits X/16, max_iter=200",
+            "runs": runs, "figures": figures}
+
+
+# ---------------------------------------------------------------- part 4
+def part_small(args, caches):
+    warm_env = caches.ensure_warm()
+    runs = {"sknn_train": [], "sklearn": []}
+    for _ in range(args.repeats):
+        for name, module in (("sknn_train", SKNN), ("sklearn", SKL)):
+            code = SMALL_CODE.format(module=module, calls=args.calls, passes=args.passes)
+            runs[name].append(child(code, warm_env if module == SKNN else SKL_ENV))
+
+    def values(key):
+        return [[r[key] for r in runs[k]] for k in ("sknn_train", "sklearn")]
+
+    figures = [
+        figure("predict_1row", "one-row predict", *values("predict_s"),
+               target=("ratio", "<=", 1.0)),
+        figure("predict_proba_1row", "one-row predict_proba", *values("predict_proba_s"),
+               target=("ratio", "<=", 1.0)),
+        figure("partial_fit_pass", f"partial_fit, a pass over "
+               f"{runs['sknn_train'][0]['chunks']} chunks of 150", *values("partial_fit_pass_s"),
+               ratio="sklearn/sknn", target=("ratio", ">=", 2)),
+    ]
+    print_figures(f"[4] small calls, one process per library and repetition: medians of "
+                  f"{args.calls} calls / {args.passes} passes, {args.repeats} repetitions",
+                  figures)
+    return {"model": "MLPClassifier(max_iter=50, random_state=0) on digits X/16",
+            "runs": runs, "figures": figures}
+
+
+# ---------------------------------------------------------------- main
+def save(results, out: Path):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+
+
+def print_targets(results):
+    rows = report.firstuse_targets(results)
+    if not rows:
+        return
+    width = max(len(t) for t, _, _ in rows)
+    print(f"\n{'target':<{width}s}  met  measured")
+    for target, measured, ok in rows:
+        print(f"{target:<{width}s}  {'yes' if ok else 'NO ':3s}  {measured}")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="First use of sknn_train against scikit-learn: compile time, first "
+                    "searches, fresh processes, small calls (fresh subprocesses).")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 1 repetition, max_iter=5 searches, fewer calls")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="interleaved repetitions per figure (default 3; 1 with --quick)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        metavar="N", help="parts to run (default all: 1 2 3 4)")
+    parser.add_argument("--calls", type=int, default=None,
+                        help="one-row calls per timing in part 4 (default 2000; 300 with --quick)")
+    parser.add_argument("--passes", type=int, default=None,
+                        help="partial_fit passes per timing in part 4 (default 20; 5 with "
+                             "--quick)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="JSON file for the results (default %(default)s)")
+    args = parser.parse_args(argv)
+    for name, full, quick in (("repeats", 3, 1), ("calls", 2000, 300), ("passes", 20, 5)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if not CACHE:
+        parser.error("this benchmark measures numba's cache: unset SKNN_TRAIN_NO_CACHE")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    source = BE.package_source()  # before anything runs: the code the children import
+    runners = {"1": ("compile", part_compile), "2": ("gridsearch", part_grid),
+               "3": ("fresh_process", part_process), "4": ("small_calls", part_small)}
+    results = {"settings": {"quick": args.quick, "repeats": args.repeats, "parts": args.parts,
+                            "calls": args.calls, "passes": args.passes,
+                            "argv": sys.argv[1:] if argv is None else list(argv)}}
+    caches = Caches()
+    t_start = time.perf_counter()
+    try:
+        for key in sorted(args.parts):
+            name, fn = runners[key]
+            name, res = part(name, fn, args, caches)
+            results[name] = res
+        results["warm_cache"] = caches.warm_record
+    finally:
+        caches.close()
+    results.update(total_s=time.perf_counter() - t_start, environment=BE.environment(source))
+    print_targets(results)
+    save(results, args.out)
+    print(f"\n{results['total_s']:.0f} s in all; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
