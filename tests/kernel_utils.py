@@ -64,7 +64,7 @@ def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chu
     work = make_work(net, chunk, data.n_features, not data.is_sparse, np.float64)
     grad = np.empty_like(theta)
     value = full_loss_grad(
-        *data.args(), Y, sw, chunk, theta.copy(), grad, np.empty_like(theta), net, work,
+        *data.args(), Y, sw, chunk, theta.copy(), grad, net, work,
         make_hyper(loss, alpha, key),
     )
     return value, grad

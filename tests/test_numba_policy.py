@@ -59,7 +59,7 @@ def test_at_most_two_signatures_whatever_the_input():
     out = subprocess.run([sys.executable, "-c", _FITS], env=env, check=True,
                          capture_output=True, text=True).stdout
     compiled = json.loads(out.strip().splitlines()[-1])
-    assert compiled["run_epoch"] == 2 and compiled["evaluate"] == 2
-    assert compiled["full_loss_grad"] == 2 and compiled["forward"] == 2
+    # one compiled entry point runs every pass (training, L-BFGS, evaluation)
+    assert compiled["run_pass"] == 2 and compiled["loss_and_delta"] == 2
     too_many = {name: n for name, n in compiled.items() if n > 2}
     assert not too_many, too_many

@@ -1,4 +1,13 @@
-"""Whole-epoch, full-batch and prediction kernels: one compiled call each.
+"""One compiled pass over the rows of a data set: a training epoch, a full-batch
+loss and gradient, or an evaluation.
+
+Every pass is the same loop (take the next batch or chunk of rows, forward,
+then what the pass needs), so the three are one compiled function,
+:func:`run_pass`, chosen by a pass code: its callees are linked, optimised and
+turned into machine code once per dtype instead of once per entry point,
+which is most of the compile time of a first fit. :func:`run_epoch`,
+:func:`full_loss_grad` and :func:`evaluate` are the plain-Python faces of the
+three passes.
 
 ``hyper`` is a :class:`Hyper` of scalars already cast at the Python boundary:
 solver and loss codes, Nesterov flag, learning rate, Adam's betas and epsilon,
@@ -11,7 +20,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import entry, kernel
+from .blas import address, dot
 from .losses import loss_and_delta
 from .network import backward, forward, layer_view, scale_gradient
 from .optim import adam_rate, adam_update, sgd_update
@@ -25,8 +35,13 @@ Hyper = namedtuple(
 # Layout of the per-epoch diagnostics accumulator.
 DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
 
+# Pass codes of run_pass.
+PASS_TRAIN, PASS_GRADIENT, PASS_PREDICT, PASS_LOSS, PASS_ALIVE = 0, 1, 2, 3, 4
+# What an evaluation keeps (the codes evaluate() takes).
+EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = PASS_PREDICT, PASS_ALIVE, PASS_LOSS
 
-@kernel
+
+@entry
 def gather_rows(x, rows, out):
     """``out[:m] = x[rows]`` into a reused workspace (no per-batch allocation)."""
     d = x.shape[1]
@@ -36,7 +51,26 @@ def gather_rows(x, rows, out):
             out[r, j] = x[i, j]
 
 
-@kernel
+@kernel(inline=True)
+def copy_rows(x, start, out):
+    """``out = x[start:start + len(out)]`` as a loop (slice assignment from an
+    array compiles numba's shape-mismatch message formatting)."""
+    m, d = out.shape
+    for r in range(m):
+        for j in range(d):
+            out[r, j] = x[start + r, j]
+
+
+@kernel(inline=True)
+def copy_into(src, out, start):
+    """``out[start:start + len(src)] = src`` as a loop (see :func:`copy_rows`)."""
+    m, k = src.shape
+    for r in range(m):
+        for j in range(k):
+            out[start + r, j] = src[r, j]
+
+
+@entry
 def clip_factor(norm, max_norm):
     """What the gradient is multiplied by: ``max_norm / norm`` when ``norm > max_norm > 0``, else 1.
 
@@ -48,7 +82,7 @@ def clip_factor(norm, max_norm):
     return 1.0
 
 
-@kernel
+@kernel(inline=True)
 def step_rate(t, hyper):
     """The learning rate of an update: Adam's bias-corrected one at step ``t``, or SGD's."""
     if hyper.solver == 1:
@@ -110,8 +144,8 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
             w = theta[b0:b1]
             scale_gradient(g, w, consts[0] if weights else consts[2], consts[1])
             if weights:
-                w2 += float(np.dot(w, w))
-            s += float(np.dot(g, g))
+                w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
+            s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
             if update:
                 optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
             b0 = b1
@@ -121,157 +155,219 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
     return w2, math.sqrt(total)
 
 
-@kernel
-def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
-              state1, state2, step, net, work, hyper, diag):
-    """One epoch of minibatch training over the rows ``order`` of the training set.
+@kernel(inline=True)
+def mark_alive(work, net, m, alive):
+    """``alive[u] = 1`` for every hidden unit (layers concatenated) with a
+    non-zero output on one of the ``m`` rows in ``work``."""
+    base = 0
+    for j in range(1, net.units.shape[0] - 1):
+        width = net.units[j]
+        z = layer_view(work.acts, work.act_off[j], m, width)
+        seen = alive[base : base + width]
+        for r in range(m):
+            for c in range(width):  # branch-free: vectorised
+                seen[c] |= z[r, c] != 0
+        base += width
 
-    Per batch: gather rows, forward (with dropout), loss, backward, L2 term,
-    norm diagnostics and clipping, optimizer step. ``step`` is a one-element
-    int64 array holding Adam's step counter across calls. Batches whose sample
-    weights sum to zero carry no information and are skipped. Returns
-    ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
+
+@kernel(inline=True)
+def take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper, diag):
+    """Finish the batch's gradient, clip it and take the optimizer step.
+
+    Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
     """
-    n = order.shape[0]
+    if hyper.solver == 1:
+        step[0] += 1
+    lr = step_rate(step[0], hyper)
+    # Clipping needs the global norm before any update: a second sweep.
+    fused = np.int64(hyper.max_norm <= 0)
+    w2, norm = finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2,
+                               lr, fused)
+    if not fused:
+        gscale = clip_factor(norm, hyper.max_norm)
+        if gscale < 1.0:
+            diag[DIAG_CLIPPED] += 1.0
+        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
+    diag[DIAG_NORM] += norm
+    diag[DIAG_BATCHES] += 1.0
+    for l in range(net.units.shape[0] - 1):
+        diag[DIAG_LAYERS + l] += layer_norms[l]
+    return w2
+
+
+@entry
+def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, theta, grad,
+             state1, state2, step, net, work, hyper, diag, out, alive):
+    """One pass over ``n`` rows in batches (or chunks) of ``size``; ``task`` says which.
+
+    ``PASS_TRAIN``: one epoch of minibatch steps over the rows ``order`` (per
+    batch: gather, forward with dropout, loss, backward, L2 term, norm
+    diagnostics into ``diag``, clipping, optimizer step; ``step`` is a
+    one-element int64 array holding Adam's step counter across calls; batches
+    whose sample weights sum to zero carry no information and are skipped).
+    Returns ``sum_b loss_b * m_b``, scikit-learn's accumulated loss.
+
+    ``PASS_GRADIENT``: loss and gradient (into ``grad``) over all ``n`` rows
+    for L-BFGS; memory stays at ``size`` rows of activations whatever ``n``.
+    Dropout masks (only used by the gradient tests; L-BFGS refuses dropout)
+    use the global row index, so the result does not depend on ``size``.
+
+    ``PASS_PREDICT`` / ``PASS_LOSS`` / ``PASS_ALIVE``: forward passes without
+    dropout. Predict writes the network output to ``out`` (n, n_outputs);
+    loss returns the weighted mean data loss against ``y`` / ``sw`` and, when
+    ``out`` has ``n`` rows, writes the output there too (one pass gives early
+    stopping its score and its loss); alive marks the hidden units with a
+    non-zero output on some row (see :func:`mark_alive`). The input is read,
+    never written.
+    """
+    training = task == PASS_TRAIN
+    gradient = task == PASS_GRADIENT
+    evaluating = not (training or gradient)
+    if evaluating:
+        for j in range(net.drop.shape[0]):
+            if net.drop[j] != 0:
+                raise ValueError("evaluations run without dropout")
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
     layer_norms = np.empty(n_w)
+    chunk_rows = np.empty(size, dtype=np.int64)
+    # Rows are copied into the workspace when they are not a contiguous range
+    # or when input dropout writes to them; otherwise the input is read in place.
+    copy = (training or net.drop[0] > 0) and not is_sparse
     acc = 0.0
+    total_sw = 0.0
+    if gradient:
+        for q in range(grad.shape[0]):
+            grad[q] = 0.0
     start = np.int64(0)
-    batch = 0
+    batch = np.uint64(0)
     while start < n:
-        stop = min(start + batch_size, n)
+        stop = min(start + size, n)
         m = stop - start
-        rows = order[start:stop]
-        batch_key = mix(hyper.key + np.uint64(batch))
-        xm = work.xb[:m]
-        if not is_sparse:
-            gather_rows(x, rows, xm)
-        sw_sum = 0.0
-        for r in range(m):
-            sw_sum += sw[rows[r]]
-        if sw_sum > 0:
-            forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work,
-                    batch_key, np.int64(0))
-            p = layer_view(work.acts, work.act_off[n_w], m, k)
-            d = layer_view(work.deltas, work.act_off[n_w], m, k)
-            data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
-            backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work,
-                     batch_key, np.int64(0))
-            if hyper.solver == 1:
-                step[0] += 1
-            lr = step_rate(step[0], hyper)
-            # Clipping needs the global norm before any update: a second sweep.
-            fused = np.int64(hyper.max_norm <= 0)
-            w2, norm = finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1,
-                                       state2, lr, fused)
-            if not fused:
-                gscale = clip_factor(norm, hyper.max_norm)
-                if gscale < 1.0:
-                    diag[DIAG_CLIPPED] += 1.0
-                optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-            acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
-            diag[DIAG_NORM] += norm
-            diag[DIAG_BATCHES] += 1.0
-            for l in range(n_w):
-                diag[DIAG_LAYERS + l] += layer_norms[l]
+        if training:
+            rows = order[start:stop]
+            key = mix(hyper.key + batch)
+            row0 = np.int64(0)
+        else:
+            rows = chunk_rows[:m]
+            for r in range(m):
+                rows[r] = start + r
+            key = hyper.key
+            row0 = start
+        batch += np.uint64(1)
         start = stop
-        batch += 1
+        xm = work.xb[:m]
+        if copy:
+            if training:
+                gather_rows(x, rows, xm)
+            else:
+                copy_rows(x, row0, xm)
+        elif not is_sparse:
+            xm = x[row0 : row0 + m]
+        sw_sum = 0.0
+        if not task == PASS_PREDICT and not task == PASS_ALIVE:
+            for r in range(m):
+                sw_sum += sw[rows[r]]
+            if training and not sw_sum > 0:
+                continue
+        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0)
+        p = layer_view(work.acts, work.act_off[n_w], m, k)
+        if task == PASS_ALIVE:
+            mark_alive(work, net, m, alive)
+            continue
+        if task == PASS_PREDICT or (task == PASS_LOSS and out.shape[0] == n):
+            copy_into(p, out, row0)
+            if task == PASS_PREDICT:
+                continue
+        d = layer_view(work.deltas, work.act_off[n_w], m, k)
+        data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
+        total_sw += sw_sum
+        if evaluating:
+            acc += data_loss
+            continue
+        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key,
+                 row0, gradient)
+        if gradient:
+            acc += data_loss
+            continue
+        w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper, diag)
+        acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
+    if gradient:
+        w2, _ = finish_gradient(theta, grad, net, total_sw, layer_norms, hyper, grad[:0],
+                                grad[:0], 0.0, np.int64(0))
+        return acc / total_sw + 0.5 * hyper.alpha * w2 / total_sw
+    if task == PASS_LOSS:
+        return acc / total_sw if total_sw > 0 else 0.0
     return acc
 
 
-@kernel
-def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad,
-                   grad_chunk, net, work, hyper):
-    """Loss and gradient over the whole training set (for L-BFGS), in row chunks.
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_STEP = np.zeros(1, dtype=np.int64)
+_NONE = {}
 
-    Memory stays at ``chunk`` rows of activations whatever the number of rows.
-    Dropout masks (only used by the gradient tests; L-BFGS refuses dropout) use
-    the global row index, so the result does not depend on ``chunk``.
+
+def _none(dtype):
+    """Placeholder arrays of ``dtype`` for the arguments a pass does not use."""
+    placeholders = _NONE.get(dtype)
+    if placeholders is None:
+        one_d = np.zeros(0, dtype=dtype)
+        two_d = np.zeros((0, 0), dtype=dtype)
+        placeholders = _NONE[dtype] = (one_d, two_d)
+    return placeholders
+
+
+def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
+              state1, state2, step, net, work, hyper, diag):
+    """One epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
+
+    Returns ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
     """
-    n = y.shape[0]
-    n_w = net.units.shape[0] - 1
-    k = net.units[n_w]
-    total = 0.0
-    sw_sum = 0.0
-    for i in range(n):
-        sw_sum += sw[i]
-    grad[:] = 0.0
-    start = np.int64(0)
-    while start < n:
-        stop = min(start + chunk, n)
-        m = stop - start
-        rows = np.arange(start, stop)
-        xm = work.xb[:m]
-        if not is_sparse:
-            xm[:, :] = x[start:stop]
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work, hyper.key,
-                start)
-        p = layer_view(work.acts, work.act_off[n_w], m, k)
-        d = layer_view(work.deltas, work.act_off[n_w], m, k)
-        total += loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
-        target = grad if start == 0 else grad_chunk
-        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, target, net, work,
-                 hyper.key, start)
-        if start > 0:
-            for q in range(grad.shape[0]):
-                grad[q] += grad_chunk[q]
-        start = stop
-    w2, _ = finish_gradient(theta, grad, net, sw_sum, np.empty(n_w), hyper, grad[:0], grad[:0],
-                            0.0, np.int64(0))
-    return total / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum
+    one_d, two_d = _none(theta.dtype)
+    return run_pass(PASS_TRAIN, x, data, indices, indptr, is_sparse, order.shape[0], y, sw,
+                    order, batch_size, theta, grad, state1, state2, step, net, work, hyper,
+                    diag, two_d, np.zeros(0, dtype=np.uint8))
 
 
-EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = 0, 1, 2
+def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work,
+                   hyper):
+    """Loss and gradient (into ``grad``) over the whole training set, for L-BFGS."""
+    one_d, two_d = _none(theta.dtype)
+    return run_pass(PASS_GRADIENT, x, data, indices, indptr, is_sparse, y.shape[0], y, sw,
+                    _NO_ROWS, chunk, theta, grad, one_d, one_d, _NO_STEP, net, work, hyper,
+                    np.zeros(DIAG_LAYERS + net.units.shape[0]), two_d,
+                    np.zeros(0, dtype=np.uint8))
 
 
-@kernel
 def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mode, y, sw,
              loss, eps_loss, out, alive):
-    """Forward passes without dropout over ``n`` rows, in row chunks.
+    """Forward passes without dropout over ``n`` rows in chunks (see :func:`run_pass`).
 
-    ``mode`` selects what is kept: ``EVAL_PREDICT`` writes the network output to
-    ``out`` (n, n_outputs); ``EVAL_ALIVE`` sets ``alive[u] = 1`` for every hidden
-    unit (layers concatenated) with a non-zero output on some row;
-    ``EVAL_LOSS`` returns the weighted mean data loss against ``y`` / ``sw``
-    (the validation loss) and, when ``out`` has ``n`` rows, also writes the
-    output there (one pass gives early stopping its score and its loss). The
-    input is read, never written.
+    ``mode`` is ``EVAL_PREDICT``, ``EVAL_LOSS`` or ``EVAL_ALIVE``; ``y``, ``sw``,
+    ``out`` and ``alive`` may be empty where the mode does not use them;
+    ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
     """
-    for j in range(net.drop.shape[0]):
-        if net.drop[j] != 0:
-            raise ValueError("evaluate() runs without dropout")
-    n_w = net.units.shape[0] - 1
-    k = net.units[n_w]
-    total = 0.0
-    sw_sum = 0.0
-    start = np.int64(0)
-    while start < n:
-        stop = min(start + chunk, n)
-        m = stop - start
-        rows = np.arange(start, stop)
-        xm = x[start:stop] if not is_sparse else work.xb[:m]
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work,
-                np.uint64(0), start)
-        p = layer_view(work.acts, work.act_off[n_w], m, k)
-        if mode == EVAL_PREDICT:
-            out[start:stop] = p
-        elif mode == EVAL_LOSS:
-            if out.shape[0] == n:
-                out[start:stop] = p
-            d = layer_view(work.deltas, work.act_off[n_w], m, k)
-            total += loss_and_delta(p, y, sw, rows, d, loss, eps_loss)
-            for r in range(m):
-                sw_sum += sw[start + r]
-        else:
-            base = 0
-            for j in range(1, n_w):
-                width = net.units[j]
-                z = layer_view(work.acts, work.act_off[j], m, width)
-                seen = alive[base : base + width]
-                for r in range(m):
-                    for c in range(width):  # branch-free: vectorised
-                        seen[c] |= z[r, c] != 0
-                base += width
-        start = stop
-    return total / sw_sum if sw_sum > 0 else 0.0
+    one_d, _ = _none(theta.dtype)
+    return run_pass(mode, x, data, indices, indptr, is_sparse, n, y, sw, _NO_ROWS, chunk,
+                    theta, one_d, one_d, one_d, _NO_STEP, net, work, _eval_hyper(loss, eps_loss),
+                    _NO_DIAG, out, alive)
+
+
+_NO_DIAG = np.zeros(0)
+_EVAL_HYPER = {}
+
+
+def _eval_hyper(loss, eps_loss):
+    """A :class:`Hyper` for evaluations: only the loss fields are read.
+
+    Its field types are those of training's (another type would compile
+    another signature of :func:`run_pass`).
+    """
+    key = (int(loss), float(eps_loss))
+    hyper = _EVAL_HYPER.get(key)
+    if hyper is None:
+        hyper = _EVAL_HYPER[key] = Hyper(
+            solver=np.int64(0), loss=np.int64(loss), nesterov=False, lr=0.0, beta_1=0.0,
+            beta_2=0.0, epsilon=0.0, momentum=0.0, alpha=0.0, max_norm=0.0,
+            eps_loss=float(eps_loss), key=np.uint64(0),
+        )
+    return hyper

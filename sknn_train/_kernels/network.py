@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import kernel
+from .blas import address, gemm
 from .activations import activate, activation_backward, output_activate
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
 
@@ -53,12 +54,11 @@ def layer_output(work, net, j, m):
 def csr_rows_product(data, indices, indptr, rows, dense, out, transpose, p, key, row0):
     """Products of the CSR rows ``X[rows]`` (input dropout applied) without densifying.
 
-    ``transpose=0``: ``out = drop(X[rows]) @ dense`` (the forward pass);
-    ``transpose=1``: ``out = drop(X[rows]).T @ dense`` (the weight gradient),
-    with the same mask as the forward pass. (An int, not a bool: literal bools
-    would compile a signature each.)
+    ``transpose=0``: ``out += drop(X[rows]) @ dense`` (the forward pass, onto
+    the bias already in ``out``); ``transpose=1``: ``out += drop(X[rows]).T @
+    dense`` (the weight gradient), with the same mask as the forward pass.
+    (An int, not a bool: literal bools would compile a signature each.)
     """
-    out[:, :] = 0.0
     k = out.shape[1]
     t = threshold(p)
     scale = keep_scale(p)
@@ -81,6 +81,20 @@ def csr_rows_product(data, indices, indptr, rows, dense, out, transpose, p, key,
 
 
 @kernel
+def start_layer(a, b, skip, has_skip):
+    """``a[r] = b (+ skip[r])``: the bias, and a residual block's input, that the
+    product then accumulates onto (one pass over ``a`` instead of two)."""
+    m, k = a.shape
+    for r in range(m):
+        if has_skip:
+            for c in range(k):
+                a[r, c] = b[c] + skip[r, c]
+        else:
+            for c in range(k):
+                a[r, c] = b[c]
+
+
+@kernel(inline=True)
 def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0):
     """Fill ``work`` with every layer's output for a batch of ``m`` rows.
 
@@ -95,23 +109,21 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
         j = l + 1
         fan_in = units[l]
         fan_out = units[j]
-        w = layer_view(theta, net.coef_off[l], fan_in, fan_out)
-        b = flat_view(theta, net.int_off[l], fan_out)
         a = layer_view(work.acts, work.act_off[j], m, fan_out)
-        if l == 0:
-            if is_sparse:
-                csr_rows_product(data, indices, indptr, rows, w, a, np.int64(0), net.drop[0],
-                                 key, row0)
-            else:
-                np.dot(xb, w, a)
-        else:
-            np.dot(layer_output(work, net, l, m), w, a)
-        for r in range(m):
-            for c in range(fan_out):
-                a[r, c] += b[c]
+        b = flat_view(theta, net.int_off[l], fan_out)
         s = net.skip[j]
-        if s >= 0:  # residual block: add the block's input
-            a += layer_output(work, net, s, m)
+        has_skip = s >= 0  # residual block: the block's input is added too
+        start_layer(a, b, layer_output(work, net, s, m) if has_skip else a, has_skip)
+        w = address(theta, net.coef_off[l])
+        if l > 0:
+            h = layer_output(work, net, l, m)
+            gemm(0, 0, m, fan_out, fan_in, address(h, 0), w, 1.0, address(a, 0))
+        elif is_sparse:
+            csr_rows_product(data, indices, indptr, rows,
+                             layer_view(theta, net.coef_off[0], fan_in, fan_out), a,
+                             np.int64(0), net.drop[0], key, row0)
+        else:
+            gemm(0, 0, m, fan_out, fan_in, address(xb, 0), w, 1.0, address(a, 0))
         if j < n_w:
             size = m * fan_out
             activate(flat_view(work.acts, work.act_off[j], size),
@@ -124,43 +136,56 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
 
 
 @kernel
+def bias_gradient(d, gb, accumulate):
+    """``gb (+)= sum(d, axis=0)``."""
+    m, k = d.shape
+    if not accumulate:
+        for c in range(k):
+            gb[c] = 0.0
+    for r in range(m):
+        for c in range(k):
+            gb[c] += d[r, c]
+
+
+@kernel(inline=True)
 def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key,
-             row0):
+             row0, accumulate):
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
     ``work.deltas`` must hold the output delta at the output layer's offset.
-    No penalty and no normalisation here: see
-    :func:`sknn_train._kernels.epoch.finish_gradient`.
+    With ``accumulate`` the gradients are added to ``grad`` (full-batch passes
+    in row chunks), else they overwrite it. No penalty and no normalisation
+    here: see :func:`sknn_train._kernels.epoch.finish_gradient`.
     """
     units = net.units
     n_w = units.shape[0] - 1
+    beta = 1.0 if accumulate else 0.0
     for l in range(n_w - 1, -1, -1):
         j = l + 1
         fan_in = units[l]
         fan_out = units[j]
         d = layer_view(work.deltas, work.act_off[j], m, fan_out)
         gw = layer_view(grad, net.coef_off[l], fan_in, fan_out)
-        gb = flat_view(grad, net.int_off[l], fan_out)
-        if l == 0:
-            if is_sparse:
-                csr_rows_product(data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0],
-                                 key, row0)
-            else:
-                np.dot(xb.T, d, gw)
-        else:
-            np.dot(layer_output(work, net, l, m).T, d, gw)
-        for c in range(fan_out):
-            gb[c] = 0.0
-        for r in range(m):
-            for c in range(fan_out):
-                gb[c] += d[r, c]
         if l > 0:
-            w = layer_view(theta, net.coef_off[l], fan_in, fan_out)
+            h = layer_output(work, net, l, m)
+            gemm(1, 0, fan_in, fan_out, m, address(h, 0), address(d, 0), beta, address(gw, 0))
+        elif is_sparse:
+            if not accumulate:
+                zero_rows(gw)
+            csr_rows_product(data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0],
+                             key, row0)
+        else:
+            gemm(1, 0, fan_in, fan_out, m, address(xb, 0), address(d, 0), beta,
+                 address(gw, 0))
+        bias_gradient(d, flat_view(grad, net.int_off[l], fan_out), accumulate)
+        if l > 0:
+            # delta of layer l: d @ W.T, plus the identity path of a residual block
             g = layer_view(work.deltas, work.act_off[l], m, fan_in)
-            np.dot(d, w.T, g)
             t = net.skip_to[l]
-            if t >= 0:  # the identity path of a residual block
-                g += layer_view(work.deltas, work.act_off[t], m, units[t])
+            if t >= 0:
+                copy_block(layer_view(work.deltas, work.act_off[t], m, units[t]), g)
+            gemm(0, 1, m, fan_in, fan_out, address(d, 0), address(theta, net.coef_off[l]),
+                 1.0 if t >= 0 else 0.0, address(g, 0))
             if net.drop[l] > 0:
                 dropout_rows(g, g, key, l, row0, net.drop[l])
             size = m * fan_in
@@ -168,6 +193,25 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
                                 flat_view(work.pre, work.act_off[l], size),
                                 flat_view(work.deltas, work.act_off[l], size),
                                 size, net.act[l])
+
+
+@kernel
+def zero_rows(a):
+    """``a[:, :] = 0`` as a loop (see :func:`copy_block`)."""
+    m, k = a.shape
+    for r in range(m):
+        for c in range(k):
+            a[r, c] = 0.0
+
+
+@kernel
+def copy_block(src, dst):
+    """``dst[:, :] = src`` as a loop: array assignment compiles numba's
+    shape-mismatch message formatting, seconds of compile time per dtype."""
+    m, k = src.shape
+    for r in range(m):
+        for c in range(k):
+            dst[r, c] = src[r, c]
 
 
 @kernel

@@ -11,13 +11,13 @@ import math
 from .._jit import kernel
 
 
-@kernel
+@kernel(inline=True)
 def adam_rate(t, lr_init, beta_1, beta_2):
     """Adam's bias-corrected learning rate at step ``t`` (1 first)."""
     return lr_init * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
 
 
-@kernel
+@kernel(inline=True)
 def adam_update(theta, grad, m1, m2, lr, beta_1, beta_2, eps, gscale):
     """Adam's update with the bias-corrected rate ``lr`` (see :func:`adam_rate`).
 
@@ -30,7 +30,7 @@ def adam_update(theta, grad, m1, m2, lr, beta_1, beta_2, eps, gscale):
         theta[p] += -lr * m1[p] / (math.sqrt(m2[p]) + eps)
 
 
-@kernel
+@kernel(inline=True)
 def sgd_update(theta, grad, velocity, lr, momentum, nesterov, gscale):
     """SGD with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``.
 

@@ -13,7 +13,7 @@ the expectation of every unit is unchanged.
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import entry, kernel
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xD1B54A32D192ED03)
@@ -28,7 +28,7 @@ _MASK16 = np.uint64(0xFFFF)
 _THREE = np.uint64(3)
 
 
-@kernel
+@entry
 def mix(z):
     """splitmix64 finaliser: a bijective scramble of a uint64."""
     z = (z ^ (z >> _S30)) * _C3
