@@ -129,10 +129,10 @@ def softmax_rows(a):
 
 
 @kernel
-def output_activate(a, code):
-    """Output activation ``code`` of the 2-D array ``a`` in place."""
+def output_activate(a, flat, code):
+    """Output activation ``code`` in place of the 2-D array ``a`` (``flat``: the
+    same values as a 1-D view)."""
     if code == 11:
         softmax_rows(a)
     else:
-        flat = a.reshape(a.size)
-        activate(flat, flat, a.size, code)
+        activate(flat, flat, flat.shape[0], code)

@@ -92,6 +92,18 @@ def _slot(typingctx, value, kind):
     return sig, codegen
 
 
+@intrinsic
+def as_dtype_of(typingctx, value, arr):
+    """``value`` converted to the dtype of ``arr`` (a float32 constant for float32
+    buffers: float32 loops stay float32, as in scikit-learn, and vectorise)."""
+    sig = arr.dtype(value, arr)
+
+    def codegen(context, builder, sig, args):
+        return context.cast(builder, args[0], sig.args[0], sig.return_type)
+
+    return sig, codegen
+
+
 _NO_TRANS, _TRANS = ord("N"), ord("T")
 
 
@@ -122,12 +134,12 @@ def _gemm(trans_a, trans_b, m, n, k, a, b, beta, c):
             _slot(k, _INT),
             _slot(1.0, c),
             b,
-            _slot(max(ldb, 1), _INT),
+            _slot(ldb if ldb > 1 else 1, _INT),
             a,
-            _slot(max(lda, 1), _INT),
+            _slot(lda if lda > 1 else 1, _INT),
             _slot(beta, c),
             c,
-            _slot(max(n, 1), _INT),
+            _slot(n if n > 1 else 1, _INT),
         )
 
     return impl

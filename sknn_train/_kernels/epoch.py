@@ -21,7 +21,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import entry, kernel
-from .blas import address, dot
+from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
 from .network import backward, forward, layer_view, scale_gradient
 from .optim import adam_rate, adam_update, sgd_update
@@ -118,17 +118,16 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
     layer's norm and its weights' squares to the L2 penalty (weights before
     any update), then, with ``update`` (no clipping), update the block at
     rate ``lr`` while it is in cache: the parameters and the optimizer state
-    cross memory once per batch instead of twice. ``layer_norms[l]`` receives
+    cross memory once per batch instead of twice. ``layer_norms[l]`` is added
     the norm of weight matrix ``l``'s gradient. Returns
     ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the loss
     (biases are not penalised) and the norm clipping acts on. The squared
     sums are BLAS dot products: without ``reassoc`` a running sum is not
     vectorised.
     """
-    consts = np.empty(3, dtype=grad.dtype)  # alpha, 1 / S and 0 in the buffer's dtype
-    consts[0] = hyper.alpha
-    consts[1] = 1.0 / sw_sum
-    consts[2] = 0.0
+    alpha = as_dtype_of(hyper.alpha, grad)
+    inv = as_dtype_of(1.0 / sw_sum, grad)
+    zero = as_dtype_of(0.0, grad)
     n_w = net.units.shape[0] - 1
     w2 = 0.0
     total = 0.0
@@ -139,10 +138,10 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
         s = 0.0
         b0 = lo
         while b0 < hi:
-            b1 = min(b0 + STEP_BLOCK, hi)
+            b1 = b0 + STEP_BLOCK if b0 + STEP_BLOCK < hi else hi
             g = grad[b0:b1]
             w = theta[b0:b1]
-            scale_gradient(g, w, consts[0] if weights else consts[2], consts[1])
+            scale_gradient(g, w, alpha if weights else zero, inv)
             if weights:
                 w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
             s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
@@ -150,7 +149,7 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
                 optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
             b0 = b1
         if weights:
-            layer_norms[l] = math.sqrt(s)
+            layer_norms[l] += math.sqrt(s)
         total += s
     return w2, math.sqrt(total)
 
@@ -170,8 +169,8 @@ def mark_alive(work, net, m, alive):
         base += width
 
 
-@kernel(inline=True)
-def take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper, diag):
+@kernel
+def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
     """Finish the batch's gradient, clip it and take the optimizer step.
 
     Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
@@ -181,7 +180,7 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper
     lr = step_rate(step[0], hyper)
     # Clipping needs the global norm before any update: a second sweep.
     fused = np.int64(hyper.max_norm <= 0)
-    w2, norm = finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2,
+    w2, norm = finish_gradient(theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2,
                                lr, fused)
     if not fused:
         gscale = clip_factor(norm, hyper.max_norm)
@@ -190,15 +189,16 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper
         optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
     diag[DIAG_NORM] += norm
     diag[DIAG_BATCHES] += 1.0
-    for l in range(net.units.shape[0] - 1):
-        diag[DIAG_LAYERS + l] += layer_norms[l]
     return w2
 
 
 @entry
 def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, theta, grad,
              state1, state2, step, net, work, hyper, diag, out, alive):
-    """One pass over ``n`` rows in batches (or chunks) of ``size``; ``task`` says which.
+    """One pass over the rows ``order`` in batches (or chunks) of ``size``; ``task`` says which.
+
+    Every pass but training takes ``order = arange(n)``: its chunks are
+    contiguous and dense input is read in place.
 
     ``PASS_TRAIN``: one epoch of minibatch steps over the rows ``order`` (per
     batch: gather, forward with dropout, loss, backward, L2 term, norm
@@ -229,8 +229,6 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
                 raise ValueError("evaluations run without dropout")
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
-    layer_norms = np.empty(n_w)
-    chunk_rows = np.empty(size, dtype=np.int64)
     # Rows are copied into the workspace when they are not a contiguous range
     # or when input dropout writes to them; otherwise the input is read in place.
     copy = (training or net.drop[0] > 0) and not is_sparse
@@ -242,16 +240,13 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
     start = np.int64(0)
     batch = np.uint64(0)
     while start < n:
-        stop = min(start + size, n)
+        stop = start + size if start + size < n else n
         m = stop - start
+        rows = order[start:stop]
         if training:
-            rows = order[start:stop]
             key = mix(hyper.key + batch)
             row0 = np.int64(0)
         else:
-            rows = chunk_rows[:m]
-            for r in range(m):
-                rows[r] = start + r
             key = hyper.key
             row0 = start
         batch += np.uint64(1)
@@ -290,10 +285,10 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
         if gradient:
             acc += data_loss
             continue
-        w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, layer_norms, hyper, diag)
+        w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
         acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
     if gradient:
-        w2, _ = finish_gradient(theta, grad, net, total_sw, layer_norms, hyper, grad[:0],
+        w2, _ = finish_gradient(theta, grad, net, total_sw, diag[DIAG_LAYERS:], hyper, grad[:0],
                                 grad[:0], 0.0, np.int64(0))
         return acc / total_sw + 0.5 * hyper.alpha * w2 / total_sw
     if task == PASS_LOSS:
@@ -301,7 +296,17 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
     return acc
 
 
-_NO_ROWS = np.zeros(0, dtype=np.int64)
+_ARANGE = [np.arange(0, dtype=np.int64)]
+
+
+def _all_rows(n):
+    """``arange(n)`` as a view of a shared buffer grown on demand (kernels never
+    write to ``order``; a read-only array would be another compiled signature)."""
+    rows = _ARANGE[0]
+    if rows.shape[0] < n:
+        rows = np.arange(max(n, 2 * rows.shape[0]), dtype=np.int64)
+        _ARANGE[0] = rows
+    return rows[:n]
 _NO_STEP = np.zeros(1, dtype=np.int64)
 _NONE = {}
 
@@ -333,7 +338,7 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
     """Loss and gradient (into ``grad``) over the whole training set, for L-BFGS."""
     one_d, two_d = _none(theta.dtype)
     return run_pass(PASS_GRADIENT, x, data, indices, indptr, is_sparse, y.shape[0], y, sw,
-                    _NO_ROWS, chunk, theta, grad, one_d, one_d, _NO_STEP, net, work, hyper,
+                    _all_rows(y.shape[0]), chunk, theta, grad, one_d, one_d, _NO_STEP, net, work, hyper,
                     np.zeros(DIAG_LAYERS + net.units.shape[0]), two_d,
                     np.zeros(0, dtype=np.uint8))
 
@@ -347,7 +352,7 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
     ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
     """
     one_d, _ = _none(theta.dtype)
-    return run_pass(mode, x, data, indices, indptr, is_sparse, n, y, sw, _NO_ROWS, chunk,
+    return run_pass(mode, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n), chunk,
                     theta, one_d, one_d, one_d, _NO_STEP, net, work, _eval_hyper(loss, eps_loss),
                     _NO_DIAG, out, alive)
 

@@ -114,16 +114,14 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
         s = net.skip[j]
         has_skip = s >= 0  # residual block: the block's input is added too
         start_layer(a, b, layer_output(work, net, s, m) if has_skip else a, has_skip)
-        w = address(theta, net.coef_off[l])
-        if l > 0:
-            h = layer_output(work, net, l, m)
-            gemm(0, 0, m, fan_out, fan_in, address(h, 0), w, 1.0, address(a, 0))
-        elif is_sparse:
+        if l == 0 and is_sparse:
             csr_rows_product(data, indices, indptr, rows,
                              layer_view(theta, net.coef_off[0], fan_in, fan_out), a,
                              np.int64(0), net.drop[0], key, row0)
         else:
-            gemm(0, 0, m, fan_out, fan_in, address(xb, 0), w, 1.0, address(a, 0))
+            h = xb if l == 0 else layer_output(work, net, l, m)
+            gemm(0, 0, m, fan_out, fan_in, address(h, 0), address(theta, net.coef_off[l]), 1.0,
+                 address(a, 0))
         if j < n_w:
             size = m * fan_out
             activate(flat_view(work.acts, work.act_off[j], size),
@@ -132,7 +130,7 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
                 dropout_rows(a, layer_view(work.dacts, work.act_off[j], m, fan_out),
                              key, j, row0, net.drop[j])
         else:
-            output_activate(a, net.act[j])
+            output_activate(a, flat_view(work.acts, work.act_off[j], m * fan_out), net.act[j])
 
 
 @kernel
@@ -166,17 +164,14 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
         fan_out = units[j]
         d = layer_view(work.deltas, work.act_off[j], m, fan_out)
         gw = layer_view(grad, net.coef_off[l], fan_in, fan_out)
-        if l > 0:
-            h = layer_output(work, net, l, m)
-            gemm(1, 0, fan_in, fan_out, m, address(h, 0), address(d, 0), beta, address(gw, 0))
-        elif is_sparse:
+        if l == 0 and is_sparse:
             if not accumulate:
                 zero_rows(gw)
             csr_rows_product(data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0],
                              key, row0)
         else:
-            gemm(1, 0, fan_in, fan_out, m, address(xb, 0), address(d, 0), beta,
-                 address(gw, 0))
+            h = xb if l == 0 else layer_output(work, net, l, m)
+            gemm(1, 0, fan_in, fan_out, m, address(h, 0), address(d, 0), beta, address(gw, 0))
         bias_gradient(d, flat_view(grad, net.int_off[l], fan_out), accumulate)
         if l > 0:
             # delta of layer l: d @ W.T, plus the identity path of a residual block

@@ -74,7 +74,7 @@ def dropout_rows(src, dst, key, layer, row0, p):
         for g in range(0, k, 4):
             # one draw serves four units; identical to unit_bits(rk, g + q)
             z = mix(rk + np.uint64(g >> 2) * _C1)
-            for q in range(min(4, k - g)):
+            for q in range(4 if k - g > 4 else k - g):
                 if (z >> (_S16 * np.uint64(q))) & _MASK16 < t:
                     dst[r, g + q] = 0.0
                 else:
