@@ -19,13 +19,22 @@ memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pathlib
+import sys
+import time
 
 import llvmlite
 import numba
 from numba.core import caching as _caching
+from numba.core import event
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: processes compile without coordinating
+    fcntl = None
 
 __all__ = ["CACHE", "FASTMATH", "KERNELS", "entry", "kernel", "OPTIONS"]
 
@@ -147,21 +156,100 @@ def cache_status():
     return (str(where) if where else "in memory (no cache)"), n_warm
 
 
-def warmup():
-    """Compile (or load from the cache) every kernel for float32 and float64."""
-    import warnings
+def _cache_dir(dispatcher):
+    """The directory numba caches ``dispatcher`` in, or None (no cache, or numba
+    internals that moved: then every process compiles for itself, as without
+    the lock)."""
+    try:
+        path = dispatcher._cache._cache_path
+    except AttributeError:
+        return None
+    return path if path and os.path.isdir(path) and os.access(path, os.W_OK) else None
 
-    import numpy as np
 
-    from ._mlp import MLPClassifier
+#: How long a process waits for another one that compiles the same kernels
+#: before it compiles them itself (a stopped or hung process never blocks others).
+LOCK_TIMEOUT_S = 300.0
 
-    rng = np.random.RandomState(0)
-    X = rng.rand(8, 3)
-    y = np.arange(8) % 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for dtype in (np.float64, np.float32):
-            for solver in ("adam", "lbfgs"):
-                MLPClassifier((2,), solver=solver, max_iter=1, random_state=0).fit(
-                    X.astype(dtype), y
-                ).predict(X.astype(dtype))
+
+@contextlib.contextmanager
+def _compile_lock(dispatcher):
+    """An exclusive lock on the cache directory, shared by every process using it.
+
+    ``flock`` locks are released by the operating system when their process
+    ends, also when it is killed, so a crash never leaves the cache locked;
+    numba writes cache files to temporary names and renames them into place,
+    so a killed compile leaves no entry that another process would load.
+    """
+    path = _cache_dir(dispatcher)
+    if path is None or fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(os.path.join(path, "sknn_train.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break  # compile without the lock rather than wait forever
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+_READY: set = set()
+
+
+def compile_once(dispatcher, args, key, what):
+    """Compile ``dispatcher`` for ``args``, or load it from the cache, before its first call.
+
+    Processes that start together with an empty cache (joblib's workers) take
+    turns: the first compiles and writes the cache, the others then load it
+    instead of compiling the same kernels at the same time. A real compile
+    (not a load) is announced in one line on stderr, naming ``what``. ``key``
+    names the signature cheaply (the dtype) so that later calls skip all this.
+    """
+    if key in _READY:
+        return
+    sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+    if sig not in dispatcher.overloads:
+        notice = _CompileNotice(dispatcher, what)
+        with _compile_lock(dispatcher), event.install_listener("numba:compile", notice):
+            dispatcher.compile(sig)
+    _READY.add(key)
+
+
+#: Roughly how long compiling the kernels of one dtype takes on a 2-core machine.
+COMPILE_SECONDS = 6
+
+
+class _CompileNotice(event.Listener):
+    """Says, once, that ``dispatcher`` compiles (numba sends no event for a cache load)."""
+
+    def __init__(self, dispatcher, what):
+        self.dispatcher = dispatcher
+        self.what = what
+        self.said = False
+
+    def on_start(self, ev):
+        if self.said or ev.data.get("dispatcher") is not self.dispatcher:
+            return
+        self.said = True
+        where = _cache_dir(self.dispatcher)
+        later = f"later runs load them from {where}" if where else "the cache is off"
+        sys.stderr.write(
+            f"sknn_train: compiling the {self.what} kernels, once (about "
+            f"{COMPILE_SECONDS} s; {later})\n"
+        )
+        sys.stderr.flush()
+
+    def on_end(self, ev):
+        pass

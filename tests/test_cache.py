@@ -5,9 +5,12 @@
     the user's cache directory ($XDG_CACHE_HOME/numba/...), without errors;
 (c) a changed kernel source changes ``SOURCE_STAMP`` and leaves no warm kernel
     behind, so an upgrade never loads stale machine code;
-(d) several processes load the same warm cache at once.
+(d) several processes load the same warm cache at once;
+(e) processes that start together with an empty cache compile the kernels
+    once between them (the others wait and load), and say so in one line;
+(f) a process killed while it compiles leaves a cache the next one can use.
 
-Only (b) compiles (about 15-20 s); the other subprocesses import and load.
+(b), (e) and (f) compile (about 6 s each); the other subprocesses import and load.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def _run(code, env, cwd, timeout=300):
 
 def _last_json(proc):
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _notices(stderr):
+    """How many compile notices ``stderr`` has (one per compiled dtype)."""
+    return sum(line.startswith("sknn_train: compiling the ") for line in stderr.splitlines())
 
 
 def _copy_package(site):
@@ -151,7 +159,8 @@ def test_readonly_install_caches_in_the_user_cache_dir(readonly_install):
     proc = readonly_install["proc"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = _last_json(proc)
-    assert proc.stderr == ""  # no numba "cannot cache" warning, no traceback
+    # no numba "cannot cache" warning, no traceback: only the one-line notice
+    assert _notices(proc.stderr) == 1 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert out["warnings"] == []
     assert out["file"].startswith(str(readonly_install["package"]))  # the copy ran
     assert out["misses"] > 0  # it compiled: the cache was cold ...
@@ -238,3 +247,61 @@ def test_processes_share_a_warm_cache_at_once(readonly_install):
         assert out["hits"] > 0
         assert out["warnings"] == []
         assert out["proba"] == first["proba"]
+
+
+# --------------------------------------------------------------------- (e), (f)
+_FIT_AND_COUNT = """
+import json, sys, warnings
+import numpy as np
+from sknn_train import MLPClassifier
+from sknn_train._kernels.epoch import run_pass
+warnings.simplefilter("ignore")
+X = np.random.RandomState(0).randn(40, 4)
+proba = MLPClassifier((5,), max_iter=3, random_state=0).fit(X, np.arange(40) % 2
+                                                             ).predict_proba(X)
+print(json.dumps({"misses": sum(run_pass.stats.cache_misses.values()),
+                  "hits": sum(run_pass.stats.cache_hits.values()), "proba": proba.tolist()}))
+"""
+
+
+def _start(env, cwd):
+    return subprocess.Popen([sys.executable, "-c", _FIT_AND_COUNT], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc):
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stdout + stderr
+    return json.loads(stdout.strip().splitlines()[-1]), stderr
+
+
+def test_processes_starting_together_compile_once(tmp_path):
+    env = _env(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    results = [_finish(p) for p in [_start(env, tmp_path) for _ in range(3)]]
+    misses = [out["misses"] for out, _ in results]
+    assert sorted(misses) == [0, 0, 1], misses  # one compiled, two loaded its kernels
+    assert sum(out["hits"] for out, _ in results) == 2
+    assert sum(_notices(stderr) for _, stderr in results) == 1  # one line, by the compiler
+    assert all(out["proba"] == results[0][0]["proba"] for out, _ in results)
+
+
+def test_a_process_killed_while_compiling_leaves_a_usable_cache(tmp_path):
+    import signal
+    import time
+
+    env = _env(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    victim = _start(env, tmp_path)
+    # wait until it holds the compile lock (it creates the lock file first), then a bit
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "cache").rglob("sknn_train.lock")):
+        assert victim.poll() is None and time.monotonic() < deadline, victim.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert victim.returncode == -signal.SIGKILL  # killed while compiling, not finished
+    after, stderr = _finish(_start(env, tmp_path))  # does not wait on the dead process
+    assert after["misses"] == 1 and _notices(stderr) == 1  # nothing stale was loaded
+    reused, stderr = _finish(_start(env, tmp_path))
+    assert reused["misses"] == 0 and reused["hits"] == 1 and stderr == ""
+    assert reused["proba"] == after["proba"]

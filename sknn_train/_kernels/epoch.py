@@ -20,7 +20,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import entry, kernel
+from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
 from .network import backward, forward, layer_view, scale_gradient
@@ -296,29 +296,9 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
     return acc
 
 
-_ARANGE = [np.arange(0, dtype=np.int64)]
-
-
-def _all_rows(n):
-    """``arange(n)`` as a view of a shared buffer grown on demand (kernels never
-    write to ``order``; a read-only array would be another compiled signature)."""
-    rows = _ARANGE[0]
-    if rows.shape[0] < n:
-        rows = np.arange(max(n, 2 * rows.shape[0]), dtype=np.int64)
-        _ARANGE[0] = rows
-    return rows[:n]
-_NO_STEP = np.zeros(1, dtype=np.int64)
-_NONE = {}
-
-
-def _none(dtype):
-    """Placeholder arrays of ``dtype`` for the arguments a pass does not use."""
-    placeholders = _NONE.get(dtype)
-    if placeholders is None:
-        one_d = np.zeros(0, dtype=dtype)
-        two_d = np.zeros((0, 0), dtype=dtype)
-        placeholders = _NONE[dtype] = (one_d, two_d)
-    return placeholders
+# ----------------------------------------------------------------- from Python
+# The three passes as plain functions; arguments a pass does not use are
+# empty placeholders of the right types (one compiled signature per dtype).
 
 
 def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
@@ -327,20 +307,21 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
 
     Returns ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
     """
-    one_d, two_d = _none(theta.dtype)
-    return run_pass(PASS_TRAIN, x, data, indices, indptr, is_sparse, order.shape[0], y, sw,
-                    order, batch_size, theta, grad, state1, state2, step, net, work, hyper,
-                    diag, two_d, np.zeros(0, dtype=np.uint8))
+    _, empty_2d = _empty(theta.dtype)
+    return _run(PASS_TRAIN, x, data, indices, indptr, is_sparse, order.shape[0], y, sw, order,
+                batch_size, theta, grad, state1, state2, step, net, work, hyper, diag,
+                empty_2d, _NO_UNITS)
 
 
 def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work,
                    hyper):
     """Loss and gradient (into ``grad``) over the whole training set, for L-BFGS."""
-    one_d, two_d = _none(theta.dtype)
-    return run_pass(PASS_GRADIENT, x, data, indices, indptr, is_sparse, y.shape[0], y, sw,
-                    _all_rows(y.shape[0]), chunk, theta, grad, one_d, one_d, _NO_STEP, net, work, hyper,
-                    np.zeros(DIAG_LAYERS + net.units.shape[0]), two_d,
-                    np.zeros(0, dtype=np.uint8))
+    empty, empty_2d = _empty(theta.dtype)
+    n = y.shape[0]
+    diag = np.zeros(DIAG_LAYERS + net.units.shape[0])
+    return _run(PASS_GRADIENT, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n),
+                chunk, theta, grad, empty, empty, _NO_STEP, net, work, hyper, diag, empty_2d,
+                _NO_UNITS)
 
 
 def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mode, y, sw,
@@ -351,14 +332,43 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
     ``out`` and ``alive`` may be empty where the mode does not use them;
     ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
     """
-    one_d, _ = _none(theta.dtype)
-    return run_pass(mode, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n), chunk,
-                    theta, one_d, one_d, one_d, _NO_STEP, net, work, _eval_hyper(loss, eps_loss),
-                    _NO_DIAG, out, alive)
+    empty, _ = _empty(theta.dtype)
+    return _run(mode, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n), chunk, theta,
+                empty, empty, empty, _NO_STEP, net, work, _eval_hyper(loss, eps_loss), _NO_DIAG,
+                out, alive)
 
 
+def _run(*args):
+    """``run_pass(*args)``, compiled (or loaded) once across processes first."""
+    dtype = args[11].dtype  # theta's
+    compile_once(run_pass, args, dtype, f"{dtype} training and prediction")
+    return run_pass(*args)
+
+
+_NO_STEP = np.zeros(1, dtype=np.int64)  # never written outside training
 _NO_DIAG = np.zeros(0)
+_NO_UNITS = np.zeros(0, dtype=np.uint8)
+_EMPTY = {}
+_ARANGE = [np.arange(0, dtype=np.int64)]
 _EVAL_HYPER = {}
+
+
+def _empty(dtype):
+    """Empty 1-D and 2-D arrays of ``dtype``, for the arguments a pass does not use."""
+    arrays = _EMPTY.get(dtype)
+    if arrays is None:
+        arrays = _EMPTY[dtype] = (np.zeros(0, dtype=dtype), np.zeros((0, 0), dtype=dtype))
+    return arrays
+
+
+def _all_rows(n):
+    """``arange(n)`` as a view of a shared buffer grown on demand (kernels never
+    write to ``order``; a read-only array would be another compiled signature)."""
+    rows = _ARANGE[0]
+    if rows.shape[0] < n:
+        rows = np.arange(max(n, 2 * rows.shape[0]), dtype=np.int64)
+        _ARANGE[0] = rows
+    return rows[:n]
 
 
 def _eval_hyper(loss, eps_loss):

@@ -23,8 +23,8 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import kernel
-from .blas import address, gemm
 from .activations import activate, activation_backward, output_activate
+from .blas import address, gemm
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
 
 Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop")
