@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _config
 from ._callbacks import CallbackSupportMixin, FitCallbacks
@@ -27,6 +27,31 @@ from ._train import (
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+# Placeholders for the arrays a mode of ``evaluate`` does not use (made once:
+# with no elements, nothing can be written into them).
+_EMPTY = {dt: (np.empty((0, 0), dtype=dt), np.empty(0, dtype=dt)) for dt in _FLOAT_DTYPES}
+_NO_ALIVE = np.zeros(0, dtype=np.uint8)
+
+
+def _empty_arrays(dtype):
+    """A (0, 0) and a (0,) array of ``dtype``."""
+    return _EMPTY.get(np.dtype(dtype)) or (np.empty((0, 0), dtype=dtype),
+                                           np.empty(0, dtype=dtype))
+
+
+def _sum_is_finite(X):
+    """scikit-learn's own first finiteness test (``_assert_all_finite``).
+
+    A finite sum means every value is finite; an infinite one can also come
+    from an overflow, so it decides nothing: the caller then leaves the
+    verdict (and the error message) to ``validate_data``.
+    """
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(X.sum()))
 
 
 def _version():
@@ -180,19 +205,40 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return rates
 
     def _net(self, dropout):
-        """The network description the kernels take; ``dropout=False`` for evaluation."""
+        """The network description the kernels take; ``dropout=False`` for evaluation.
+
+        Kept between calls: building it costs more than the compiled forward
+        pass of a one-row predict. The key holds everything the network is
+        made of: the layout (a new one whenever ``coefs_`` are replaced, see
+        ``_sync_params``), the activations and ``residual`` (``set_params``
+        after fit takes effect at the next call, as without the cache) and,
+        for training, the dropout rates.
+        """
+        drop = self._dropout_rates() if dropout else None
+        key = (
+            self._layout,
+            self.activation,
+            self.out_activation_,
+            bool(self.residual),
+            None if drop is None else drop.tobytes(),
+        )
+        cache = self.__dict__.setdefault("_net_cache", {})
+        hit = cache.get(dropout)
+        if hit is not None and hit[0] == key:
+            return hit[1]
         n_hidden = len(self._layout.units) - 2
         skip = residual_skips(self._layout.units[1:-1]) if self.residual else np.full(
             n_hidden + 2, -1
         )
-        drop = self._dropout_rates() if dropout else np.zeros(n_hidden + 1)
-        return build_net(
+        net = build_net(
             self._layout,
             _config.ACTIVATIONS[self.activation],
             _config.OUT_ACTIVATIONS[self.out_activation_],
             skip,
-            drop,
+            np.zeros(n_hidden + 1) if drop is None else drop,
         )
+        cache[dropout] = (key, net)
+        return net
 
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -237,6 +283,27 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 self.best_validation_score_ = None
                 self.best_validation_loss_ = None
 
+    def _fresh_random_state(self):
+        """``check_random_state(self.random_state)``, as scikit-learn draws on every call.
+
+        For an integer seed, the generator of the previous call is re-seeded
+        instead of a new one being made: ``RandomState(seed)`` first seeds
+        itself from the OS's entropy (100-200 us, more than a partial_fit's
+        training on a few hundred rows), ``seed(seed)`` then sets the very
+        state ``RandomState(seed)`` ends with. Only a generator made here is
+        re-seeded, never one the user passed.
+        """
+        seed = self.random_state
+        if not isinstance(seed, Integral):  # None, a RandomState: as scikit-learn
+            return check_random_state(seed)
+        rng = self.__dict__.get("_seeded_rng")
+        if rng is None:
+            rng = np.random.RandomState(seed)
+            self._seeded_rng = rng
+        else:
+            rng.seed(seed)
+        return rng
+
     def _init_coef(self, fan_in, fan_out):
         rng = self._random_state
         if self.weight_init == "glorot_uniform":
@@ -260,6 +327,28 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._theta = theta
         self.coefs_ = self._layout.coef_views(theta)
         self.intercepts_ = self._layout.intercept_views(theta)
+        self._param_views = tuple(self.coefs_) + tuple(self.intercepts_)
+
+    def _views_unchanged(self):
+        """Whether ``coefs_``/``intercepts_`` are still the very views ``_set_theta`` made.
+
+        Object identity, a few hundred nanoseconds: ``Layout.is_view_of``
+        reads every array's address (microseconds), too slow for every
+        predict. The same objects are views of ``_theta`` at the right
+        offsets; ``base is theta`` rules out copies that kept the identity
+        relation (``copy.deepcopy`` copies views into separate arrays).
+        """
+        views = self.__dict__.get("_param_views")
+        theta = self.__dict__.get("_theta")
+        if views is None or theta is None:
+            return False
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if len(coefs) + len(intercepts) != len(views):
+            return False
+        for arr, view in zip([*coefs, *intercepts], views):
+            if arr is not view or view.base is not theta:
+                return False
+        return True
 
     def _sync_params(self):
         """Make ``coefs_``/``intercepts_`` views of the flat buffer again.
@@ -268,11 +357,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         the flat buffer is then rebuilt from them, so what the user sees is what
         the kernels use.
         """
+        if self._views_unchanged():
+            return
         layout = getattr(self, "_layout", None)
         theta = getattr(self, "_theta", None)
         if layout is not None and theta is not None and layout.is_view_of(
             theta, self.coefs_, self.intercepts_
         ):
+            # new view objects of the same buffer: remember them
+            self._param_views = tuple(self.coefs_) + tuple(self.intercepts_)
             return
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
@@ -317,7 +410,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = self._fresh_random_state()
 
         n_init = 1 if (incremental or not first_pass) else self.n_init
         # one task per epoch; L-BFGS also opens a last, empty one after it stops
@@ -442,9 +535,41 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return True
 
     # ---------------------------------------------------------------- predict
+    def _check_is_fitted(self):
+        """``check_is_fitted(self)``, without its cost once ``coefs_`` exist.
+
+        check_is_fitted reads the estimator's tags and scans its attributes
+        (about 8 us); with ``coefs_`` set (a fitted attribute: trailing
+        underscore) it always passes, unless a subclass decides otherwise.
+        """
+        if "coefs_" in self.__dict__ and not hasattr(self, "__sklearn_is_fitted__"):
+            return
+        check_is_fitted(self)
+
+    def _is_plain_input(self, X):
+        """Whether ``validate_data(self, X, reset=False)`` would hand back ``X`` as is.
+
+        That is: a 2-D float32/float64 ndarray (no subclass, no dataframe,
+        so no feature names) with rows, the fitted number of features and
+        finite values, for an estimator fitted without feature names. Then
+        validate_data would neither convert, warn nor raise, and its cost
+        (70-80 us, mostly looking for dataframe types) is more than a
+        one-row prediction. For anything else the caller runs validate_data,
+        whose errors and warnings are scikit-learn's.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in _FLOAT_DTYPES
+            and X.shape[0] > 0
+            and X.shape[1] == self.__dict__.get("n_features_in_")
+            and "feature_names_in_" not in self.__dict__
+            and _sum_is_finite(X)
+        )
+
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for ``X`` from one compiled call."""
-        if check_input:
+        if check_input and not self._is_plain_input(X):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params()
         out = np.empty((X.shape[0], int(self._layout.units[-1])), dtype=self._theta.dtype)
@@ -467,14 +592,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         chunk = chunk_rows(self._layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         codes = self._kernel_codes()
+        empty2, empty1 = _empty_arrays(dtype)
         with blas_threads(batch_macs(self._layout, chunk), batch_macs(self._layout, n)):
             return evaluate(
                 *data.args(), n, chunk, self._theta, net, work, mode,
-                np.empty((0, 0), dtype=dtype) if Y is None else Y,
-                np.empty(0, dtype=dtype) if sw is None else sw,
+                empty2 if Y is None else Y,
+                empty1 if sw is None else sw,
                 np.int64(codes["loss"]), codes["eps"],
-                np.empty((0, 0), dtype=dtype) if out is None else out,
-                np.zeros(0, dtype=np.uint8) if alive is None else alive,
+                empty2 if out is None else out,
+                _NO_ALIVE if alive is None else alive,
             )
 
     def _predict(self, X, check_input=True):
@@ -503,6 +629,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # skops.io needs to trust nothing but the estimator class.
         state.pop("_theta", None)
         state.pop("_layout", None)
+        # caches, rebuilt on demand (the network, the views _sync_params
+        # compares with, the generator _fresh_random_state re-seeds)
+        for name in ("_net_cache", "_param_views", "_seeded_rng"):
+            state.pop(name, None)
         opt = state.get("_optimizer_state")
         if opt is not None:
             state["_optimizer_state"] = dict(vars(opt))

@@ -33,6 +33,13 @@ class Layout:
             self.int_off[i + 1] = self.int_off[i] + self.units[i + 1]
         self.size = int(self.int_off[n])
         self.n_weight_layers = n
+        # Plain ints for the per-call arithmetic of small predicts and
+        # partial_fits (BLAS thread choice, chunk size): numpy reductions
+        # on these few values cost microseconds each time.
+        #: Multiply-adds of one row's forward pass.
+        self.macs_per_row = int((self.units[:-1] * self.units[1:]).sum())
+        #: Activations of one row (every layer but the input).
+        self.row_width = int(self.units[1:].sum())
 
     def coef_views(self, theta):
         """Weight matrices as views of ``theta``."""

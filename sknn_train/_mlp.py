@@ -13,10 +13,10 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _docs
-from ._base import BaseMultilayerPerceptron
+from ._base import _FLOAT_DTYPES, BaseMultilayerPerceptron, _sum_is_finite
 
 
 def _fmt(doc):
@@ -135,6 +135,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
+        if incremental and not reset and not self.warm_start:
+            Y = self._encode_known_labels(X, y)
+            if Y is not None:
+                return X, Y
         X, y = validate_data(
             self,
             X,
@@ -168,6 +172,39 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
+    def _encode_known_labels(self, X, y):
+        """The indicator matrix of a later partial_fit call's ``y``, or None.
+
+        After the first call the classes are fixed, so the common case needs
+        none of the general machinery (validate_data, unique_labels,
+        LabelBinarizer.transform: about 1 ms for 150 rows, most of a call):
+        plain arrays (see ``_is_plain_input``), a 1-D integer or string ``y``
+        of the classes' kind, one label per row, every label one of
+        ``classes_``. For these the result is LabelBinarizer.transform's.
+        Anything else (None) takes the general path, which raises
+        scikit-learn's errors: a label not in ``classes_`` included.
+        """
+        binarizer = self._label_binarizer
+        classes = self.classes_
+        binary = binarizer.y_type_ == "binary" and len(classes) == 2
+        if not (binary or binarizer.y_type_ == "multiclass") or binarizer.sparse_input_:
+            return None
+        if not (type(y) is np.ndarray and y.ndim == 1 and self._is_plain_input(X)):
+            return None
+        if len(y) != len(X) or not (y.dtype.kind == classes.dtype.kind
+                                    and y.dtype.kind in "iuU"):
+            return None
+        # classes_ is sorted (LabelBinarizer's unique labels)
+        index = np.searchsorted(classes, y)
+        if not (index < len(classes)).all() or not (classes[index] == y).all():
+            return None
+        if binary:
+            # label_binarize keeps the positive (second) class's column
+            return (index == 1).reshape(-1, 1)
+        Y = np.zeros((len(y), len(classes)), dtype=bool)
+        Y[np.arange(len(y)), index] = True
+        return Y
+
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
 
@@ -181,7 +218,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     _score_function = staticmethod(accuracy_score)
@@ -190,7 +227,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         """Class labels from the network outputs."""
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        binarizer = self._label_binarizer
+        # LabelBinarizer.inverse_transform's own arithmetic for a dense
+        # binary or multiclass output, without its checks and array-API
+        # dispatch (about 40 us, more than a one-row forward pass); other
+        # targets (multilabel, sparse-fitted) go through it.
+        if not binarizer.sparse_input_ and type(y_pred) is np.ndarray:
+            classes = binarizer.classes_
+            if (binarizer.y_type_ == "multiclass" and y_pred.ndim == 2
+                    and y_pred.shape[1] == len(classes)):
+                return classes[np.argmax(y_pred, axis=1)]
+            if binarizer.y_type_ == "binary" and y_pred.ndim == 1 and len(classes) == 2:
+                threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
+                return classes[(y_pred > threshold).astype(np.intp)]
+        return binarizer.inverse_transform(y_pred)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -221,13 +271,34 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        if _check_partial_fit_first_call(self, classes):
+        if self._same_classes(classes):
+            pass  # what _check_partial_fit_first_call would establish again
+        elif _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _same_classes(self, classes):
+        """Whether a later call's ``classes=`` is ``classes_`` itself, value for value.
+
+        ``_check_partial_fit_first_call`` then only compares
+        ``unique_labels(classes)`` with ``classes_`` (200 us, as long as the
+        rest of the call): equal, since ``classes_`` is sorted and unique and
+        of the same dtype. Any other ``classes`` goes through it and its
+        errors.
+        """
+        fitted = self.__dict__.get("classes_")
+        return (
+            fitted is not None
+            and type(classes) is np.ndarray
+            and type(fitted) is np.ndarray
+            and classes.dtype == fitted.dtype
+            and classes.shape == fitted.shape
+            and bool((classes == fitted).all())
+        )
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
@@ -261,7 +332,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted probability of the sample for each class in the
             model, where classes are ordered as they are in `self.classes_`.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -407,7 +478,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     _score_function = staticmethod(r2_score)
@@ -419,6 +490,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return y_pred
 
     def _validate_input(self, X, y, incremental, reset):
+        if incremental and not reset and self._is_plain_target(X, y):
+            return X, y
         X, y = validate_data(
             self,
             X,
@@ -432,6 +505,22 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
+
+    def _is_plain_target(self, X, y):
+        """Whether validate_data would hand back this later partial_fit call's ``X``, ``y`` as is.
+
+        ``X`` as in ``_is_plain_input``; ``y`` a float32/float64 or integer
+        ndarray with one value per row, 1-D or with several columns (one
+        column is turned 1-D with a warning: the general path) and finite.
+        Anything else takes the general path and its errors and warnings.
+        """
+        return (
+            type(y) is np.ndarray
+            and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1))
+            and self._is_plain_input(X)
+            and len(y) == len(X)
+            and (y.dtype.kind in "iu" or (y.dtype in _FLOAT_DTYPES and _sum_is_finite(y)))
+        )
 
     def _check_target(self, y):
         if self.loss == "poisson" and np.any(y < 0):

@@ -33,7 +33,7 @@ from ._kernels.epoch import (
 )
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
-_CONTROLLER = None
+_BLAS_LIBS = None
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
@@ -54,8 +54,7 @@ def _blas_threads(macs):
 
 def batch_macs(layout, rows):
     """Multiply-adds of the forward pass of ``rows`` rows."""
-    units = layout.units
-    return int(rows) * int((units[:-1] * units[1:]).sum())
+    return int(rows) * layout.macs_per_row
 
 
 #: A call whose forward passes come to fewer multiply-adds than this in all
@@ -87,7 +86,16 @@ def blas_threads(macs=0, total_macs=None):
 
 _LIMIT_LOCK = threading.Lock()
 _LIMIT_USERS = 0
-_LIMIT_ACTIVE = None
+_LIMIT_ORIGINAL = None
+
+
+def _blas_libraries():
+    """threadpoolctl's controllers of the loaded BLAS libraries (found once)."""
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
+        _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
+                      if lib.user_api == "blas"]
+    return _BLAS_LIBS
 
 
 @contextlib.contextmanager
@@ -98,13 +106,20 @@ def _shared_blas_limit(threads):
     caller's settings; nested or concurrent fits only count themselves in.
     (Separate limiters would restore each other's limit, leaving the process
     at one thread.)
+
+    The BLAS libraries' thread counts are read and set directly, as
+    ``ThreadpoolController.limit(limits=threads, user_api="blas")`` does:
+    that call also collects every library's full description (versions,
+    OpenMP too) each time, 15-20 us, which a partial_fit on a few hundred
+    rows would pay on every call.
     """
-    global _CONTROLLER, _LIMIT_USERS, _LIMIT_ACTIVE
+    global _LIMIT_USERS, _LIMIT_ORIGINAL
     with _LIMIT_LOCK:
         if _LIMIT_USERS == 0:
-            if _CONTROLLER is None:
-                _CONTROLLER = ThreadpoolController()
-            _LIMIT_ACTIVE = _CONTROLLER.limit(limits=threads, user_api="blas")
+            libs = _blas_libraries()
+            _LIMIT_ORIGINAL = [lib.num_threads for lib in libs]
+            for lib in libs:
+                lib.set_num_threads(threads)
         _LIMIT_USERS += 1
     try:
         yield
@@ -112,8 +127,9 @@ def _shared_blas_limit(threads):
         with _LIMIT_LOCK:
             _LIMIT_USERS -= 1
             if _LIMIT_USERS == 0:
-                _LIMIT_ACTIVE.restore_original_limits()
-                _LIMIT_ACTIVE = None
+                for lib, n in zip(_blas_libraries(), _LIMIT_ORIGINAL):
+                    lib.set_num_threads(n)
+                _LIMIT_ORIGINAL = None
 
 
 class OptimizerState:
@@ -281,7 +297,12 @@ def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
     # defaults keep scikit-learn's exact sequence of random draws.
     key_base = int(rng.randint(0, 2**62)) if (net.drop > 0).any() else 0
     data = KernelInput(X, dtype)
-    work = make_work(net, batch_size, data.n_features, not data.is_sparse, dtype)
+    # partial_fit: the batch buffers come from the thread's reused scratch
+    # memory (fresh pages cost a fault each, on every call). They hold
+    # nothing from one batch to the next, so an evaluation between epochs
+    # that reuses the same memory (a callback's predict) does no harm.
+    work = make_work(net, batch_size, data.n_features, not data.is_sparse, dtype,
+                     reuse=incremental)
     grad = np.empty_like(theta)
     codes = est._kernel_codes()
     n_w = len(net.units) - 1
@@ -447,12 +468,11 @@ def fit_lbfgs(est, X, Y, sw, callbacks):
     chunk = chunk_rows(layout, data.n_rows)
     work = make_work(net, chunk, data.n_features, not data.is_sparse, dtype)
     grad = np.empty_like(theta)
-    grad_chunk = np.empty_like(theta)
     hyper = make_hyper(est, None, est._kernel_codes())
 
     def loss_grad(packed):
         theta[...] = packed
-        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, grad_chunk, net, work,
+        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work,
                               hyper)
         return loss, grad.astype(np.float64)
 

@@ -121,5 +121,4 @@ def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype,
 
 def chunk_rows(layout: Layout, n_rows: int) -> int:
     """Rows per chunk so that one chunk's activations stay near ``CHUNK_VALUES``."""
-    width = int(layout.units[1:].sum())
-    return int(max(1, min(n_rows, CHUNK_VALUES // max(width, 1))))
+    return int(max(1, min(n_rows, CHUNK_VALUES // max(layout.row_width, 1))))
