@@ -4,5 +4,6 @@ __version__ = "0.1.0"
 
 from ._display import TrainingCurveDisplay  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
+from ._warmup import warmup  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor", "TrainingCurveDisplay", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "TrainingCurveDisplay", "__version__", "warmup"]

@@ -38,7 +38,7 @@ def _demo(args) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from . import MLPClassifier
-    from ._jit import CACHE, cache_status, warmup
+    from ._warmup import warmup
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y = load_digits(return_X_y=True)
@@ -48,19 +48,10 @@ def _demo(args) -> int:
         f"images bundled with scikit-learn ({X_train.shape[0]} train / {X_test.shape[0]} test "
         f"rows, {X.shape[1]} features, 10 classes)"
     )
-    if not CACHE:
-        step = "compiling the numba kernels (SKNN_TRAIN_NO_CACHE is set: in every run)"
-    elif cache_status()[1]:
-        step = "loading the compiled numba kernels from the cache (compiling any that are missing)"
-    else:
-        step = (
-            "compiling the numba kernels: the first run in this environment takes up to a "
-            "minute, later runs load them from the cache"
-        )
-    print(f"{step} ...", flush=True)
+    # the first run in an environment compiles (and says so), later runs load
     t0 = time.perf_counter()
-    warmup()
-    print(f"kernels ready in {time.perf_counter() - t0:.1f} s")
+    warmup(["float64"])
+    print(f"numba kernels ready in {time.perf_counter() - t0:.1f} s")
 
     # 1. the same network, same settings, both libraries, interleaved
     params = dict(hidden_layer_sizes=(100,), max_iter=args.epochs, random_state=0)

@@ -27,7 +27,7 @@ N_WORKERS = 2
 @pytest.fixture(scope="module")
 def warm_cache():
     """Compile (or load) every kernel here first, so that the on-disk cache is filled."""
-    sknn_train._jit.warmup()
+    sknn_train.warmup()
     return sknn_train._jit.cache_status()
 
 

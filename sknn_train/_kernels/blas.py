@@ -47,6 +47,11 @@ def _gemm_type(real):
     return (_CHAR_P, _CHAR_P, _INT_P, _INT_P, _INT_P, p, p, _INT_P, p, _INT_P, p, p, _INT_P)
 
 
+def _gemv_type(real):
+    p = types.CPointer(real)
+    return (_CHAR_P, _INT_P, _INT_P, p, p, _INT_P, p, _INT_P, p, p, _INT_P)
+
+
 def _dot_type(real):
     p = types.CPointer(real)
     return (_INT_P, p, _INT_P, p, _INT_P)
@@ -55,6 +60,10 @@ def _dot_type(real):
 _GEMM = {
     types.float64: _external("dgemm", types.void, *_gemm_type(types.float64)),
     types.float32: _external("sgemm", types.void, *_gemm_type(types.float32)),
+}
+_GEMV = {
+    types.float64: _external("dgemv", types.void, *_gemv_type(types.float64)),
+    types.float32: _external("sgemv", types.void, *_gemv_type(types.float32)),
 }
 _DOT = {
     types.float64: _external("ddot", types.float64, *_dot_type(types.float64)),
@@ -121,26 +130,55 @@ def gemm(trans_a, trans_b, m, n, k, a, b, beta, c):
 @overload(gemm, jit_options={"nogil": True})
 def _gemm(trans_a, trans_b, m, n, k, a, b, beta, c):
     routine = _GEMM[c.dtype]
+    matvec = _GEMV[c.dtype]
+    vecvec = _DOT[c.dtype]
 
     def impl(trans_a, trans_b, m, n, k, a, b, beta, c):
-        # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
-        lda = m if trans_a else k
-        ldb = k if trans_b else n
-        routine(
-            _slot(_TRANS if trans_b else _NO_TRANS, np.int8),
-            _slot(_TRANS if trans_a else _NO_TRANS, np.int8),
-            _slot(n, _INT),
-            _slot(m, _INT),
-            _slot(k, _INT),
-            _slot(1.0, c),
-            b,
-            _slot(ldb if ldb > 1 else 1, _INT),
-            a,
-            _slot(lda if lda > 1 else 1, _INT),
-            _slot(beta, c),
-            c,
-            _slot(n if n > 1 else 1, _INT),
-        )
+        # A product with a vector side calls BLAS's vector routines, as numpy
+        # does: scikit-learn's results are then reproduced to the last bit.
+        one = _slot(1, _INT)
+        if m == 1 and n == 1:
+            product = vecvec(_slot(k, _INT), a, one, b, one)
+            c[0] = product if beta == 0 else c[0] + product
+            return
+        if beta == 0 and (m == 1 or n == 1):
+            # gemv reads y unless beta is 0, and some BLAS builds scale it
+            # anyway: a NaN left in the buffer must not leak into the result
+            for i in range(m if n == 1 else n):
+                c[i] = 0.0
+        if n == 1:  # C (m, 1) = op(A) @ b
+            if trans_a:  # A stored (k, m): column-major (m, k)
+                matvec(_slot(_NO_TRANS, np.int8), _slot(m, _INT), _slot(k, _INT),
+                       _slot(1.0, c), a, _slot(m, _INT), b, one, _slot(beta, c), c, one)
+            else:  # A stored (m, k): column-major (k, m), transposed
+                matvec(_slot(_TRANS, np.int8), _slot(k, _INT), _slot(m, _INT),
+                       _slot(1.0, c), a, _slot(k, _INT), b, one, _slot(beta, c), c, one)
+        elif m == 1:  # C (1, n) = a @ op(B), i.e. C^T = op(B)^T a
+            if trans_b:  # B stored (n, k): column-major (k, n)
+                matvec(_slot(_TRANS, np.int8), _slot(k, _INT), _slot(n, _INT),
+                       _slot(1.0, c), b, _slot(k, _INT), a, one, _slot(beta, c), c, one)
+            else:  # B stored (k, n): column-major (n, k)
+                matvec(_slot(_NO_TRANS, np.int8), _slot(n, _INT), _slot(k, _INT),
+                       _slot(1.0, c), b, _slot(n, _INT), a, one, _slot(beta, c), c, one)
+        else:
+            # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+            lda = m if trans_a else k
+            ldb = k if trans_b else n
+            routine(
+                _slot(_TRANS if trans_b else _NO_TRANS, np.int8),
+                _slot(_TRANS if trans_a else _NO_TRANS, np.int8),
+                _slot(n, _INT),
+                _slot(m, _INT),
+                _slot(k, _INT),
+                _slot(1.0, c),
+                b,
+                _slot(ldb if ldb > 1 else 1, _INT),
+                a,
+                _slot(lda if lda > 1 else 1, _INT),
+                _slot(beta, c),
+                c,
+                _slot(n if n > 1 else 1, _INT),
+            )
 
     return impl
 

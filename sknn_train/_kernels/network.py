@@ -54,9 +54,9 @@ def layer_output(work, net, j, m):
 def csr_rows_product(data, indices, indptr, rows, dense, out, transpose, p, key, row0):
     """Products of the CSR rows ``X[rows]`` (input dropout applied) without densifying.
 
-    ``transpose=0``: ``out += drop(X[rows]) @ dense`` (the forward pass, onto
-    the bias already in ``out``); ``transpose=1``: ``out += drop(X[rows]).T @
-    dense`` (the weight gradient), with the same mask as the forward pass.
+    ``transpose=0``: ``out += drop(X[rows]) @ dense`` (the forward pass);
+    ``transpose=1``: ``out += drop(X[rows]).T @ dense`` (the weight gradient),
+    with the same mask as the forward pass.
     (An int, not a bool: literal bools would compile a signature each.)
     """
     k = out.shape[1]
@@ -81,17 +81,17 @@ def csr_rows_product(data, indices, indptr, rows, dense, out, transpose, p, key,
 
 
 @kernel
-def start_layer(a, b, skip, has_skip):
-    """``a[r] = b (+ skip[r])``: the bias, and a residual block's input, that the
-    product then accumulates onto (one pass over ``a`` instead of two)."""
+def finish_layer(a, b, skip, has_skip):
+    """``a[r] += b (+ skip[r])``: the bias, and a residual block's input, added to
+    the product in scikit-learn's order (``x @ W + b`` to the last bit)."""
     m, k = a.shape
     for r in range(m):
         if has_skip:
             for c in range(k):
-                a[r, c] = b[c] + skip[r, c]
+                a[r, c] = (a[r, c] + b[c]) + skip[r, c]
         else:
             for c in range(k):
-                a[r, c] = b[c]
+                a[r, c] += b[c]
 
 
 @kernel(inline=True)
@@ -110,18 +110,19 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
         fan_in = units[l]
         fan_out = units[j]
         a = layer_view(work.acts, work.act_off[j], m, fan_out)
-        b = flat_view(theta, net.int_off[l], fan_out)
-        s = net.skip[j]
-        has_skip = s >= 0  # residual block: the block's input is added too
-        start_layer(a, b, layer_output(work, net, s, m) if has_skip else a, has_skip)
         if l == 0 and is_sparse:
+            zero_rows(a)
             csr_rows_product(data, indices, indptr, rows,
                              layer_view(theta, net.coef_off[0], fan_in, fan_out), a,
                              np.int64(0), net.drop[0], key, row0)
         else:
             h = xb if l == 0 else layer_output(work, net, l, m)
-            gemm(0, 0, m, fan_out, fan_in, address(h, 0), address(theta, net.coef_off[l]), 1.0,
+            gemm(0, 0, m, fan_out, fan_in, address(h, 0), address(theta, net.coef_off[l]), 0.0,
                  address(a, 0))
+        s = net.skip[j]
+        has_skip = s >= 0  # residual block: the block's input is added too
+        finish_layer(a, flat_view(theta, net.int_off[l], fan_out),
+                     layer_output(work, net, s, m) if has_skip else a, has_skip)
         if j < n_w:
             size = m * fan_out
             activate(flat_view(work.acts, work.act_off[j], size),

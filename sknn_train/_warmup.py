@@ -1,0 +1,56 @@
+"""``sknn_train.warmup()``: compile (or load) the kernels before the first fit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _config
+from ._kernels.epoch import EVAL_PREDICT, Hyper, evaluate, full_loss_grad, run_epoch
+from ._layout import Layout, build_net
+from ._workspace import KernelInput, make_work
+
+
+def warmup(dtypes=("float64", "float32")) -> None:
+    """Compile the kernels of every fit and prediction for ``dtypes``, or load them.
+
+    The first fit in a fresh environment compiles the kernels for the dtype of
+    its data (a few seconds) and numba caches them on disk; later processes
+    load them in a fraction of a second. Calling this once after installing
+    (or at the start of a job that forks workers) moves that wait to a moment
+    of your choosing. Processes that call it together compile once between
+    them.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}, default=("float64", "float32")
+        The working dtypes to prepare (float32 input is trained in float32).
+
+    Examples
+    --------
+    >>> import sknn_train
+    >>> sknn_train.warmup(["float64"])
+    """
+    layout = Layout([3, 2, 2])
+    for name in dtypes:
+        dtype = np.dtype(name)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtypes must be float32 or float64, got {name!r}.")
+        # a tiny network: one epoch, one L-BFGS gradient and one prediction
+        # all run the same compiled entry point, so this compiles it once
+        net = build_net(layout, _config.ACTIVATIONS["relu"], _config.OUT_ACTIVATIONS["softmax"],
+                        np.full(3, -1), np.zeros(2))
+        data = KernelInput(np.ones((4, 3), dtype=dtype), dtype)
+        work = make_work(net, 4, 3, True, dtype)
+        theta = np.full(layout.size, 0.1, dtype=dtype)
+        y = np.eye(2, dtype=dtype)[[0, 1, 0, 1]]
+        sw = np.ones(4, dtype=dtype)
+        hyper = Hyper(solver=np.int64(1), loss=np.int64(_config.LOSSES["log_loss"]),
+                      nesterov=True, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                      momentum=0.9, alpha=1e-4, max_norm=0.0,
+                      eps_loss=float(np.finfo(dtype).eps), key=np.uint64(0))
+        run_epoch(*data.args(), y, sw, np.arange(4), 4, theta, np.empty_like(theta),
+                  np.zeros_like(theta), np.zeros_like(theta), np.zeros(1, dtype=np.int64),
+                  net, work, hyper, np.zeros(3 + 2))
+        full_loss_grad(*data.args(), y, sw, 4, theta, np.empty_like(theta), net, work, hyper)
+        evaluate(*data.args(), 4, 4, theta, net, work, EVAL_PREDICT, y, sw, hyper.loss,
+                 hyper.eps_loss, np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
