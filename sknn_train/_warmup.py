@@ -30,27 +30,39 @@ def warmup(dtypes=("float64", "float32")) -> None:
     >>> import sknn_train
     >>> sknn_train.warmup(["float64"])
     """
-    layout = Layout([3, 2, 2])
     for name in dtypes:
         dtype = np.dtype(name)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtypes must be float32 or float64, got {name!r}.")
-        # a tiny network: one epoch, one L-BFGS gradient and one prediction
-        # all run the same compiled entry point, so this compiles it once
-        net = build_net(layout, _config.ACTIVATIONS["relu"], _config.OUT_ACTIVATIONS["softmax"],
-                        np.full(3, -1), np.zeros(2))
-        data = KernelInput(np.ones((4, 3), dtype=dtype), dtype)
-        work = make_work(net, 4, 3, True, dtype)
-        theta = np.full(layout.size, 0.1, dtype=dtype)
-        y = np.eye(2, dtype=dtype)[[0, 1, 0, 1]]
-        sw = np.ones(4, dtype=dtype)
-        hyper = Hyper(solver=np.int64(1), loss=np.int64(_config.LOSSES["log_loss"]),
-                      nesterov=True, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                      momentum=0.9, alpha=1e-4, max_norm=0.0,
-                      eps_loss=float(np.finfo(dtype).eps), key=np.uint64(0))
-        run_epoch(*data.args(), y, sw, np.arange(4), 4, theta, np.empty_like(theta),
-                  np.zeros_like(theta), np.zeros_like(theta), np.zeros(1, dtype=np.int64),
-                  net, work, hyper, np.zeros(3 + 2))
-        full_loss_grad(*data.args(), y, sw, 4, theta, np.empty_like(theta), net, work, hyper)
-        evaluate(*data.args(), 4, 4, theta, net, work, EVAL_PREDICT, y, sw, hyper.loss,
-                 hyper.eps_loss, np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
+        # an epoch, an L-BFGS gradient and a prediction of a tiny network all
+        # run the same compiled entry point: this compiles (or loads) it once
+        p = tiny_problem(dtype)
+        run_epoch(*p["data"].args(), p["y"], p["sw"], np.arange(4), 4, p["theta"],
+                  np.empty_like(p["theta"]), np.zeros_like(p["theta"]),
+                  np.zeros_like(p["theta"]), np.zeros(1, dtype=np.int64), p["net"], p["work"],
+                  p["hyper"], np.zeros(3 + 2))
+        full_loss_grad(*p["data"].args(), p["y"], p["sw"], 4, p["theta"],
+                       np.empty_like(p["theta"]), p["net"], p["work"], p["hyper"])
+        evaluate(*p["data"].args(), 4, 4, p["theta"], p["net"], p["work"], EVAL_PREDICT,
+                 p["y"], p["sw"], p["hyper"].loss, p["hyper"].eps_loss,
+                 np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
+
+
+def tiny_problem(dtype) -> dict:
+    """Kernel arguments of a 3-2-2 softmax network on 4 rows (also for kernel tests)."""
+    layout = Layout([3, 2, 2])
+    net = build_net(layout, _config.ACTIVATIONS["relu"], _config.OUT_ACTIVATIONS["softmax"],
+                    np.full(3, -1), np.zeros(2))
+    hyper = Hyper(solver=np.int64(1), loss=np.int64(_config.LOSSES["log_loss"]),
+                  nesterov=True, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                  momentum=0.9, alpha=1e-4, max_norm=0.0, eps_loss=float(np.finfo(dtype).eps),
+                  key=np.uint64(0))
+    return dict(
+        data=KernelInput(np.ones((4, 3), dtype=dtype), dtype),
+        net=net,
+        work=make_work(net, 4, 3, True, dtype),
+        theta=np.full(layout.size, 0.1, dtype=dtype),
+        y=np.eye(2, dtype=dtype)[[0, 1, 0, 1]],
+        sw=np.ones(4, dtype=dtype),
+        hyper=hyper,
+    )

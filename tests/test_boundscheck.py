@@ -24,7 +24,8 @@ _SCRIPT = textwrap.dedent(
     from numba.core import config
     from sknn_train import MLPClassifier, MLPRegressor, _jit
     from sknn_train._config import ACTIVATIONS
-    from sknn_train._kernels.epoch import gather_rows
+    from sknn_train._kernels.epoch import run_epoch
+    from sknn_train._warmup import tiny_problem
 
     assert config.BOUNDSCHECK and not _jit.CACHE
     warnings.simplefilter("ignore")
@@ -79,15 +80,17 @@ _SCRIPT = textwrap.dedent(
         fits += 1
     print("fits", fits)
 
-    # The checks are really on: a row index past the end of x must raise.
-    x = np.zeros((4, 3))
-    out = np.zeros((2, 3))
+    # The checks are really on: a row index past the end of x (4 rows) must raise.
+    p = tiny_problem(np.float64)
+    th = p["theta"]
     try:
-        gather_rows(x, np.array([1, 4], dtype=np.int64), out)
+        run_epoch(*p["data"].args(), p["y"], p["sw"], np.array([1, 4]), 2, th,
+                  np.empty_like(th), np.zeros_like(th), np.zeros_like(th),
+                  np.zeros(1, dtype=np.int64), p["net"], p["work"], p["hyper"], np.zeros(5))
     except IndexError as exc:
         print("IndexError:", exc)
     else:
-        raise SystemExit("gather_rows read past the end of x without an IndexError")
+        raise SystemExit("an epoch read past the end of x without an IndexError")
     """
 )
 

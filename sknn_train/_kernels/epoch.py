@@ -41,7 +41,7 @@ PASS_TRAIN, PASS_GRADIENT, PASS_PREDICT, PASS_LOSS, PASS_ALIVE = 0, 1, 2, 3, 4
 EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = PASS_PREDICT, PASS_ALIVE, PASS_LOSS
 
 
-@entry
+@kernel
 def gather_rows(x, rows, out):
     """``out[:m] = x[rows]`` into a reused workspace (no per-batch allocation)."""
     d = x.shape[1]
@@ -70,7 +70,7 @@ def copy_into(src, out, start):
             out[start + r, j] = src[r, j]
 
 
-@entry
+@kernel
 def clip_factor(norm, max_norm):
     """What the gradient is multiplied by: ``max_norm / norm`` when ``norm > max_norm > 0``, else 1.
 
