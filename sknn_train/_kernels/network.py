@@ -20,6 +20,7 @@ rows ``rows`` of ``(data, indices, indptr)``.
 
 from collections import namedtuple
 
+import numba
 import numpy as np
 
 from .._jit import kernel
@@ -33,12 +34,20 @@ Work = namedtuple("Work", "xb acts pre dacts deltas act_off")
 
 @kernel
 def layer_view(buf, off, m, width):
-    """The ``(m, width)`` matrix stored at ``buf[off:]``."""
-    return buf[off : off + m * width].reshape((m, width))
+    """The ``(m, width)`` matrix stored at ``buf[off:]``.
+
+    A view on the raw pointer (``carray``) instead of ``reshape``, whose
+    overload compiles shape checks and their messages for every caller; the
+    workspace buffers outlive every kernel call that views them, and are
+    sized for every view taken (``make_work``).
+    """
+    return numba.carray(address(buf, off), (m, width))
 
 
 @kernel
 def flat_view(buf, off, n):
+    """The ``n`` values stored at ``buf[off:]`` (a slice: empty where ``buf`` is,
+    as the pre-activations of networks that need none)."""
     return buf[off : off + n]
 
 
