@@ -127,6 +127,8 @@ def kernel(func=None, *, inline=False):
     No Python wrapper is generated for it (numba's unboxing code for every
     argument, namedtuples of arrays included, compiled once per kernel and
     dtype: about a tenth of a first fit's compile time).
+    Calling such a kernel from Python is not an error numba catches: the
+    interpreter crashes. Whatever Python calls is made with :func:`entry`.
     """
     if func is None:
         return lambda f: kernel(f, inline=inline)
