@@ -31,18 +31,6 @@ _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
-# Placeholders for the arrays a mode of ``evaluate`` does not use (made once:
-# with no elements, nothing can be written into them).
-_EMPTY = {dt: (np.empty((0, 0), dtype=dt), np.empty(0, dtype=dt)) for dt in _FLOAT_DTYPES}
-_NO_ALIVE = np.zeros(0, dtype=np.uint8)
-
-
-def _empty_arrays(dtype):
-    """A (0, 0) and a (0,) array of ``dtype``."""
-    return _EMPTY.get(np.dtype(dtype)) or (np.empty((0, 0), dtype=dtype),
-                                           np.empty(0, dtype=dtype))
-
-
 def _sum_is_finite(X):
     """scikit-learn's own first finiteness test (``_assert_all_finite``).
 
@@ -592,16 +580,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         chunk = chunk_rows(self._layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         codes = self._kernel_codes()
-        empty2, empty1 = _empty_arrays(dtype)
         with blas_threads(batch_macs(self._layout, chunk), batch_macs(self._layout, n)):
-            return evaluate(
-                *data.args(), n, chunk, self._theta, net, work, mode,
-                empty2 if Y is None else Y,
-                empty1 if sw is None else sw,
-                np.int64(codes["loss"]), codes["eps"],
-                empty2 if out is None else out,
-                _NO_ALIVE if alive is None else alive,
-            )
+            return evaluate(*data.args(), n, chunk, self._theta, net, work, mode, Y, sw,
+                            np.int64(codes["loss"]), codes["eps"], out, alive)
 
     def _predict(self, X, check_input=True):
         """Predictions without the fitted check."""

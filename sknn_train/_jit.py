@@ -217,16 +217,16 @@ def compile_once(dispatcher, args, key, what):
     turns: the first compiles and writes the cache, the others then load it
     instead of compiling the same kernels at the same time. A real compile
     (not a load) is announced in one line on stderr, naming ``what``. ``key``
-    names the signature cheaply (the dtype) so that later calls skip all this.
+    names the signature cheaply (the dtype) so that later calls with it skip all this.
     """
-    if key in _READY:
+    if (dispatcher, key) in _READY:
         return
     sig = tuple(dispatcher.typeof_pyval(a) for a in args)
     if sig not in dispatcher.overloads:
         notice = _CompileNotice(dispatcher, what)
         with _compile_lock(dispatcher), event.install_listener("numba:compile", notice):
             dispatcher.compile(sig)
-    _READY.add(key)
+    _READY.add((dispatcher, key))
 
 
 #: Roughly how long compiling the kernels of one dtype takes on a 2-core machine.

@@ -23,7 +23,7 @@ import numpy as np
 from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
-from .network import backward, forward, layer_view, scale_gradient
+from .network import backward, copy_block, forward, layer_view, scale_gradient
 from .optim import adam_rate, adam_update, sgd_update
 from .rng import mix
 
@@ -49,25 +49,6 @@ def gather_rows(x, rows, out):
         i = rows[r]
         for j in range(d):
             out[r, j] = x[i, j]
-
-
-@kernel(inline=True)
-def copy_rows(x, start, out):
-    """``out = x[start:start + len(out)]`` as a loop (slice assignment from an
-    array compiles numba's shape-mismatch message formatting)."""
-    m, d = out.shape
-    for r in range(m):
-        for j in range(d):
-            out[r, j] = x[start + r, j]
-
-
-@kernel(inline=True)
-def copy_into(src, out, start):
-    """``out[start:start + len(src)] = src`` as a loop (see :func:`copy_rows`)."""
-    m, k = src.shape
-    for r in range(m):
-        for j in range(k):
-            out[start + r, j] = src[r, j]
 
 
 @kernel
@@ -256,7 +237,7 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
             if training:
                 gather_rows(x, rows, xm)
             else:
-                copy_rows(x, row0, xm)
+                copy_block(x[row0 : row0 + m], xm)
         elif not is_sparse:
             xm = x[row0 : row0 + m]
         sw_sum = 0.0
@@ -271,7 +252,7 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
             mark_alive(work, net, m, alive)
             continue
         if task == PASS_PREDICT or (task == PASS_LOSS and out.shape[0] == n):
-            copy_into(p, out, row0)
+            copy_block(p, out[row0 : row0 + m])
             if task == PASS_PREDICT:
                 continue
         d = layer_view(work.deltas, work.act_off[n_w], m, k)
@@ -329,13 +310,15 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
     """Forward passes without dropout over ``n`` rows in chunks (see :func:`run_pass`).
 
     ``mode`` is ``EVAL_PREDICT``, ``EVAL_LOSS`` or ``EVAL_ALIVE``; ``y``, ``sw``,
-    ``out`` and ``alive`` may be empty where the mode does not use them;
+    ``out`` and ``alive`` may be None where the mode does not use them;
     ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
     """
-    empty, _ = _empty(theta.dtype)
-    return _run(mode, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n), chunk, theta,
-                empty, empty, empty, _NO_STEP, net, work, _eval_hyper(loss, eps_loss), _NO_DIAG,
-                out, alive)
+    empty, empty_2d = _empty(theta.dtype)
+    return _run(mode, x, data, indices, indptr, is_sparse, n,
+                empty_2d if y is None else y, empty if sw is None else sw, _all_rows(n),
+                chunk, theta, empty, empty, empty, _NO_STEP, net, work,
+                _eval_hyper(loss, eps_loss), _NO_DIAG, empty_2d if out is None else out,
+                _NO_UNITS if alive is None else alive)
 
 
 def _run(*args):
