@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-# Hidden-layer activations. Adding one means: a code here, a forward and a
-# derivative branch in ``_kernels/activations.py``; the tests read this table.
-ACTIVATIONS = {
-    "identity": 0,
-    "logistic": 1,
-    "tanh": 2,
-    "relu": 3,
-    "leaky_relu": 4,
-    "elu": 5,
-    "gelu": 6,
-    "softplus": 7,
-    "silu": 8,
-}
+from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+# Hidden-layer activations, from the one table of them
+# (``_kernels/activations.HIDDEN_ACTIVATIONS``; adding one is an entry there).
+ACTIVATIONS = {name: a.code for name, a in HIDDEN_ACTIVATIONS.items()}
 # Activations whose units can die (zero output for every input): dead_units_.
-RELU_FAMILY = {"relu", "leaky_relu"}
+RELU_FAMILY = {name for name, a in HIDDEN_ACTIVATIONS.items() if a.can_die}
 
 WEIGHT_INITS = {"glorot_uniform", "he_uniform", "he_normal", "lecun_normal"}
-# Output activations (never used for hidden layers).
-OUT_ACTIVATIONS = {"identity": 0, "logistic": 1, "exp": 10, "softmax": 11}
+# Output activations: a code space of their own (never used for hidden layers).
+OUT_ACTIVATIONS = dict(OUTPUT_ACTIVATIONS)
 
 # Loss codes; each is the canonical pair of its output activation, so the output
 # delta is (p - y) times the sample weight.

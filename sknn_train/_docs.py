@@ -1,24 +1,33 @@
 """Docstring pieces shared by both estimators (one source, no drift)."""
 
+import textwrap
+
+from ._kernels.activations import HIDDEN_ACTIVATIONS
+
+
+def _quoted(names):
+    return ", ".join(f"'{name}'" for name in names)
+
+
+# The activation options and their bullets, from the table of activations.
+_ACTIVATION = (
+    f"    activation : {{{_quoted(HIDDEN_ACTIVATIONS)}}}, default='relu'\n"
+    "        Activation function for the hidden layer.\n\n"
+    + "".join(
+        textwrap.fill(f"- '{name}', {a.doc}", 96, initial_indent=" " * 8,
+                      subsequent_indent=" " * 10) + "\n"
+        for name, a in HIDDEN_ACTIVATIONS.items()
+    )
+    + "\n"
+)
+_CAN_DIE = [name for name, a in HIDDEN_ACTIVATIONS.items() if a.can_die]
+
 PARAMETERS = """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith
         hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
-            'gelu', 'softplus', 'silu'}, default='relu'
-        Activation function for the hidden layer.
-
-        - 'identity', no-op activation, returns f(x) = x
-        - 'logistic', the logistic sigmoid function, f(x) = 1 / (1 + exp(-x)).
-        - 'tanh', the hyperbolic tan function, f(x) = tanh(x).
-        - 'relu', the rectified linear unit function, f(x) = max(0, x)
-        - 'leaky_relu', f(x) = x for x > 0, else 0.01 x
-        - 'elu', f(x) = x for x > 0, else exp(x) - 1
-        - 'gelu', the exact Gaussian error linear unit, f(x) = x Phi(x)
-        - 'softplus', f(x) = log(1 + exp(x))
-        - 'silu', f(x) = x / (1 + exp(-x))
-
+""" + _ACTIVATION + """\
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
 
@@ -251,8 +260,8 @@ ATTRIBUTES = """\
 
     dead_units_ : ndarray of shape (n_layers - 2,)
         Per hidden layer, the fraction of units whose output is zero for every
-        training sample at the end of fit ('relu' and 'leaky_relu'; zeros for
-        the other activations, whose outputs are never exactly zero).
+        training sample at the end of fit (""" + " and ".join(f"'{n}'" for n in _CAN_DIE) + """;
+        zeros for the other activations, whose outputs are never exactly zero).
 
     init_scores_ : list of shape (n_init,)
         The criterion of each initialisation that ``n_init`` tried: best

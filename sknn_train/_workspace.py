@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.network import Net, Work
 from ._layout import Layout
 
@@ -17,8 +18,8 @@ _EMPTY_INDEX = np.zeros(1, dtype=np.int64)
 # activation workspace to about this many values whatever the number of rows.
 CHUNK_VALUES = 1 << 21
 
-# Activation codes whose derivative needs the pre-activation (GELU, SiLU).
-_NEEDS_PRE = (6, 8)
+# Hidden activation codes whose derivative needs the pre-activation (the table says).
+_NEEDS_PRE = frozenset(a.code for a in HIDDEN_ACTIVATIONS.values() if a.needs_pre)
 
 
 def kernel_array(a, dtype):

@@ -33,15 +33,24 @@ The graph computes in the input's floating type (skl2onnx's convention,
 :func:`skl2onnx.common.data_types.guess_numpy_type`): a float64 sample gives a
 double graph with the weights in float64, anything else a float graph. Pass a
 sample in the model's dtype (``coefs_[0].dtype``) to get the model's own
-arithmetic. ONNX stores LeakyRelu's ``alpha`` as a float32 attribute, so a
-double graph uses 0.01 rounded to float32 for the negative slope.
+arithmetic. ONNX stores the constants of LeakyRelu (``alpha``) and Selu
+(``alpha``, ``gamma``) as float32 attributes, so a double graph of
+``leaky_relu`` or ``selu`` uses them rounded to float32 (about 1e-7 relative
+per layer).
+
+Each hidden activation's nodes come from its ``onnx`` entry in the table of
+activations (``sknn_train._kernels.activations.HIDDEN_ACTIVATIONS``). ``mish``
+is expanded into primitive ops, ``x * tanh(relu(x) + log(1 + exp(-|x|)))``
+(the Mish op needs opset 18), so it runs at any opset and in double too.
 
 onnxruntime (1.32, CPU) has no double kernels for ``Erf`` (GELU), ``Elu``,
-``Softplus`` and (outside opsets 16 to 19) ``LeakyRelu``: double graphs of those
-activations are valid ONNX that it refuses to load at the default opset.
-Export them with a float32 sample, or, for ``elu``, ``softplus`` and
-``leaky_relu``, with ``target_opset=18``, where onnxruntime expands those ops
-into primitive ones that have double kernels. Double GELU has no such route.
+``Softplus``, ``Selu`` and (outside opsets 16 to 19) ``LeakyRelu``: double
+graphs of those activations are valid ONNX that it refuses to load at the
+default opset (``NOT_IMPLEMENTED``). Export them with a float32 sample, or,
+for ``elu``, ``softplus``, ``selu`` and ``leaky_relu``, with
+``target_opset=18``, where onnxruntime expands those ops into primitive ones
+that have double kernels (for ``elu``, ``softplus`` and ``selu`` at opset 18
+only: 17 or 21 are refused as well). Double GELU has no such route.
 
 skl2onnx is an optional dependency: ``pip install sknn_train[onnx]``. This module
 imports without it; the functions raise :class:`ImportError` when it is missing.
@@ -49,11 +58,15 @@ imports without it; the functions raise :class:`ImportError` when it is missing.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import _config
+from ._kernels.activations import (
+    HIDDEN_ACTIVATIONS,
+    OUT_EXP,
+    OUT_IDENTITY,
+    OUT_LOGISTIC,
+    OUT_SOFTMAX,
+)
 from ._mlp import MLPClassifier, MLPRegressor
 
 __all__ = ["register_converters", "to_onnx"]
@@ -66,8 +79,7 @@ _INSTALL_HINT = (
 CLASSIFIER_ALIAS = "SknnTrainMLPClassifier"
 REGRESSOR_ALIAS = "SknnTrainMLPRegressor"
 
-_HIDDEN_NAMES = {code: name for name, code in _config.ACTIVATIONS.items()}
-_OUT_NAMES = {code: name for name, code in _config.OUT_ACTIVATIONS.items()}
+_HIDDEN_BY_CODE = {a.code: a for a in HIDDEN_ACTIVATIONS.values()}
 _registered = False
 
 
@@ -238,41 +250,23 @@ class _Graph:
         return output
 
     def hidden_activation(self, x, code):
-        """``act(x)`` for hidden activation ``code`` (SPEC 2, kernels' activations.py)."""
-        name = _HIDDEN_NAMES.get(int(code))
-        if name == "identity":
-            return x
-        if name == "logistic":
-            return self.node("Sigmoid", [x])
-        if name == "tanh":
-            return self.node("Tanh", [x])
-        if name == "relu":
-            return self.node("Relu", [x])
-        if name == "leaky_relu":
-            return self.node("LeakyRelu", [x], alpha=0.01)
-        if name == "elu":
-            return self.node("Elu", [x], alpha=1.0)
-        if name == "softplus":
-            return self.node("Softplus", [x])
-        if name == "gelu":  # exact: 0.5 * x * (1 + erf(x / sqrt(2)))
-            scaled = self.node("Mul", [x, self.const("inv_sqrt2", 1.0 / math.sqrt(2.0), [])])
-            erf = self.node("Erf", [scaled])
-            one_plus = self.node("Add", [erf, self.const("one", 1.0, [])])
-            half_x = self.node("Mul", [x, self.const("half", 0.5, [])])
-            return self.node("Mul", [half_x, one_plus], hint="gelu")
-        if name == "silu":  # x * sigmoid(x)
-            return self.node("Mul", [x, self.node("Sigmoid", [x])], hint="silu")
-        raise NotImplementedError(f"No ONNX export for hidden activation code {code}.")
+        """``act(x)`` for hidden activation ``code``: the ``onnx`` entry of its table row
+        (``_kernels/activations.HIDDEN_ACTIVATIONS``)."""
+        activation = _HIDDEN_BY_CODE.get(int(code))
+        if activation is None:
+            raise NotImplementedError(f"No ONNX export for hidden activation code {code}.")
+        return activation.onnx(self, x)
 
     def output_activation(self, x, code):
-        name = _OUT_NAMES.get(int(code))
-        if name == "identity":
+        """``act(x)`` for output activation ``code`` (``OUTPUT_ACTIVATIONS``)."""
+        code = int(code)
+        if code == OUT_IDENTITY:
             return x
-        if name == "logistic":
+        if code == OUT_LOGISTIC:
             return self.node("Sigmoid", [x])
-        if name == "exp":
+        if code == OUT_EXP:
             return self.node("Exp", [x])
-        if name == "softmax":
+        if code == OUT_SOFTMAX:
             return self.node("Softmax", [x], axis=1)
         raise NotImplementedError(f"No ONNX export for output activation code {code}.")
 

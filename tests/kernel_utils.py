@@ -4,7 +4,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from sknn_train import _config
-from sknn_train._kernels.epoch import Hyper, full_loss_grad
+from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from sknn_train._kernels.epoch import EVAL_PREDICT, Hyper, evaluate, full_loss_grad
 from sknn_train._layout import Layout, build_net, residual_skips
 from sknn_train._workspace import KernelInput, make_work
 
@@ -44,8 +45,8 @@ def make_net(layout, activation, out_act, residual=False, drop=None):
     n_hidden = len(layout.units) - 2
     skip = residual_skips(layout.units[1:-1]) if residual else np.full(n_hidden + 2, -1)
     drop = np.zeros(n_hidden + 1) if drop is None else np.asarray(drop, dtype=float)
-    return build_net(layout, _config.ACTIVATIONS[activation],
-                     _config.OUT_ACTIVATIONS[out_act], skip, drop)
+    return build_net(layout, HIDDEN_ACTIVATIONS[activation].code, OUTPUT_ACTIVATIONS[out_act],
+                     skip, drop)
 
 
 def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0):
@@ -68,3 +69,37 @@ def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chu
         make_hyper(loss, alpha, key),
     )
     return value, grad
+
+
+def activation_through_kernels(activation, a, dtype):
+    """The compiled hidden ``activation`` and its derivative at the points ``a``.
+
+    A one-row network: input 1, a hidden layer of ``a.size`` units whose
+    weights are ``a`` and biases 0 (its pre-activations are ``a`` exactly), an
+    identity output layer of as many units with the identity matrix as weights
+    (its outputs are ``f(a)`` exactly: ``evaluate``'s prediction). With squared
+    error against ``y = -10`` (a delta of ``f(a) + 10``, never 0), the output
+    bias gradient is the delta and the hidden one the delta times ``f'(a)``.
+    """
+    a = np.asarray(a, dtype=dtype).ravel()
+    k = a.size
+    layout = Layout([1, k, k])
+    theta = np.zeros(layout.size, dtype=dtype)
+    w1, w2 = layout.coef_views(theta)
+    w1[0] = a
+    w2[...] = np.eye(k, dtype=dtype)
+    data = KernelInput(np.ones((1, 1), dtype=dtype), dtype)
+    net = make_net(layout, activation, "identity")
+    out = np.empty((1, k), dtype=dtype)
+    work = make_work(net, 1, 1, False, dtype)
+    loss = np.int64(_config.LOSSES["squared_error"])
+    evaluate(*data.args(), 1, 1, theta, net, work, EVAL_PREDICT, None, None, loss, EPS64,
+             out, None)
+    y = np.full((1, k), -10.0, dtype=dtype)
+    sw = np.ones(1, dtype=dtype)
+    grad = np.empty_like(theta)
+    work = make_work(net, 1, 1, True, dtype)
+    full_loss_grad(*data.args(), y, sw, 1, theta, grad, net, work,
+                   make_hyper("squared_error", 0.0))
+    b1, b2 = layout.intercept_views(grad)
+    return out[0], b1 / b2

@@ -6,7 +6,9 @@ clipping by global norm (2.4), and scikit-learn's Adam / SGD updates.
 """
 
 import numpy as np
-from scipy.special import erf, expit
+from scipy.special import expit
+
+from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
 
 # --- the documented dropout mask: splitmix64 of (key, layer, row, unit) ---
 _C1 = np.uint64(0x9E3779B97F4A7C15)
@@ -34,37 +36,25 @@ def dropout_mask(key, layer, m, k, p, row0=0):
 
 
 # --- activations: value of a, derivative from a ---
+# Hidden ones from the NumPy references of the activation table; output ones here.
 def act(a, name):
-    return {
-        "identity": lambda: a,
-        "logistic": lambda: expit(a),
-        "tanh": lambda: np.tanh(a),
-        "relu": lambda: np.maximum(a, 0.0),
-        "leaky_relu": lambda: np.where(a > 0, a, 0.01 * a),
-        "elu": lambda: np.where(a > 0, a, np.expm1(np.minimum(a, 0))),
-        "gelu": lambda: 0.5 * a * (1 + erf(a / np.sqrt(2))),
-        "softplus": lambda: np.logaddexp(0, a),
-        "silu": lambda: a * expit(a),
-        "exp": lambda: np.exp(a),
-        "softmax": lambda: np.exp(a - a.max(1, keepdims=True))
-        / np.exp(a - a.max(1, keepdims=True)).sum(1, keepdims=True),
-    }[name]()
+    return HIDDEN_ACTIVATIONS[name].reference(a)
 
 
 def act_grad(a, name):
-    s = expit(a)
-    return {
-        "identity": lambda: np.ones_like(a),
-        "logistic": lambda: s * (1 - s),
-        "tanh": lambda: 1 - np.tanh(a) ** 2,
-        "relu": lambda: (a > 0).astype(float),
-        "leaky_relu": lambda: np.where(a > 0, 1.0, 0.01),
-        "elu": lambda: np.where(a > 0, 1.0, np.exp(np.minimum(a, 0))),
-        "gelu": lambda: 0.5 * (1 + erf(a / np.sqrt(2)))
-        + a * np.exp(-a * a / 2) / np.sqrt(2 * np.pi),
-        "softplus": lambda: s,
-        "silu": lambda: s * (1 + a * (1 - s)),
-    }[name]()
+    return HIDDEN_ACTIVATIONS[name].reference_grad(a)
+
+
+def out_act(a, name):
+    if name == "identity":
+        return a
+    if name == "logistic":
+        return expit(a)
+    if name == "exp":
+        return np.exp(a)
+    assert name == "softmax", name
+    e = np.exp(a - a.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
 
 
 def _loss(p, y, loss):
@@ -112,7 +102,7 @@ def loss_grad(coefs, intercepts, X, Y, sw, hp, key):
             a = a + h[src[j]]
         a_[j] = a
         if j == L:
-            h[j] = act(a, hp["out_act"])
+            h[j] = out_act(a, hp["out_act"])
             break
         name = "identity" if j in src else hp["activation"]
         z = act(a, name)

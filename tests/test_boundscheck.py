@@ -23,7 +23,7 @@ _SCRIPT = textwrap.dedent(
     import scipy.sparse as sp
     from numba.core import config
     from sknn_train import MLPClassifier, MLPRegressor, _jit
-    from sknn_train._config import ACTIVATIONS
+    from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
     from sknn_train._kernels.epoch import run_epoch
     from sknn_train._warmup import tiny_problem
 
@@ -74,7 +74,7 @@ _SCRIPT = textwrap.dedent(
                              validation_metric=metric, random_state=0,
                              n_init=2).fit(Xi, yr[:, 0]).predict(Xi)
                 fits += 2
-    for act in sorted(ACTIVATIONS):  # activation codes are run-time values
+    for act in sorted(HIDDEN_ACTIVATIONS):  # activation codes are run-time values
         MLPRegressor(hidden_layer_sizes=(3, 2), activation=act, max_iter=2,
                      random_state=0).fit(X, yr).predict(X)
         fits += 1

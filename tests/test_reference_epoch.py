@@ -6,6 +6,7 @@ import reference
 from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
 
 from sknn_train import _config
+from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
 from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
 from sknn_train._kernels.rng import mix
 from sknn_train._workspace import KernelInput, make_work
@@ -73,7 +74,7 @@ def test_compiled_epoch_matches_numpy_reference(solver, nesterov, loss, activati
     _run_both(loss, activation, solver, nesterov, sparse=sparse)
 
 
-@pytest.mark.parametrize("activation", sorted(_config.ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(HIDDEN_ACTIVATIONS))
 @pytest.mark.parametrize(("solver", "nesterov"), SOLVERS)
 def test_every_activation(activation, solver, nesterov):
     _run_both("log_loss", activation, solver, nesterov)

@@ -42,7 +42,7 @@ from threadpoolctl import ThreadpoolController, threadpool_info
 
 import sknn_train
 from sknn_train import MLPClassifier, MLPRegressor
-from sknn_train._config import ACTIVATIONS
+from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS as ACTIVATIONS
 
 ESTIMATORS = [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
 EST_IDS = ["classifier", "regressor"]

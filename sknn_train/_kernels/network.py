@@ -3,13 +3,16 @@
 The network is a :class:`Net` of plain arrays indexed by layer (layer 0 is the
 input, the last is the output): ``units`` widths, ``coef_off`` / ``int_off``
 offsets of each weight matrix and bias vector in the flat buffer ``theta``,
-``act`` the activation code of each layer, ``skip`` the layer whose output is
+``act`` the activation code of each layer (hidden codes, then the output
+layer's code from the separate output code space of ``activations``; layer 0
+unused), ``skip`` the layer whose output is
 added to a layer's pre-activation (residual blocks, -1 for none), ``skip_to``
 the reverse map, and ``drop`` each layer's dropout probability. Depth and
 architecture are data, not types: one compiled signature per dtype.
 
 A :class:`Work` holds the reusable buffers of a batch: ``acts`` (each layer's
-activation output z), ``pre`` (pre-activations, only for GELU / SiLU),
+activation output z), ``pre`` (pre-activations, only for the activations
+whose table entry says ``needs_pre``),
 ``dacts`` (outputs after dropout, only with dropout), ``deltas`` and ``xb``
 (the gathered dense input rows), with ``act_off`` the offset of each layer.
 
