@@ -13,20 +13,31 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _config
 from ._callbacks import CallbackSupportMixin, FitCallbacks
-from ._kernels.epoch import EVAL_ALIVE, EVAL_PREDICT, evaluate
-from ._layout import Layout, build_net, residual_skips
+from ._config import (
+    STOCHASTIC_SOLVERS,
+    WEIGHT_INITS,
+    FitConfig,
+    check_hidden_sizes,
+    check_layer_units,
+    prediction_net,
+    resolve,
+)
+from ._kernels.activations import HIDDEN_ACTIVATIONS
+from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
+from ._kernels.network import Net
+from ._layout import Layout, initial_params
+from ._threads import batch_macs, blas_threads
 from ._train import (
+    History,
     OptimizerState,
-    batch_macs,
-    blas_threads,
-    fit_lbfgs,
-    fit_stochastic,
+    stratification_labels,
+    train_lbfgs,
+    train_stochastic,
+    validation_split,
 )
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
-_STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -56,7 +67,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_config.ACTIVATIONS))],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -82,7 +93,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "residual": ["boolean"],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "weight_init": [StrOptions(_config.WEIGHT_INITS)],
+        "weight_init": [StrOptions(set(WEIGHT_INITS))],
         "validation_metric": [StrOptions({"score", "loss"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
     }
@@ -155,121 +166,104 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_init = n_init
 
     # ------------------------------------------------------------------ setup
-    def _loss_name(self):
-        if self.loss == "log_loss" and self.out_activation_ == "logistic":
-            return "binary_log_loss"
-        return self.loss
+    @classmethod
+    def _param_names(cls):
+        """The constructor's parameter names (``get_params`` inspects the signature each call)."""
+        names = cls.__dict__.get("_param_names_cache")
+        if names is None:
+            names = tuple(cls._get_param_names())
+            cls._param_names_cache = names
+        return names
 
-    def _kernel_codes(self):
-        """The loss code and the log losses' clipping bound (activations are in ``_net``)."""
-        return {
-            "loss": _config.LOSSES[self._loss_name()],
-            "eps": float(np.finfo(self._theta.dtype).eps),
-        }
+    def _resolve(self, n_samples, n_outputs, layout, out_activation, dtype, incremental):
+        """This fit's :class:`~sknn_train._config.FitConfig`: the one read of the parameters."""
+        params = {name: getattr(self, name) for name in self._param_names()}
+        params["loss"] = self.loss  # the classifier's is fixed, not a parameter
+        return resolve(params, n_samples=n_samples, n_outputs=n_outputs, layout=layout,
+                       out_activation=out_activation, dtype=dtype, incremental=incremental)
 
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        return list(sizes)
+    def _out_activation(self):
+        """The output activation the target calls for (scikit-learn's choice)."""
+        if not is_classifier(self):
+            return "exp" if self.loss == "poisson" else "identity"
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "softmax"
+        return "logistic"
 
-    def _dropout_rates(self):
-        """Dropout probability of the input and of every hidden layer."""
-        rates = self._check_dropout(len(self._layout.units) - 2)
-        return np.concatenate([[float(self.input_dropout)], rates])
+    def _prediction_net(self):
+        """The network without dropout that predictions run: the fitted model's own.
 
-    def _check_dropout(self, n_hidden):
-        """The per-hidden-layer dropout rates; ValueError for a wrong list."""
-        rates = np.asarray(self.dropout, dtype=np.float64)
-        if rates.ndim == 0:
-            rates = np.full(n_hidden, float(rates))
-        elif rates.shape != (n_hidden,):
-            raise ValueError(
-                f"dropout must be a float or one float per hidden layer ({n_hidden}), "
-                f"got {len(rates)} values: {list(rates)}."
-            )
-        if not ((rates >= 0) & (rates < 1)).all():
-            raise ValueError(f"dropout values must be in [0, 1), got {list(rates)}.")
-        return rates
-
-    def _net(self, dropout):
-        """The network description the kernels take; ``dropout=False`` for evaluation.
-
-        Kept between calls: building it costs more than the compiled forward
-        pass of a one-row predict. The key holds everything the network is
-        made of: the layout (a new one whenever ``coefs_`` are replaced, see
-        ``_sync_params``), the activations and ``residual`` (``set_params``
-        after fit takes effect at the next call, as without the cache) and,
-        for training, the dropout rates.
+        Made by the fit (``FitConfig.predict_net``) and stored with the model;
+        rebuilt from the fitted attributes only when there is none (a model
+        loaded from a pickle, or whose ``coefs_`` the user assigned).
         """
-        drop = self._dropout_rates() if dropout else None
-        key = (
-            self._layout,
-            self.activation,
-            self.out_activation_,
-            bool(self.residual),
-            None if drop is None else drop.tobytes(),
-        )
-        cache = self.__dict__.setdefault("_net_cache", {})
-        hit = cache.get(dropout)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        n_hidden = len(self._layout.units) - 2
-        skip = residual_skips(self._layout.units[1:-1]) if self.residual else np.full(
-            n_hidden + 2, -1
-        )
-        net = build_net(
-            self._layout,
-            _config.ACTIVATIONS[self.activation],
-            _config.OUT_ACTIVATIONS[self.out_activation_],
-            skip,
-            np.zeros(n_hidden + 1) if drop is None else drop,
-        )
-        cache[dropout] = (key, net)
+        net = self.__dict__.get("_predict_net")
+        if net is None:
+            net = prediction_net(self._layout, self.activation, self.residual,
+                                 self.out_activation_)
+            self._predict_net = net
         return net
 
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, config, n_outputs):
+        """A fresh network: attributes, weights drawn from ``_random_state``, empty history."""
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = y.shape[1]
-        self.n_layers_ = len(layer_units)
-
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
-
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(config.layout.units)
+        self._layout = config.layout
         # scikit-learn's draw order: weights, then bias, layer by layer.
-        coefs, intercepts = [], []
-        for i in range(self.n_layers_ - 1):
-            coef_init, intercept_init = self._init_coef(layer_units[i], layer_units[i + 1])
-            coefs.append(coef_init)
-            intercepts.append(intercept_init)
-        self._layout = Layout(layer_units)
-        self._set_theta(self._layout.pack(coefs, intercepts, dtype))
-        self._best_theta = self._theta.copy()
+        coefs, intercepts = initial_params(config.layout, config.weight_init,
+                                           config.glorot_factor, self._random_state)
+        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype))
         self._optimizer_state = None
+        if config.stochastic:
+            self._store_history(History.start(self._theta, config.early_stopping), config)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self.grad_norm_curve_ = []
-            self.layer_grad_norm_curve_ = []
-            self.clip_fraction_curve_ = []
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.validation_loss_curve_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_validation_loss_ = np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.validation_loss_curve_ = None
-                self.best_validation_score_ = None
-                self.best_validation_loss_ = None
+    def _history(self, config):
+        """The training history in the fitted attributes, to continue (partial_fit, warm start).
+
+        Attributes missing from a model whose fitted state was set by hand
+        start empty, as far as scikit-learn's own partial_fit needs none.
+        """
+        get = self.__dict__.get
+        best = get("_best_theta")
+        return History(
+            loss_curve=get("loss_curve_") if get("loss_curve_") is not None else [],
+            grad_norm_curve=get("grad_norm_curve_") or [],
+            layer_grad_norm_curve=get("layer_grad_norm_curve_") or [],
+            clip_fraction_curve=get("clip_fraction_curve_") or [],
+            validation_scores=get("validation_scores_"),
+            validation_loss_curve=get("validation_loss_curve_"),
+            best_loss=get("best_loss_", np.inf),
+            best_validation_score=get("best_validation_score_"),
+            best_validation_loss=get("best_validation_loss_"),
+            best_params=self._theta.copy() if best is None else best,
+            no_improvement_count=get("_no_improvement_count", 0),
+            t=get("t_", 0),
+            n_iter=get("n_iter_", 0),
+            loss=get("loss_"),
+        )
+
+    def _store_history(self, history, config):
+        """Copy a trainer's history into the fitted attributes: the one place that does."""
+        self.n_iter_ = history.n_iter
+        self._diverged_at = history.diverged_at
+        if history.loss is not None:
+            self.loss_ = history.loss
+        if not config.stochastic:
+            return
+        self.t_ = history.t
+        self.loss_curve_ = history.loss_curve
+        self.grad_norm_curve_ = history.grad_norm_curve
+        self.layer_grad_norm_curve_ = history.layer_grad_norm_curve
+        self.clip_fraction_curve_ = history.clip_fraction_curve
+        self.validation_scores_ = history.validation_scores
+        self.validation_loss_curve_ = history.validation_loss_curve
+        self.best_loss_ = history.best_loss
+        self.best_validation_score_ = history.best_validation_score
+        self.best_validation_loss_ = history.best_validation_loss
+        self._best_theta = history.best_params
+        self._no_improvement_count = history.no_improvement_count
 
     def _fresh_random_state(self):
         """``check_random_state(self.random_state)``, as scikit-learn draws on every call.
@@ -291,25 +285,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         else:
             rng.seed(seed)
         return rng
-
-    def _init_coef(self, fan_in, fan_out):
-        rng = self._random_state
-        if self.weight_init == "glorot_uniform":
-            # scikit-learn's scheme: Glorot's bound (sqrt(2) instead of sqrt(6)
-            # for logistic), biases drawn too, weights first.
-            factor = 2.0 if self.activation == "logistic" else 6.0
-            init_bound = np.sqrt(factor / (fan_in + fan_out))
-            coef_init = rng.uniform(-init_bound, init_bound, (fan_in, fan_out))
-            intercept_init = rng.uniform(-init_bound, init_bound, fan_out)
-            return coef_init, intercept_init
-        if self.weight_init == "he_uniform":
-            bound = np.sqrt(6.0 / fan_in)
-            coef_init = rng.uniform(-bound, bound, (fan_in, fan_out))
-        elif self.weight_init == "he_normal":
-            coef_init = rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
-        else:  # lecun_normal
-            coef_init = rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out))
-        return coef_init, np.zeros(fan_out)
 
     def _set_theta(self, theta):
         self._theta = theta
@@ -343,12 +318,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         They stop being views after unpickling or when a user assigns new arrays;
         the flat buffer is then rebuilt from them, so what the user sees is what
-        the kernels use.
+        the kernels use. A new layout gets a new prediction network.
         """
         if self._views_unchanged():
             return
-        layout = getattr(self, "_layout", None)
-        theta = getattr(self, "_theta", None)
+        layout = self.__dict__.get("_layout")
+        theta = self.__dict__.get("_theta")
         if layout is not None and theta is not None and layout.is_view_of(
             theta, self.coefs_, self.intercepts_
         ):
@@ -361,30 +336,23 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         dtype = np.result_type(*coefs, *intercepts)
         dtype = np.float32 if dtype == np.float32 else np.float64
         self._layout = Layout(units)
+        net = self.__dict__.get("_predict_net")
+        if net is not None and net.units.tolist() != units:
+            self._predict_net = None  # another network: rebuilt from the parameters
         self._set_theta(self._layout.pack(coefs, intercepts, dtype))
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        hidden_layer_sizes = self._hidden_sizes()
-        if np.any(np.array(hidden_layer_sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
-        if self.residual:
-            residual_skips(hidden_layer_sizes)  # clear error before any work
-        if self.solver == "lbfgs" and (
-            np.any(np.asarray(self.dropout) > 0) or self.input_dropout > 0
-        ):
-            raise ValueError(
-                "dropout and input_dropout must be 0 with solver='lbfgs': a random "
-                "objective breaks L-BFGS's line search. Use solver='adam' or 'sgd'."
-            )
+        hidden_sizes = check_hidden_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         y_raw = y
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        self._check_dropout(len(hidden_layer_sizes))
+        if not first_pass:
+            self._sync_params()
+        dtype = X.dtype if first_pass else self._theta.dtype
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            dtype = X.dtype if first_pass else self._theta.dtype
             # in the working dtype: 1e-50 is positive in float64 but 0 in float32
             if not sample_weight.astype(dtype).sum() > 0:
                 raise ValueError(
@@ -395,97 +363,137 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self._check_target(y)
-
-        n_features = X.shape[1]
-        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
+        if first_pass:
+            layout, out_activation = Layout(layer_units), self._out_activation()
+        else:
+            layout, out_activation = self._layout, self.out_activation_
+            if list(layout.units) != layer_units:
+                raise ValueError(
+                    "The network of the previous fit has layer sizes "
+                    f"{[int(u) for u in layout.units]}, but this call needs "
+                    f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
+                    "Set warm_start=False or keep hidden_layer_sizes and the targets."
+                )
+        config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype,
+                               incremental)
         self._random_state = self._fresh_random_state()
 
         n_init = 1 if (incremental or not first_pass) else self.n_init
         # one task per epoch; L-BFGS also opens a last, empty one after it stops
-        per_run = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
+        per_run = 1 if incremental else config.max_iter + (not config.stochastic)
         callbacks = FitCallbacks(self, X, y_raw, sample_weight, per_run * n_init)
         if first_pass:
+            self.out_activation_ = out_activation
             runs = []
             for _ in range(n_init):
-                self._initialize(y, layer_units, X.dtype)
-                interrupted = self._train(X, y, sample_weight, incremental, callbacks)
-                runs.append((self._init_criterion(), dict(self.__dict__)))
+                self._initialize(config, y.shape[1])
+                interrupted = self._train(config, X, y, sample_weight, callbacks)
+                runs.append((self._init_score(config), dict(self.__dict__)))
                 if interrupted:
                     break
             # Keep the best run; the runs' own objects are disjoint, so a
             # shallow copy of the instance dictionary is a snapshot.
-            best = int(np.argmin([c for c, _ in runs]))
+            best = int(np.argmax([score for score, _ in runs]))
             if best != len(runs) - 1:
                 self.__dict__.update(runs[best][1])
-            sign = -1.0 if self._criterion_is_score() else 1.0
-            self.init_scores_ = [sign * c for c, _ in runs]
+            self.init_scores_ = [score for score, _ in runs]
         else:
-            self._sync_params()
-            if list(self._layout.units) != layer_units:
-                raise ValueError(
-                    "The network of the previous fit has layer sizes "
-                    f"{[int(u) for u in self._layout.units]}, but this call needs "
-                    f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
-                    "Set warm_start=False or keep hidden_layer_sizes and the targets."
-                )
-            self._train(X, y, sample_weight, incremental, callbacks)
+            self._train(config, X, y, sample_weight, callbacks)
 
         if not np.isfinite(self._theta).all():
             where = ""
-            if getattr(self, "_diverged_at", None) is not None:
-                where = f" (training diverged in epoch {self._diverged_at})"
+            if self._diverged_at is not None:
+                where = f" It diverged in epoch {self._diverged_at}."
             hint = ""
-            if self.solver in _STOCHASTIC_SOLVERS:
+            if config.stochastic:
                 hint = (
-                    f", or the learning rate is too large: lower learning_rate_init "
-                    f"(now {self.learning_rate_init:g}) or clip updates with "
-                    "max_grad_norm (for example 1.0)"
+                    " Or the learning rate is too large: lower learning_rate_init "
+                    f"(now {config.learning_rate_init:g}) or clip updates with "
+                    "max_grad_norm (for example 1.0)."
                 )
             raise ValueError(
-                f"Solver produced non-finite parameter weights{where}. The input data "
-                f"may contain large values and need to be preprocessed{hint}."
+                "Solver produced non-finite parameter weights. The input data may"
+                f" contain large values and need to be preprocessed.{where}{hint}"
             )
-        self.dead_units_ = self._dead_units(X)
+        self.dead_units_ = self._dead_units(X, config)
         callbacks.finish()
         return self
 
-    def _train(self, X, y, sample_weight, incremental, callbacks):
+    def _train(self, config, X, y, sample_weight, callbacks):
         """Run the solver on the current network; returns whether it was interrupted."""
         self.n_outputs_ = y.shape[1]
-        dtype = self._theta.dtype
+        self._predict_net = config.predict_net
+        dtype = config.dtype
+        theta = self._theta
+        data = KernelInput(X, dtype)
         Y = kernel_array(y, dtype)
         if sample_weight is None:
             sw = np.ones(X.shape[0], dtype=dtype)
         else:
             sw = kernel_array(sample_weight, dtype)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            return fit_stochastic(self, X, Y, sw, sample_weight, incremental, callbacks)
-        return fit_lbfgs(self, X, Y, sw, callbacks)
+        if not config.stochastic:
+            self._store_history(train_lbfgs(data, Y, sw, theta, config, callbacks), config)
+            return False
+        if not config.incremental or self.__dict__.get("_optimizer_state") is None:
+            self._optimizer_state = OptimizerState(config.solver, theta.size, dtype,
+                                                   config.learning_rate_init)
+        rng = self._random_state
+        train_rows = validate = None
+        if config.early_stopping:
+            target_type = self._label_binarizer.y_type_ if is_classifier(self) else None
+            train_rows, val_rows = validation_split(
+                X.shape[0], config.validation_fraction, rng,
+                stratification_labels(Y, target_type))
+            validate = self._validation(X, Y, sample_weight, val_rows, config)
+        history = train_stochastic(data, Y, sw, theta, self._optimizer_state, config,
+                                   self._history(config), rng, train_rows=train_rows,
+                                   validate=validate, callbacks=callbacks)
+        self._store_history(history, config)
+        return history.interrupted
 
-    def _criterion_is_score(self):
-        return (
-            self.solver in _STOCHASTIC_SOLVERS
-            and self.early_stopping
-            and self.validation_metric == "score"
-        )
+    def _validation(self, X, Y, sample_weight, rows, config):
+        """Early stopping's validation function: score and loss of the held-out ``rows``.
 
-    def _init_criterion(self):
-        """What n_init minimises: -best validation score, best validation loss or loss_."""
-        if self.solver in _STOCHASTIC_SOLVERS and self.early_stopping:
-            if self.validation_metric == "score":
-                return -float(self.best_validation_score_)
-            return float(self.best_validation_loss_)
+        One forward pass over them gives both (the network outputs and the
+        weighted mean loss).
+        """
+        X_val = X[rows]
+        y_val = Y[rows]
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        sw_val = None if sample_weight is None else sample_weight[rows]
+        Y_kernel = kernel_array(Y[rows], config.dtype)
+        sw_kernel = kernel_array(np.ones(len(rows)) if sw_val is None else sw_val,
+                                 config.dtype)
+        out = np.empty(Y_kernel.shape, dtype=config.dtype)
+        loss, eps = config.hyper.loss, config.hyper.eps_loss
+
+        def validate():
+            value = self._evaluate(X_val, PASS_LOSS, out=out, Y=Y_kernel, sw=sw_kernel,
+                                   loss=loss, eps_loss=eps)
+            return self._score_outputs(out, y_val, sw_val), float(value)
+
+        return validate
+
+    def _init_score(self, config):
+        """What ``n_init`` maximises, higher is better: the best validation score, the
+        negated best validation loss, or the negated final training loss."""
+        if config.early_stopping:
+            if config.validation_metric == "score":
+                return float(self.best_validation_score_)
+            return -float(self.best_validation_loss_)
         loss = float(self.loss_)
-        return loss if np.isfinite(loss) else np.inf
+        return -loss if np.isfinite(loss) else -np.inf
 
-    def _dead_units(self, X):
+    def _dead_units(self, X, config):
         """Per hidden layer, the fraction of units with zero output on every row of ``X``."""
-        n_hidden = len(self._layout.units) - 2
-        if self.activation not in _config.RELU_FAMILY or n_hidden == 0:
+        n_hidden = len(config.layout.units) - 2
+        if not config.can_die:
             return np.zeros(n_hidden)
-        alive = np.zeros(int(self._layout.units[1:-1].sum()), dtype=np.uint8)
-        self._evaluate(X, EVAL_ALIVE, alive=alive)
-        bounds = np.cumsum(self._layout.units[1:-1])[:-1]
+        alive = np.zeros(int(config.layout.units[1:-1].sum()), dtype=np.uint8)
+        self._evaluate(X, PASS_ALIVE, alive=alive)
+        bounds = np.cumsum(config.layout.units[1:-1])[:-1]
         return np.array([1.0 - a.mean() for a in np.split(alive, bounds)])
 
     def _check_target(self, y):
@@ -515,7 +523,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver
@@ -561,13 +569,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params()
         out = np.empty((X.shape[0], int(self._layout.units[-1])), dtype=self._theta.dtype)
-        self._evaluate(X, EVAL_PREDICT, out=out)
+        self._evaluate(X, PASS_PREDICT, out=out)
         return out
 
-    def _evaluate(self, X, mode, out=None, alive=None, Y=None, sw=None):
-        """Forward passes without dropout over ``X`` (see ``evaluate``).
+    def _evaluate(self, X, mode, out=None, alive=None, Y=None, sw=None, loss=0, eps_loss=0.0):
+        """Forward passes of the prediction network over ``X`` (see ``evaluate``).
 
-        Returns the weighted mean loss against ``Y`` / ``sw`` for ``EVAL_LOSS``.
+        Returns the weighted mean loss (code ``loss``) against ``Y`` / ``sw``
+        for ``PASS_LOSS``.
         """
         dtype = self._theta.dtype
         if not sp.issparse(X):
@@ -576,13 +585,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         n = data.n_rows
         if n == 0:
             return 0.0
-        net = self._net(dropout=False)
-        chunk = chunk_rows(self._layout, n)
+        net = self._prediction_net()
+        layout = self._layout
+        chunk = chunk_rows(layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
-        codes = self._kernel_codes()
-        with blas_threads(batch_macs(self._layout, chunk), batch_macs(self._layout, n)):
+        with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
             return evaluate(*data.args(), n, chunk, self._theta, net, work, mode, Y, sw,
-                            np.int64(codes["loss"]), codes["eps"], out, alive)
+                            np.int64(loss), float(eps_loss), out, alive)
 
     def _predict(self, X, check_input=True):
         """Predictions without the fitted check."""
@@ -610,10 +619,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # skops.io needs to trust nothing but the estimator class.
         state.pop("_theta", None)
         state.pop("_layout", None)
-        # caches, rebuilt on demand (the network, the views _sync_params
+        # rebuilt on demand (the prediction network, the views _sync_params
         # compares with, the generator _fresh_random_state re-seeds)
-        for name in ("_net_cache", "_param_views", "_seeded_rng"):
+        for name in ("_param_views", "_seeded_rng"):
             state.pop(name, None)
+        # the prediction network as plain arrays (skops loads them without trust)
+        net = state.pop("_predict_net", None)
+        if net is not None:
+            state["_predict_net"] = {k: np.asarray(v) for k, v in net._asdict().items()}
         opt = state.get("_optimizer_state")
         if opt is not None:
             state["_optimizer_state"] = dict(vars(opt))
@@ -626,6 +639,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         opt = state.get("_optimizer_state")
         if isinstance(opt, dict):
             state["_optimizer_state"] = OptimizerState.from_dict(opt)
+        net = state.get("_predict_net")
+        if isinstance(net, dict):
+            state["_predict_net"] = Net(**net)
         super().__setstate__(state)
         if saved != current:
             warnings.warn(
@@ -639,7 +655,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 self._check_fitted_shapes()
                 self._layout = None
                 self._sync_params()
-                self._net(dropout=False)
+                self._prediction_net()
             except Exception as exc:
                 raise ValueError(
                     f"Cannot load this {type(self).__name__}: it was saved with "

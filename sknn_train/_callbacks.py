@@ -36,12 +36,20 @@ class FitCallbacks:
     def __bool__(self):
         return self.ctx is not None
 
-    def _state(self):
+    def _state(self, progress=None):
+        """The fitted attributes of the estimator's current state.
+
+        ``progress`` is the trainer's history during training (the
+        estimator's own attributes are written when the trainer returns).
+        """
         est = self.est
         attrs = {
             "coefs_": [c.copy() for c in est.coefs_],
             "intercepts_": [b.copy() for b in est.intercepts_],
         }
+        if progress is not None:
+            attrs.update(n_iter_=progress.n_iter, loss_=progress.loss, t_=progress.t)
+            return attrs
         for name in ("n_iter_", "loss_", "t_"):
             if hasattr(est, name):
                 attrs[name] = getattr(est, name)
@@ -54,8 +62,11 @@ class FitCallbacks:
                 estimator=self.est, X=self.X, y=self.y, metadata=self.metadata
             )
 
-    def end(self, with_state=True):
-        """End the current task; whether a callback asked to stop."""
+    def end(self, progress=None, with_state=True):
+        """End the current task; whether a callback asked to stop.
+
+        ``progress``: the trainer's :class:`~sknn_train._train.History` so far.
+        """
         if self.sub is None:
             return False
         sub, self.sub = self.sub, None
@@ -64,7 +75,7 @@ class FitCallbacks:
         return bool(
             sub.call_on_fit_task_end(
                 estimator=self.est, X=self.X, y=self.y, metadata=self.metadata,
-                reconstruction_attributes=self._state(),
+                reconstruction_attributes=self._state(progress),
             )
         )
 

@@ -1,21 +1,249 @@
-"""The one place where hyperparameter strings become the integer codes the kernels use."""
+"""The one resolution step: an estimator's parameters and the data's shape become a
+:class:`FitConfig`.
+
+:func:`resolve` runs once at the start of every ``fit`` / ``partial_fit``. It
+is the one place where hyperparameter strings become the kernels' codes, where
+the per-layer dropout rates and the residual wiring are worked out, and where
+the checks that ``_parameter_constraints`` cannot express are made (a dropout
+list of the wrong length, dropout with L-BFGS, residual blocks of unequal
+widths, a validation split too small). After it, nothing reads a
+hyperparameter from the estimator: the trainers and the kernels take the
+configuration, and data flows one way, from here down to one kernel branch.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection._split import _validate_shuffle_split
+
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._kernels.epoch import Hyper, make_hyper
+from ._kernels.losses import LOSSES
+from ._kernels.network import Net
+from ._kernels.optim import SOLVERS
+from ._layout import Layout, build_net, residual_skips
+from warnings import warn  # (switched to ._warnings.warn when it lands)
 
-# Hidden-layer activations, from the one table of them
-# (``_kernels/activations.HIDDEN_ACTIVATIONS``; adding one is an entry there).
-ACTIVATIONS = {name: a.code for name, a in HIDDEN_ACTIVATIONS.items()}
-# Activations whose units can die (zero output for every input): dead_units_.
-RELU_FAMILY = {name for name, a in HIDDEN_ACTIVATIONS.items() if a.can_die}
+WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
+STOCHASTIC_SOLVERS = ("sgd", "adam")
 
-WEIGHT_INITS = {"glorot_uniform", "he_uniform", "he_normal", "lecun_normal"}
-# Output activations: a code space of their own (never used for hidden layers).
-OUT_ACTIVATIONS = dict(OUTPUT_ACTIVATIONS)
 
-# Loss codes; each is the canonical pair of its output activation, so the output
-# delta is (p - y) times the sample weight.
-LOSSES = {"squared_error": 0, "poisson": 1, "log_loss": 2, "binary_log_loss": 3}
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything one fit needs, resolved from the parameters and the data's shape.
 
-SOLVERS = {"sgd": 0, "adam": 1}
+    The kernel data (``train_net``, ``predict_net``, ``hyper``) is built here
+    once; the trainers only replace the per-epoch fields of ``hyper`` (the
+    learning rate of a schedule, the dropout key).
+    """
+
+    dtype: np.dtype
+    layout: Layout
+    solver: str  # 'sgd', 'adam' or 'lbfgs'
+    stochastic: bool
+    train_net: Net  # with the dropout rates
+    predict_net: Net  # without: what predict and the validation pass use
+    hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
+    loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
+    uses_dropout: bool
+    can_die: bool  # hidden units can output zero on every row: dead_units_ counts them
+    # the epoch loop
+    incremental: bool  # partial_fit: one epoch, state kept
+    max_iter: int
+    batch_size: int  # already clipped to the training rows
+    shuffle: bool
+    tol: float
+    n_iter_no_change: float
+    schedule: str  # learning_rate: 'constant', 'invscaling' or 'adaptive'
+    learning_rate_init: float
+    power_t: float
+    verbose: bool
+    early_stopping: bool
+    validation_fraction: float
+    validation_metric: str  # 'score' or 'loss'
+    max_fun: int
+    # the initial weights
+    weight_init: str
+    glorot_factor: float  # Glorot's bound numerator: 2 for logistic units, else 6
+
+
+def check_hidden_sizes(hidden_layer_sizes) -> list:
+    """The hidden layer widths as given; scikit-learn's ValueError for a non-positive one."""
+    sizes = hidden_layer_sizes
+    sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+    if np.any(np.array(sizes) <= 0):
+        raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+    return sizes
+
+
+#: A dtype of no bytes: ``np.empty(shape, _NO_BYTES)`` checks a shape, allocating nothing.
+_NO_BYTES = np.dtype([])
+
+
+def check_layer_units(layer_units) -> list[int]:
+    """``[n_features, *hidden_layer_sizes, n_outputs]`` as ints.
+
+    Widths scikit-learn's weight initialisation cannot use (``3.5``, ``[3]``,
+    ``"a"``) raise its own TypeError: the same two operations, Glorot's sum
+    of the fans and the weight matrix's shape, are made on them here.
+    """
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        fan_in + fan_out  # noqa: B018 (the Glorot bound's sum: TypeError for a list)
+        np.empty((fan_in, fan_out), dtype=_NO_BYTES)
+    return [int(u) for u in layer_units]
+
+
+def dropout_rates(dropout, input_dropout, n_hidden) -> np.ndarray:
+    """Dropout probability of the input and of every hidden layer (n_hidden + 1 values)."""
+    rates = np.asarray(dropout, dtype=np.float64)
+    if rates.ndim == 0:
+        rates = np.full(n_hidden, float(rates))
+    elif rates.shape != (n_hidden,):
+        raise ValueError(
+            f"dropout must be a float or one float per hidden layer ({n_hidden}), "
+            f"got {len(rates)} values: {list(rates)}."
+        )
+    if not ((rates >= 0) & (rates < 1)).all():
+        raise ValueError(f"dropout values must be in [0, 1), got {list(rates)}.")
+    return np.concatenate([[float(input_dropout)], rates])
+
+
+def residual_wiring(sizes, residual) -> np.ndarray:
+    """``skip`` of :func:`~sknn_train._layout.build_net`; warns when ``residual`` does nothing."""
+    if not residual:
+        return np.full(len(sizes) + 2, -1, dtype=np.int64)
+    if len(sizes) < 3:
+        warn(
+            f"residual=True has no effect with {len(sizes)} hidden layer"
+            f"{'' if len(sizes) == 1 else 's'}: a residual block is a pair of hidden "
+            "layers after the first, so it needs at least 3 (for example "
+            "hidden_layer_sizes=(64, 64, 64)). The network is trained without skips.",
+            UserWarning,
+        )
+    return residual_skips(sizes)
+
+
+def loss_name(loss, out_activation) -> str:
+    """The loss the kernels compute: log loss on logistic outputs is the binary one."""
+    if loss == "log_loss" and out_activation == "logistic":
+        return "binary_log_loss"
+    return loss
+
+
+def prediction_net(layout, activation, residual, out_activation) -> Net:
+    """The network without dropout: what ``predict`` and the validation pass run."""
+    sizes = [int(u) for u in layout.units[1:-1]]
+    skip = residual_skips(sizes) if residual else np.full(len(sizes) + 2, -1, dtype=np.int64)
+    return build_net(layout, HIDDEN_ACTIVATIONS[activation].code,
+                     OUTPUT_ACTIVATIONS[out_activation], skip, np.zeros(len(sizes) + 1))
+
+
+def training_rows(n_samples, early_stopping, validation_fraction) -> int:
+    """How many rows the optimizer sees: all, or those left by the validation split.
+
+    The split's sizes are scikit-learn's (``train_test_split``); its errors too,
+    followed by what to change.
+    """
+    if not early_stopping:
+        return n_samples
+    n_train, n_val = _validate_shuffle_split(n_samples, validation_fraction, None)
+    if n_val < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset. "
+            f"(early_stopping holds out validation_fraction={validation_fraction:g} of "
+            f"{n_samples} samples: {n_val} sample{'' if n_val == 1 else 's'}, and a "
+            "validation score needs at least 2.)"
+        )
+    return int(n_train)
+
+
+def batch_rows(batch_size, n_train) -> int:
+    """The minibatch size: scikit-learn's 'auto' and clipping (with its warning)."""
+    if batch_size == "auto":
+        return min(200, n_train)
+    if batch_size > n_train:
+        warn(
+            "Got `batch_size` less than 1 or larger than "
+            "sample size. It is going to be clipped"
+        )
+    return int(np.clip(batch_size, 1, n_train))
+
+
+def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout: Layout,
+            out_activation: str, dtype, incremental: bool) -> FitConfig:
+    """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
+
+    ``params`` holds the estimator's constructor parameters (``get_params``'
+    values); ``out_activation`` is the fitted ``out_activation_``.
+    """
+    solver = params["solver"]
+    stochastic = solver in STOCHASTIC_SOLVERS
+    sizes = [int(u) for u in layout.units[1:-1]]
+    drop = dropout_rates(params["dropout"], params["input_dropout"], len(sizes))
+    uses_dropout = bool((drop > 0).any())
+    if uses_dropout and not stochastic:
+        raise ValueError(
+            "dropout and input_dropout must be 0 with solver='lbfgs': a random "
+            "objective breaks L-BFGS's line search. Use solver='adam' or 'sgd'."
+        )
+    early_stopping = bool(params["early_stopping"]) and stochastic
+    if early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    skip = residual_wiring(sizes, params["residual"])
+    activation = params["activation"]
+    hidden_code = HIDDEN_ACTIVATIONS[activation].code
+    out_code = OUTPUT_ACTIVATIONS[out_activation]
+    train_net = build_net(layout, hidden_code, out_code, skip, drop)
+    predict_net = build_net(layout, hidden_code, out_code, skip, np.zeros_like(drop))
+    loss = loss_name(params["loss"], out_activation)
+    batch_size = 0
+    if stochastic:
+        n_train = training_rows(n_samples, early_stopping, params["validation_fraction"])
+        batch_size = batch_rows(params["batch_size"], n_train)
+    hyper = make_hyper(
+        loss=LOSSES[loss],
+        eps_loss=float(np.finfo(dtype).eps),
+        solver=SOLVERS.get(solver, 0),
+        lr=params["learning_rate_init"],
+        beta_1=params["beta_1"],
+        beta_2=params["beta_2"],
+        epsilon=params["epsilon"],
+        momentum=params["momentum"],
+        nesterov=params["nesterovs_momentum"],
+        alpha=params["alpha"],
+        max_norm=params["max_grad_norm"],
+    )
+    return FitConfig(
+        dtype=np.dtype(dtype),
+        layout=layout,
+        solver=solver,
+        stochastic=stochastic,
+        train_net=train_net,
+        predict_net=predict_net,
+        hyper=hyper,
+        loss=loss,
+        uses_dropout=uses_dropout,
+        can_die=HIDDEN_ACTIVATIONS[activation].can_die and len(sizes) > 0,
+        incremental=bool(incremental),
+        max_iter=int(params["max_iter"]),
+        batch_size=batch_size,
+        shuffle=bool(params["shuffle"]),
+        tol=float(params["tol"]),
+        n_iter_no_change=params["n_iter_no_change"],
+        schedule=params["learning_rate"],
+        learning_rate_init=float(params["learning_rate_init"]),
+        power_t=float(params["power_t"]),
+        verbose=params["verbose"],
+        early_stopping=early_stopping,
+        validation_fraction=float(params["validation_fraction"]),
+        validation_metric=params["validation_metric"],
+        max_fun=int(params["max_fun"]),
+        weight_init=params["weight_init"],
+        glorot_factor=2.0 if activation == "logistic" else 6.0,
+    )
+

@@ -126,3 +126,29 @@ def build_net(layout: Layout, hidden_act: int, out_act: int, skip, drop) -> Net:
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates)
+
+
+def initial_params(layout: Layout, weight_init: str, glorot_factor: float, rng):
+    """Initial weight matrices and bias vectors, drawn from ``rng`` layer by layer.
+
+    ``glorot_uniform`` is scikit-learn's scheme: Glorot's bound
+    ``sqrt(glorot_factor / (fan_in + fan_out))`` (the factor is 2 instead of 6
+    for logistic units), biases drawn too, each layer's weights first. The
+    others draw the weights only and start the biases at zero.
+    """
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(layout.units[:-1].tolist(), layout.units[1:].tolist()):
+        if weight_init == "glorot_uniform":
+            bound = np.sqrt(glorot_factor / (fan_in + fan_out))
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(rng.uniform(-bound, bound, fan_out))
+            continue
+        if weight_init == "he_uniform":
+            bound = np.sqrt(6.0 / fan_in)
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+        elif weight_init == "he_normal":
+            coefs.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)))
+        else:  # lecun_normal
+            coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
+        intercepts.append(np.zeros(fan_out))
+    return coefs, intercepts

@@ -1,4 +1,10 @@
-"""The Python side of training: epoch loop, validation split, schedules, messages.
+"""The trainers: minibatch epochs (sgd, adam) and full-batch L-BFGS.
+
+A trainer takes the data in kernel form, the flat parameter buffer, the
+optimizer state, the :class:`~sknn_train._config.FitConfig` and a validation
+function, and returns a :class:`History` (curves, best parameters, iteration
+counts, why it stopped). It knows no estimator: the estimator copies the
+history into its fitted attributes, in one place.
 
 Everything per sample or per batch happens inside one compiled call per epoch
 (:func:`sknn_train._kernels.epoch.run_epoch`); this module runs once per epoch.
@@ -6,141 +12,95 @@ Everything per sample or per batch happens inside one compiled call per epoch
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
-import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.fixes import parse_version, sp_version
 from sklearn.utils.optimize import _check_optimize_result
-from threadpoolctl import ThreadpoolController
 
-from . import _config
-from ._kernels.epoch import (
-    DIAG_BATCHES,
-    DIAG_CLIPPED,
-    DIAG_LAYERS,
-    DIAG_NORM,
-    EVAL_LOSS,
-    Hyper,
-    full_loss_grad,
-    run_epoch,
-)
-from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
+from ._config import FitConfig
+from ._kernels.epoch import DIAG_BATCHES, DIAG_CLIPPED, DIAG_LAYERS, DIAG_NORM, full_loss_grad, run_epoch
+from ._kernels.optim import ADAM, SGD, SOLVERS
+from ._threads import batch_macs, blas_threads
+from ._workspace import KernelInput, chunk_rows, make_work
 
-_BLAS_LIBS = None
+#: Odd 64-bit constant spreading the epochs' dropout keys (the golden ratio's bits).
 _GOLDEN = 0x9E3779B97F4A7C15
 
-
-#: Multiply-adds of one batch's forward pass above which BLAS may use every
-#: core: below it a second thread gains nothing and costs synchronisation.
-BLAS_PARALLEL_MACS = 4_000_000
-
-
-def _blas_threads(macs):
-    """BLAS threads for work of ``macs`` multiply-adds per call (None: no limit)."""
-    value = os.environ.get("SKNN_TRAIN_BLAS_THREADS", "auto").strip().lower()
-    if value in {"all", "0", "none"}:
-        return None
-    if value in {"", "auto"}:
-        return None if macs >= BLAS_PARALLEL_MACS else 1
-    return max(1, int(value))
+#: A validation function: () -> (score, loss) of the current parameters on the
+#: held-out rows (higher scores are better).
+Validate = Callable[[], tuple[float, float]]
 
 
-def batch_macs(layout, rows):
-    """Multiply-adds of the forward pass of ``rows`` rows."""
-    return int(rows) * layout.macs_per_row
+@dataclass
+class History:
+    """What training produced; a later ``partial_fit`` / warm start continues it.
 
-
-#: A call whose forward passes come to fewer multiply-adds than this in all
-#: leaves the BLAS threads as they are: setting and restoring the limits costs
-#: tens of microseconds, more than such a call takes (a predict on a few rows).
-SMALL_CALL_MACS = 1_000_000
-
-
-def blas_threads(macs=0, total_macs=None):
-    """BLAS threads for a fit or predict: one for small products, all for large ones.
-
-    ``macs`` is the multiply-adds of one batch's (or chunk's) forward pass,
-    ``total_macs`` those of the whole call's forward passes (None: unknown).
-
-    Minibatch products of small layers gain nothing from a second BLAS thread
-    and pay for its synchronisation; large ones (``BLAS_PARALLEL_MACS``
-    multiply-adds per batch and more) run 1.3-1.5x faster on two cores of an
-    idle machine. ``SKNN_TRAIN_BLAS_THREADS`` overrides the choice: a number,
-    or ``all``. On a machine where other processes keep the cores busy,
-    OpenBLAS threads that wait on each other can make an epoch many times
-    slower (for scikit-learn's MLP too): set it to 1 there. The caller's
-    settings are restored afterwards.
+    The curves have one entry per epoch (stochastic solvers only);
+    ``best_params`` holds the parameters of the best validation epoch (early
+    stopping) and ``stop_reason`` why the last call ended: ``'max_iter'``,
+    ``'no_improvement'``, ``'diverged'``, ``'callback'``, ``'interrupted'``,
+    ``'one_epoch'`` (partial_fit) or, for L-BFGS, scipy's message.
     """
-    threads = _blas_threads(macs)
-    if threads is None or (total_macs is not None and total_macs < SMALL_CALL_MACS):
-        return contextlib.nullcontext()
-    return _shared_blas_limit(threads)
+
+    loss_curve: list = field(default_factory=list)
+    grad_norm_curve: list = field(default_factory=list)
+    layer_grad_norm_curve: list = field(default_factory=list)
+    clip_fraction_curve: list = field(default_factory=list)
+    validation_scores: list | None = None
+    validation_loss_curve: list | None = None
+    best_loss: float | None = np.inf
+    best_validation_score: float | None = None
+    best_validation_loss: float | None = None
+    best_params: np.ndarray | None = None
+    no_improvement_count: int = 0
+    t: int = 0  # samples seen, over every call
+    n_iter: int = 0  # epochs (iterations) of the last call
+    loss: float | None = None
+    diverged_at: int | None = None
+    stop_reason: str = ""
+    interrupted: bool = False
+
+    @classmethod
+    def start(cls, theta, early_stopping):
+        """The history of a network that has not been trained yet."""
+        if early_stopping:
+            return cls(validation_scores=[], validation_loss_curve=[],
+                       best_validation_score=-np.inf, best_validation_loss=np.inf,
+                       best_loss=None, best_params=theta.copy())
+        return cls(best_params=theta.copy())
 
 
-_LIMIT_LOCK = threading.Lock()
-_LIMIT_USERS = 0
-_LIMIT_ORIGINAL = None
+class _NoCallbacks:
+    """The callbacks of a fit without any: every hook does nothing."""
+
+    def __bool__(self):
+        return False
+
+    def begin(self, task_name):
+        pass
+
+    def end(self, progress=None, with_state=True):
+        return False
 
 
-def _blas_libraries():
-    """threadpoolctl's controllers of the loaded BLAS libraries (found once)."""
-    global _BLAS_LIBS
-    if _BLAS_LIBS is None:
-        _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
-                      if lib.user_api == "blas"]
-    return _BLAS_LIBS
-
-
-@contextlib.contextmanager
-def _shared_blas_limit(threads):
-    """One process-wide limit shared by overlapping fits (threads).
-
-    The first fit to start sets the limit, the last one to end restores the
-    caller's settings; nested or concurrent fits only count themselves in.
-    (Separate limiters would restore each other's limit, leaving the process
-    at one thread.)
-
-    The BLAS libraries' thread counts are read and set directly, as
-    ``ThreadpoolController.limit(limits=threads, user_api="blas")`` does:
-    that call also collects every library's full description (versions,
-    OpenMP too) each time, 15-20 us, which a partial_fit on a few hundred
-    rows would pay on every call.
-    """
-    global _LIMIT_USERS, _LIMIT_ORIGINAL
-    with _LIMIT_LOCK:
-        if _LIMIT_USERS == 0:
-            libs = _blas_libraries()
-            _LIMIT_ORIGINAL = [lib.num_threads for lib in libs]
-            for lib in libs:
-                lib.set_num_threads(threads)
-        _LIMIT_USERS += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_USERS -= 1
-            if _LIMIT_USERS == 0:
-                for lib, n in zip(_blas_libraries(), _LIMIT_ORIGINAL):
-                    lib.set_num_threads(n)
-                _LIMIT_ORIGINAL = None
+NO_CALLBACKS = _NoCallbacks()
 
 
 class OptimizerState:
     """Moments / velocities over the flat buffer plus the scalar state."""
 
-    def __init__(self, est, size, dtype):
-        self.solver = _config.SOLVERS[est.solver]
+    def __init__(self, solver, size, dtype, learning_rate):
+        self.solver = SOLVERS[solver]
         self.state1 = np.zeros(size, dtype=dtype)
-        self.state2 = np.zeros(size if self.solver == 1 else 0, dtype=dtype)
+        self.state2 = np.zeros(size if self.solver == ADAM else 0, dtype=dtype)
         self.step = np.zeros(1, dtype=np.int64)
-        self.learning_rate = float(est.learning_rate_init)
+        self.learning_rate = float(learning_rate)
 
     @classmethod
     def from_dict(cls, state):
@@ -149,12 +109,15 @@ class OptimizerState:
         self.__dict__.update(state)
         return self
 
-    def iteration_ends(self, est, time_step):
-        if self.solver == 0 and est.learning_rate == "invscaling":
-            self.learning_rate = float(est.learning_rate_init) / (time_step + 1) ** est.power_t
+    def iteration_ends(self, config, time_step):
+        """scikit-learn's inverse-scaling schedule of SGD."""
+        if self.solver == SGD and config.schedule == "invscaling":
+            self.learning_rate = config.learning_rate_init / (time_step + 1) ** config.power_t
 
-    def trigger_stopping(self, est, msg, verbose):
-        if self.solver == 1 or est.learning_rate != "adaptive":
+    def trigger_stopping(self, config, msg):
+        """Whether to stop; the adaptive schedule divides the rate by 5 instead, while it can."""
+        verbose = config.verbose
+        if self.solver == ADAM or config.schedule != "adaptive":
             if verbose:
                 print(msg + " Stopping.")
             return True
@@ -168,18 +131,20 @@ class OptimizerState:
         return False
 
 
-def stratification_labels(est, Y):
+def stratification_labels(Y, target_type):
     """One label per sample to stratify the validation split on, or None.
 
-    Binary and multiclass targets use the class (scikit-learn stratifies only
-    binary ones). Multilabel targets use the label combination; combinations
-    seen once are pooled so that every stratum can be split.
+    ``target_type`` is the classifier's ``type_of_target`` (None for a
+    regressor). Binary and multiclass targets use the class (scikit-learn
+    stratifies only binary ones). Multilabel targets use the label
+    combination; combinations seen once are pooled so that every stratum can
+    be split.
     """
-    if not is_classifier(est):
+    if target_type is None:
         return None
     if Y.shape[1] == 1:
         return Y[:, 0].astype(np.int64)
-    if est._label_binarizer.y_type_ == "multiclass":
+    if target_type == "multiclass":
         return np.argmax(Y, axis=1)
     _, codes, counts = np.unique(Y, axis=0, return_inverse=True, return_counts=True)
     codes = codes.ravel()
@@ -193,219 +158,148 @@ def stratification_labels(est, Y):
     return codes
 
 
-def validation_split(est, n_samples, Y, rng):
+def validation_split(n_samples, validation_fraction, rng, stratify=None):
     """Train / validation row indices drawn from ``rng`` as scikit-learn does."""
-    stratify = stratification_labels(est, Y)
     if stratify is not None:
         n_strata = np.unique(stratify).shape[0]
-        n_val = int(np.ceil(est.validation_fraction * n_samples))
+        n_val = int(np.ceil(validation_fraction * n_samples))
         if n_val < n_strata or n_samples - n_val < n_strata:
             stratify = None  # too few rows to represent every stratum
     train_idx, val_idx = train_test_split(
         np.arange(n_samples),
         random_state=rng,
-        test_size=est.validation_fraction,
+        test_size=validation_fraction,
         stratify=stratify,
     )
-    if val_idx.shape[0] < 2:
-        raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' "
-            "or the size of your dataset."
-        )
     return train_idx.astype(np.int64), val_idx
 
 
-def resolve_batch_size(est, n_samples):
-    if est.batch_size == "auto":
-        return min(200, n_samples)
-    if est.batch_size > n_samples:
-        warnings.warn(
-            "Got `batch_size` less than 1 or larger than "
-            "sample size. It is going to be clipped"
-        )
-    return int(np.clip(est.batch_size, 1, n_samples))
-
-
-def make_hyper(est, opt, codes, key=0):
-    max_norm = est.max_grad_norm
-    return Hyper(
-        solver=np.int64(opt.solver if opt is not None else 0),
-        loss=np.int64(codes["loss"]),
-        nesterov=bool(est.nesterovs_momentum),
-        lr=float(opt.learning_rate if opt is not None else 0.0),
-        beta_1=float(est.beta_1),
-        beta_2=float(est.beta_2),
-        epsilon=float(est.epsilon),
-        momentum=float(est.momentum),
-        alpha=float(est.alpha),
-        max_norm=float(max_norm) if max_norm is not None else 0.0,
-        eps_loss=float(codes["eps"]),
-        key=np.uint64(key),
-    )
-
-
-class _Validation:
-    """The held-out rows of early stopping and how to score them."""
-
-    def __init__(self, est, X, Y, sample_weight, val_idx, dtype):
-        self.X = X[val_idx]
-        self.y = Y[val_idx]
-        if is_classifier(est):
-            self.y = est._label_binarizer.inverse_transform(self.y)
-        self.sw = None if sample_weight is None else sample_weight[val_idx]
-        self.Y = kernel_array(Y[val_idx], dtype)
-        sw = np.ones(len(val_idx)) if self.sw is None else self.sw
-        self.sw_kernel = kernel_array(sw, dtype)
-        self.out = np.empty(self.Y.shape, dtype=dtype)
-
-    def score_and_loss(self, est):
-        """Validation score and loss from one forward pass over the held-out rows."""
-        loss = est._evaluate(self.X, EVAL_LOSS, out=self.out, Y=self.Y, sw=self.sw_kernel)
-        return est._score_outputs(self.out, self.y, self.sw), float(loss)
-
-
-def fit_stochastic(est, X, Y, sw, sample_weight, incremental, callbacks):
+def train_stochastic(data: KernelInput, Y, sw, theta, opt: OptimizerState, config: FitConfig,
+                     history: History, rng, *, train_rows=None, validate: Validate | None = None,
+                     callbacks=NO_CALLBACKS) -> History:
     """Minibatch training with sgd or adam, scikit-learn's epoch semantics.
 
-    ``Y`` is the 2-D kernel target in the working dtype, ``sw`` the per-sample
-    weights given to the kernel and ``sample_weight`` what the user passed
-    (``None`` or validated weights), used for the validation score. Returns
-    whether the user interrupted training.
+    ``Y`` is the 2-D target and ``sw`` the per-sample weights, in the working
+    dtype, for every row of ``data``; ``train_rows`` the rows to train on (None:
+    all), ``validate`` scores the held-out rows (early stopping). ``theta``
+    and ``opt`` are updated in place, ``history`` is continued and returned.
     """
-    theta = est._theta
     dtype = theta.dtype
-    if not incremental or getattr(est, "_optimizer_state", None) is None:
-        est._optimizer_state = OptimizerState(est, theta.size, dtype)
-    opt = est._optimizer_state
-
-    if est.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
-    early_stopping = est.early_stopping
-    rng = est._random_state
-    n_total = X.shape[0]
-    if early_stopping:
-        train_idx, val_idx = validation_split(est, n_total, Y, rng)
-        val = _Validation(est, X, Y, sample_weight, val_idx, dtype)
-    else:
-        train_idx = val = None
-    n_samples = n_total if train_idx is None else train_idx.shape[0]
+    n_samples = data.n_rows if train_rows is None else train_rows.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int64)
-    batch_size = resolve_batch_size(est, n_samples)
-
-    net = est._net(dropout=True)
+    batch_size = config.batch_size
+    net = config.train_net
     # The dropout stream: drawn only when dropout is used, so that the
     # defaults keep scikit-learn's exact sequence of random draws.
-    key_base = int(rng.randint(0, 2**62)) if (net.drop > 0).any() else 0
-    data = KernelInput(X, dtype)
+    key_base = int(rng.randint(0, 2**62)) if config.uses_dropout else 0
     # partial_fit: the batch buffers come from the thread's reused scratch
     # memory (fresh pages cost a fault each, on every call). They hold
     # nothing from one batch to the next, so an evaluation between epochs
     # that reuses the same memory (a callback's predict) does no harm.
     work = make_work(net, batch_size, data.n_features, not data.is_sparse, dtype,
-                     reuse=incremental)
+                     reuse=config.incremental)
     grad = np.empty_like(theta)
-    codes = est._kernel_codes()
-    n_w = len(net.units) - 1
-    interrupted = False
-    est._diverged_at = None
-
+    n_w = config.layout.n_weight_layers
+    history.n_iter = 0
+    history.diverged_at = None
+    history.interrupted = False
+    history.stop_reason = ""
+    epochs = 1 if config.incremental else config.max_iter
+    layout = config.layout
     try:
-        est.n_iter_ = 0
-        epochs = 1 if incremental else est.max_iter
-        with blas_threads(batch_macs(est._layout, batch_size),
-                          batch_macs(est._layout, n_samples) * epochs):
-            for _ in range(est.max_iter):
-                if est.shuffle:
+        with blas_threads(batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs):
+            for _ in range(config.max_iter):
+                if config.shuffle:
                     perm = np.arange(n_samples)
                     rng.shuffle(perm)
                     sample_idx = sample_idx[perm]
-                order = sample_idx if train_idx is None else train_idx[sample_idx]
+                order = sample_idx if train_rows is None else train_rows[sample_idx]
                 callbacks.begin("epoch")
-                key = (key_base + est.t_ * _GOLDEN) % 2**64 if key_base else 0
+                key = (key_base + history.t * _GOLDEN) % 2**64 if key_base else 0
+                hyper = config.hyper._replace(lr=float(opt.learning_rate), key=np.uint64(key))
                 diag = np.zeros(DIAG_LAYERS + n_w)
                 accumulated = run_epoch(
                     *data.args(), Y, sw, order, batch_size, theta, grad, opt.state1,
-                    opt.state2, opt.step, net, work, make_hyper(est, opt, codes, key), diag,
+                    opt.state2, opt.step, net, work, hyper, diag,
                 )
-                est.n_iter_ += 1
+                history.n_iter += 1
+                history.loss = accumulated / n_samples
                 if not np.isfinite(theta).all():
-                    # Nothing can be learnt from NaN weights: stop now; fit
-                    # raises an error naming the cause.
-                    est._diverged_at = est.n_iter_
-                    est.loss_ = accumulated / n_samples
-                    est.loss_curve_.append(est.loss_)
+                    # Nothing can be learnt from NaN weights: stop now; the
+                    # estimator raises an error naming the cause.
+                    history.diverged_at = history.n_iter
+                    history.loss_curve.append(history.loss)
+                    history.stop_reason = "diverged"
                     break
-                est.loss_ = accumulated / n_samples
-                est.t_ += n_samples
-                est.loss_curve_.append(est.loss_)
+                history.t += n_samples
+                history.loss_curve.append(history.loss)
                 batches = max(diag[DIAG_BATCHES], 1.0)
-                est.grad_norm_curve_.append(diag[DIAG_NORM] / batches)
-                est.layer_grad_norm_curve_.append(list(diag[DIAG_LAYERS:] / batches))
-                est.clip_fraction_curve_.append(diag[DIAG_CLIPPED] / batches)
-                if est.verbose:
-                    print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+                history.grad_norm_curve.append(diag[DIAG_NORM] / batches)
+                history.layer_grad_norm_curve.append(list(diag[DIAG_LAYERS:] / batches))
+                history.clip_fraction_curve.append(diag[DIAG_CLIPPED] / batches)
+                if config.verbose:
+                    print("Iteration %d, loss = %.8f" % (history.n_iter, history.loss))
 
-                update_no_improvement_count(est, val)
-                opt.iteration_ends(est, est.t_)
-                if callbacks.end():
+                _update_no_improvement_count(history, config, theta, validate)
+                opt.iteration_ends(config, history.t)
+                if callbacks.end(history):
+                    history.stop_reason = "callback"
                     break
 
-                if est._no_improvement_count > est.n_iter_no_change:
-                    if early_stopping:
-                        what = "Validation score" if est.validation_metric == "score" else (
-                            "Validation loss")
-                        msg = (
-                            "%s did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (what, est.tol, est.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
-                        )
-                    if opt.trigger_stopping(est, msg, est.verbose):
+                if history.no_improvement_count > config.n_iter_no_change:
+                    if opt.trigger_stopping(config, _no_improvement_message(config)):
+                        history.stop_reason = "no_improvement"
                         break
-                    est._no_improvement_count = 0
+                    history.no_improvement_count = 0
 
-                if incremental:
+                if config.incremental:
+                    history.stop_reason = "one_epoch"
                     break
 
-                if est.n_iter_ == est.max_iter:
-                    warnings.warn(
+                if history.n_iter == config.max_iter:
+                    history.stop_reason = "max_iter"
+                    warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet." % est.max_iter,
+                        "reached and the optimization hasn't converged yet." % config.max_iter,
                         ConvergenceWarning,
                     )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
-        interrupted = True
+        warn("Training interrupted by user.")
+        history.interrupted = True
+        history.stop_reason = "interrupted"
     callbacks.end(with_state=False)  # a task left open by an interruption
 
-    if early_stopping:
-        theta[...] = est._best_theta
-    _warn_if_diverging(est)
-    return interrupted
+    if config.early_stopping:
+        theta[...] = history.best_params
+    _warn_if_diverging(history, theta, config)
+    return history
 
 
-def _warn_if_diverging(est):
+def _no_improvement_message(config):
+    if config.early_stopping:
+        what = "Validation score" if config.validation_metric == "score" else "Validation loss"
+        return ("%s did not improve more than tol=%f for %d consecutive epochs."
+                % (what, config.tol, config.n_iter_no_change))
+    return ("Training loss did not improve more than tol=%f for %d consecutive epochs."
+            % (config.tol, config.n_iter_no_change))
+
+
+def _warn_if_diverging(history, theta, config):
     """A finite but exploding training loss gets a warning that names the cause."""
-    if est._diverged_at is not None and np.isfinite(est._theta).all():
-        warnings.warn(
-            f"Training diverged in epoch {est._diverged_at} (non-finite weights); the "
-            "best weights before it were restored. Lower learning_rate_init "
-            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
-            "(for example 1.0).",
+    fix = (f"Lower learning_rate_init (now {config.learning_rate_init:g}) or clip updates "
+           "with max_grad_norm (for example 1.0).")
+    if history.diverged_at is not None and np.isfinite(theta).all():
+        warn(
+            f"Training diverged in epoch {history.diverged_at} (non-finite weights); the "
+            f"best weights before it were restored. {fix}",
             ConvergenceWarning,
         )
         return
-    curve = est.loss_curve_
+    curve = history.loss_curve
     if len(curve) >= 2 and np.isfinite(curve[0]) and not np.isfinite(curve[-1]):
-        warnings.warn(
+        warn(
             f"Training loss grew from {curve[0]:.4g} to {curve[-1]} over {len(curve)} "
-            "epochs: training diverged. Lower learning_rate_init "
-            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
-            "(for example 1.0).",
+            f"epochs: training diverged. {fix}",
             ConvergenceWarning,
         )
         return
@@ -413,67 +307,67 @@ def _warn_if_diverging(est):
         return
     first = min(curve[:2])
     if curve[-1] > 10.0 * first and curve[-1] > 1.0:
-        warnings.warn(
+        warn(
             f"Training loss grew from {first:.4g} to {curve[-1]:.4g} over "
-            f"{len(curve)} epochs: training is diverging. Lower learning_rate_init "
-            f"(now {est.learning_rate_init:g}) or clip updates with max_grad_norm "
-            "(for example 1.0).",
+            f"{len(curve)} epochs: training is diverging. {fix}",
             ConvergenceWarning,
         )
 
 
-def update_no_improvement_count(est, val):
+def _update_no_improvement_count(history, config, theta, validate):
     """scikit-learn's patience counter, on the validation score or loss."""
-    if val is None:
-        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
-            est._no_improvement_count += 1
+    if validate is None:
+        if history.loss_curve[-1] > history.best_loss - config.tol:
+            history.no_improvement_count += 1
         else:
-            est._no_improvement_count = 0
-        if est.loss_curve_[-1] < est.best_loss_:
-            est.best_loss_ = est.loss_curve_[-1]
+            history.no_improvement_count = 0
+        if history.loss_curve[-1] < history.best_loss:
+            history.best_loss = history.loss_curve[-1]
         return
 
-    val_score, val_loss = val.score_and_loss(est)
-    est.validation_scores_.append(val_score)
-    est.validation_loss_curve_.append(val_loss)
-    if est.verbose:
-        print("Validation score: %f" % est.validation_scores_[-1])
-    if est.validation_metric == "score":
-        if val_score < (est.best_validation_score_ + est.tol):
-            est._no_improvement_count += 1
+    val_score, val_loss = validate()
+    history.validation_scores.append(val_score)
+    history.validation_loss_curve.append(val_loss)
+    if config.verbose:
+        print("Validation score: %f" % val_score)
+    if config.validation_metric == "score":
+        if val_score < (history.best_validation_score + config.tol):
+            history.no_improvement_count += 1
         else:
-            est._no_improvement_count = 0
-        if val_score > est.best_validation_score_:
-            est.best_validation_score_ = val_score
-            est.best_validation_loss_ = val_loss
-            est._best_theta = est._theta.copy()
+            history.no_improvement_count = 0
+        if val_score > history.best_validation_score:
+            history.best_validation_score = val_score
+            history.best_validation_loss = val_loss
+            history.best_params = theta.copy()
     else:
-        if not val_loss < est.best_validation_loss_ - est.tol:
-            est._no_improvement_count += 1
+        if not val_loss < history.best_validation_loss - config.tol:
+            history.no_improvement_count += 1
         else:
-            est._no_improvement_count = 0
-        if val_loss < est.best_validation_loss_:
-            est.best_validation_loss_ = val_loss
-            est.best_validation_score_ = val_score
-            est._best_theta = est._theta.copy()
+            history.no_improvement_count = 0
+        if val_loss < history.best_validation_loss:
+            history.best_validation_loss = val_loss
+            history.best_validation_score = val_score
+            history.best_params = theta.copy()
 
 
-def fit_lbfgs(est, X, Y, sw, callbacks):
-    """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient."""
-    theta = est._theta
+def train_lbfgs(data: KernelInput, Y, sw, theta, config: FitConfig,
+                callbacks=NO_CALLBACKS) -> History:
+    """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient.
+
+    ``theta`` ends holding scipy's solution; the history holds the iteration
+    count, the loss and scipy's message as the stop reason.
+    """
     dtype = theta.dtype
-    layout = est._layout
-    net = est._net(dropout=False)
-    data = KernelInput(X, dtype)
+    layout = config.layout
+    net = config.train_net
     chunk = chunk_rows(layout, data.n_rows)
     work = make_work(net, chunk, data.n_features, not data.is_sparse, dtype)
     grad = np.empty_like(theta)
-    hyper = make_hyper(est, None, est._kernel_codes())
+    hyper = config.hyper
 
     def loss_grad(packed):
         theta[...] = packed
-        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work,
-                              hyper)
+        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work, hyper)
         return loss, grad.astype(np.float64)
 
     def iteration_done(xk):
@@ -482,20 +376,21 @@ def fit_lbfgs(est, X, Y, sw, callbacks):
         callbacks.end()
         callbacks.begin("lbfgs-iter")
 
-    iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    verbose = config.verbose
+    iprint = 1 if (verbose is True or verbose >= 1) else -1
     extra = {} if sp_version >= parse_version("1.15") else {"iprint": iprint}
     callbacks.begin("lbfgs-iter")
-    with blas_threads(batch_macs(layout, chunk), batch_macs(layout, data.n_rows) * est.max_iter):
+    with blas_threads(batch_macs(layout, chunk), batch_macs(layout, data.n_rows) * config.max_iter):
         opt_res = scipy.optimize.minimize(
             loss_grad,
             theta.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
             callback=iteration_done if callbacks else None,
-            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol, **extra},
+            options={"maxfun": config.max_fun, "maxiter": config.max_iter, "gtol": config.tol,
+                     **extra},
         )
     callbacks.end(with_state=False)
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
-    est.loss_ = opt_res.fun
+    n_iter = _check_optimize_result("lbfgs", opt_res, config.max_iter)
     theta[...] = opt_res.x
-    return False
+    return History(n_iter=n_iter, loss=opt_res.fun, stop_reason=str(opt_res.message))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _config
-from ._kernels.epoch import EVAL_PREDICT, Hyper, evaluate, full_loss_grad, run_epoch
+from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad, make_hyper, run_epoch
+from ._kernels.losses import LOG_LOSS
+from ._kernels.optim import ADAM
 from ._layout import Layout, build_net
 from ._workspace import KernelInput, make_work
 
@@ -43,7 +45,7 @@ def warmup(dtypes=("float64", "float32")) -> None:
                   p["hyper"], np.zeros(3 + 2))
         full_loss_grad(*p["data"].args(), p["y"], p["sw"], 4, p["theta"],
                        np.empty_like(p["theta"]), p["net"], p["work"], p["hyper"])
-        evaluate(*p["data"].args(), 4, 4, p["theta"], p["net"], p["work"], EVAL_PREDICT,
+        evaluate(*p["data"].args(), 4, 4, p["theta"], p["net"], p["work"], PASS_PREDICT,
                  p["y"], p["sw"], p["hyper"].loss, p["hyper"].eps_loss,
                  np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
 
@@ -51,12 +53,10 @@ def warmup(dtypes=("float64", "float32")) -> None:
 def tiny_problem(dtype) -> dict:
     """Kernel arguments of a 3-2-2 softmax network on 4 rows (also for kernel tests)."""
     layout = Layout([3, 2, 2])
-    net = build_net(layout, _config.ACTIVATIONS["relu"], _config.OUT_ACTIVATIONS["softmax"],
+    net = build_net(layout, HIDDEN_ACTIVATIONS["relu"].code, OUTPUT_ACTIVATIONS["softmax"],
                     np.full(3, -1), np.zeros(2))
-    hyper = Hyper(solver=np.int64(1), loss=np.int64(_config.LOSSES["log_loss"]),
-                  nesterov=True, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                  momentum=0.9, alpha=1e-4, max_norm=0.0, eps_loss=float(np.finfo(dtype).eps),
-                  key=np.uint64(0))
+    hyper = make_hyper(solver=ADAM, loss=LOG_LOSS, lr=0.001, alpha=1e-4,
+                       eps_loss=float(np.finfo(dtype).eps))
     return dict(
         data=KernelInput(np.ones((4, 3), dtype=dtype), dtype),
         net=net,

@@ -2,8 +2,8 @@
 
 The converters rebuild the forward pass of the fitted network exactly as
 ``predict`` runs it (SPEC 2): per layer a ``MatMul`` and an ``Add`` of the bias,
-the residual ``Add`` of a block's input where ``_net(dropout=False).skip[j] >= 0``,
-then the layer's activation from ``_net(dropout=False).act``; dropout is not part
+the residual ``Add`` of a block's input where ``_prediction_net().skip[j] >= 0``,
+then the layer's activation from ``_prediction_net().act``; dropout is not part
 of the exported graph, as it is not part of ``predict``.
 
 >>> import numpy as np
@@ -279,7 +279,7 @@ def _forward(graph, model, input_name, input_proto):
     if input_proto != graph.proto:
         x = graph.name("cast_input")
         apply_cast(graph.scope, input_name, x, graph.container, to=graph.proto)
-    net = model._net(dropout=False)
+    net = model._prediction_net()
     act = np.asarray(net.act)
     skip = np.asarray(net.skip)
     n_w = len(model.coefs_)

@@ -3,9 +3,9 @@
 import numpy as np
 import scipy.sparse as sp
 
-from sknn_train import _config
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from sknn_train._kernels.epoch import EVAL_PREDICT, Hyper, evaluate, full_loss_grad
+from sknn_train._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad, make_hyper as _hyper
+from sknn_train._kernels.losses import LOSSES
 from sknn_train._layout import Layout, build_net, residual_skips
 from sknn_train._workspace import KernelInput, make_work
 
@@ -50,11 +50,8 @@ def make_net(layout, activation, out_act, residual=False, drop=None):
 
 
 def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0):
-    return Hyper(
-        solver=np.int64(solver), loss=np.int64(_config.LOSSES[loss]), nesterov=bool(nesterov),
-        lr=float(lr), beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum=0.9,
-        alpha=float(alpha), max_norm=float(max_norm), eps_loss=EPS64, key=np.uint64(key),
-    )
+    return _hyper(solver=solver, loss=LOSSES[loss], nesterov=nesterov, lr=lr, alpha=alpha,
+                  max_norm=max_norm or None, eps_loss=EPS64, key=key)
 
 
 def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chunk=3,
@@ -92,8 +89,8 @@ def activation_through_kernels(activation, a, dtype):
     net = make_net(layout, activation, "identity")
     out = np.empty((1, k), dtype=dtype)
     work = make_work(net, 1, 1, False, dtype)
-    loss = np.int64(_config.LOSSES["squared_error"])
-    evaluate(*data.args(), 1, 1, theta, net, work, EVAL_PREDICT, None, None, loss, EPS64,
+    loss = np.int64(LOSSES["squared_error"])
+    evaluate(*data.args(), 1, 1, theta, net, work, PASS_PREDICT, None, None, loss, EPS64,
              out, None)
     y = np.full((1, k), -10.0, dtype=dtype)
     sw = np.ones(1, dtype=dtype)

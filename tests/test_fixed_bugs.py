@@ -6,7 +6,7 @@ from conftest import classification, regression
 from sklearn import neural_network as sk_nn
 
 from sknn_train import MLPClassifier, MLPRegressor
-from sknn_train._train import validation_split
+from sknn_train._train import stratification_labels, validation_split
 
 
 def test_multi_output_squared_error_loss_matches_its_gradient():
@@ -40,7 +40,8 @@ def test_multiclass_early_stopping_split_is_stratified():
     y = np.repeat([0, 1, 2], [140, 40, 20])
     Y = np.eye(3)[y]
     est = MLPClassifier(validation_fraction=0.2).fit(rng.randn(200, 2), y)
-    train_idx, val_idx = validation_split(est, 200, Y, np.random.RandomState(1))
+    train_idx, val_idx = validation_split(200, 0.2, np.random.RandomState(1),
+                                          stratification_labels(Y, est._label_binarizer.y_type_))
     np.testing.assert_array_equal(np.bincount(y[val_idx]), [28, 8, 4])
     assert len(np.intersect1d(train_idx, val_idx)) == 0
     assert len(train_idx) + len(val_idx) == 200
@@ -60,7 +61,8 @@ def test_multilabel_early_stopping_split_keeps_label_combinations():
     combos = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 1]])
     Y = combos[np.repeat([0, 1, 2, 3], [100, 60, 30, 10])].astype(float)
     est = MLPClassifier(validation_fraction=0.2).fit(rng.randn(200, 2), Y)
-    _, val_idx = validation_split(est, 200, Y, np.random.RandomState(1))
+    _, val_idx = validation_split(200, 0.2, np.random.RandomState(1),
+                                  stratification_labels(Y, est._label_binarizer.y_type_))
     _, counts = np.unique(Y[val_idx], axis=0, return_counts=True)
     np.testing.assert_array_equal(sorted(counts), [2, 6, 12, 20])
 
@@ -69,7 +71,8 @@ def test_multilabel_split_pools_combinations_seen_once():
     Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [0, 0]] * 5 + [[1, 1]], float)
     Y[-2] = [1, 1]  # make [0, 0] rare enough to be pooled
     est = MLPClassifier().fit(np.random.RandomState(0).randn(len(Y), 2), Y)
-    _, val_idx = validation_split(est, len(Y), Y, np.random.RandomState(0))
+    _, val_idx = validation_split(len(Y), est.validation_fraction, np.random.RandomState(0),
+                                  stratification_labels(Y, est._label_binarizer.y_type_))
     assert len(val_idx) >= 2
 
 

@@ -5,7 +5,7 @@ import pytest
 import reference
 from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
 
-from sknn_train import _config
+from sknn_train._kernels.optim import SOLVERS as SOLVER_CODES
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
 from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
 from sknn_train._kernels.rng import mix
@@ -33,7 +33,7 @@ def _run_both(loss, activation, solver, nesterov, sparse=False, residual=False,
     data = KernelInput(X, np.float64)
     net = make_net(layout, activation, out_act, residual, drop)
     work = make_work(net, batch_size, data.n_features, not sparse, np.float64)
-    hyper = make_hyper(loss, alpha, key, solver=_config.SOLVERS[solver], lr=HP["lr"],
+    hyper = make_hyper(loss, alpha, key, solver=SOLVER_CODES[solver], lr=HP["lr"],
                        nesterov=nesterov, max_norm=max_norm)
     ours, diags = [], []
     for _ in range(epochs):

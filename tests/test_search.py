@@ -115,7 +115,7 @@ def test_regressor_takes_the_new_hyperparameters():
                        random_state=0).fit(X, y)
     assert est.score(X, y) > 0.5
     assert len(est.validation_loss_curve_) == est.n_iter_
-    assert est.best_validation_loss_ == pytest.approx(min(est.init_scores_))
+    assert est.best_validation_loss_ == pytest.approx(-max(est.init_scores_))
 
 
 def test_grid_search_in_a_pipeline_with_process_workers():

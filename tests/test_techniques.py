@@ -159,12 +159,14 @@ def test_early_stopping_stops_after_patience_and_restores_the_best(metric):
     assert m.n_iter_ - 1 - best <= m.n_iter_no_change + 1
     assert len(m.validation_loss_curve_) == len(m.validation_scores_) == m.n_iter_
     # best weights restored: the held-out criterion of the fitted model is the best one
-    from sknn_train._train import validation_split
+    from sknn_train._train import stratification_labels, validation_split
 
     rng = np.random.RandomState(0)  # SPEC 3 draw order: weights, bias per layer, split
     for shape in [(20, 128), (128,), (128, 1), (1,)]:
         rng.uniform(size=shape)
-    _, val_idx = validation_split(m, len(y), np.asarray(y)[:, None].astype(float), rng)
+    Y = np.asarray(y)[:, None].astype(float)
+    _, val_idx = validation_split(len(y), m.validation_fraction, rng,
+                                  stratification_labels(Y, "binary"))
     if metric == "score":
         assert m.score(X[val_idx], y[val_idx]) == pytest.approx(m.best_validation_score_)
     else:
@@ -188,10 +190,11 @@ def test_n_init_keeps_the_best_initialisation():
     m = MLPClassifier((8,), n_init=4, max_iter=20, random_state=0).fit(X, y)
     assert len(m.init_scores_) == 4
     assert len(set(np.round(m.init_scores_, 12))) == 4  # different starting points
-    assert m.loss_ == pytest.approx(min(m.init_scores_))
+    # higher is better: the negated final training loss without early stopping
+    assert m.loss_ == pytest.approx(-max(m.init_scores_))
     # the first run alone is what n_init=1 gives
     single = MLPClassifier((8,), max_iter=20, random_state=0).fit(X, y)
-    assert single.loss_ == pytest.approx(m.init_scores_[0])
+    assert single.loss_ == pytest.approx(-m.init_scores_[0])
     es = MLPClassifier((8,), n_init=3, early_stopping=True, max_iter=20,
                        random_state=0).fit(X, y)
     assert es.best_validation_score_ == pytest.approx(max(es.init_scores_))

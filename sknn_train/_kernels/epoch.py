@@ -24,7 +24,7 @@ from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
 from .network import backward, copy_block, forward, layer_view, scale_gradient
-from .optim import adam_rate, adam_update, sgd_update
+from .optim import ADAM, SGD, adam_rate, adam_update, sgd_update
 from .rng import mix
 
 Hyper = namedtuple(
@@ -32,13 +32,40 @@ Hyper = namedtuple(
     "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key",
 )
 
+
+def make_hyper(*, loss, eps_loss, solver=SGD, lr=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+               momentum=0.9, nesterov=True, alpha=0.0, max_norm=None, key=0):
+    """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
+
+    The one builder of the tuple: another field type (an int learning rate, a
+    Python int key) would compile another signature. ``max_norm=None`` turns
+    clipping off.
+    """
+    return Hyper(
+        solver=np.int64(solver),
+        loss=np.int64(loss),
+        nesterov=bool(nesterov),
+        lr=float(lr),
+        beta_1=float(beta_1),
+        beta_2=float(beta_2),
+        epsilon=float(epsilon),
+        momentum=float(momentum),
+        alpha=float(alpha),
+        max_norm=0.0 if max_norm is None else float(max_norm),
+        eps_loss=float(eps_loss),
+        key=np.uint64(key),
+    )
+
+
 # Layout of the per-epoch diagnostics accumulator.
 DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
 
-# Pass codes of run_pass.
-PASS_TRAIN, PASS_GRADIENT, PASS_PREDICT, PASS_LOSS, PASS_ALIVE = 0, 1, 2, 3, 4
-# What an evaluation keeps (the codes evaluate() takes).
-EVAL_PREDICT, EVAL_ALIVE, EVAL_LOSS = PASS_PREDICT, PASS_ALIVE, PASS_LOSS
+# Pass codes of run_pass; evaluate() takes the last three.
+PASS_TRAIN = 0  # one epoch of minibatch steps
+PASS_GRADIENT = 1  # full-batch loss and gradient (L-BFGS)
+PASS_PREDICT = 2  # network outputs
+PASS_LOSS = 3  # mean data loss (and outputs): early stopping's validation
+PASS_ALIVE = 4  # which hidden units ever output a non-zero value
 
 
 @kernel
@@ -66,7 +93,7 @@ def clip_factor(norm, max_norm):
 @kernel(inline=True)
 def step_rate(t, hyper):
     """The learning rate of an update: Adam's bias-corrected one at step ``t``, or SGD's."""
-    if hyper.solver == 1:
+    if hyper.solver == ADAM:
         return adam_rate(t, hyper.lr, hyper.beta_1, hyper.beta_2)
     return hyper.lr
 
@@ -77,7 +104,7 @@ def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
 
     The gradient is ``gscale * grad`` (see :func:`clip_factor`).
     """
-    if hyper.solver == 1:
+    if hyper.solver == ADAM:
         adam_update(theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon,
                     gscale)
     else:
@@ -156,7 +183,7 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 
     Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
     """
-    if hyper.solver == 1:
+    if hyper.solver == ADAM:
         step[0] += 1
     lr = step_rate(step[0], hyper)
     # Clipping needs the global norm before any update: a second sweep.
@@ -309,7 +336,7 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
              loss, eps_loss, out, alive):
     """Forward passes without dropout over ``n`` rows in chunks (see :func:`run_pass`).
 
-    ``mode`` is ``EVAL_PREDICT``, ``EVAL_LOSS`` or ``EVAL_ALIVE``; ``y``, ``sw``,
+    ``mode`` is ``PASS_PREDICT``, ``PASS_LOSS`` or ``PASS_ALIVE``; ``y``, ``sw``,
     ``out`` and ``alive`` may be None where the mode does not use them;
     ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
     """
@@ -355,17 +382,9 @@ def _all_rows(n):
 
 
 def _eval_hyper(loss, eps_loss):
-    """A :class:`Hyper` for evaluations: only the loss fields are read.
-
-    Its field types are those of training's (another type would compile
-    another signature of :func:`run_pass`).
-    """
+    """A :class:`Hyper` for evaluations: only the loss fields are read."""
     key = (int(loss), float(eps_loss))
     hyper = _EVAL_HYPER.get(key)
     if hyper is None:
-        hyper = _EVAL_HYPER[key] = Hyper(
-            solver=np.int64(0), loss=np.int64(loss), nesterov=False, lr=0.0, beta_1=0.0,
-            beta_2=0.0, epsilon=0.0, momentum=0.0, alpha=0.0, max_norm=0.0,
-            eps_loss=float(eps_loss), key=np.uint64(0),
-        )
+        hyper = _EVAL_HYPER[key] = make_hyper(loss=loss, eps_loss=eps_loss)
     return hyper

@@ -1,12 +1,27 @@
 """Losses of the canonical (output activation, loss) pairs and the output delta.
 
-Codes come from :data:`sknn_train._config.LOSSES`. ``eps`` clips probabilities
-in the log losses exactly as scikit-learn does (``np.finfo(dtype).eps``).
+:data:`LOSSES` names the codes (Python and the kernels share them). ``eps``
+clips probabilities in the log losses exactly as scikit-learn does
+(``np.finfo(dtype).eps``).
 """
 
 import math
 
 from .._jit import kernel
+
+# Loss codes. Each is the canonical pair of its output activation, so the output
+# delta is (p - y) times the sample weight.
+SQUARED_ERROR = 0  # identity output
+POISSON = 1  # exp output (log link)
+LOG_LOSS = 2  # softmax output
+BINARY_LOG_LOSS = 3  # logistic output(s): binary and multilabel
+
+LOSSES = {
+    "squared_error": SQUARED_ERROR,
+    "poisson": POISSON,
+    "log_loss": LOG_LOSS,
+    "binary_log_loss": BINARY_LOG_LOSS,
+}
 
 
 @kernel
@@ -44,16 +59,16 @@ def loss_and_delta(p, y, sw, rows, delta, code, eps):
         for j in range(k):
             pj = p[r, j]
             yj = y[i, j]
-            if code == 0:  # half squared error, summed over outputs
+            if code == SQUARED_ERROR:  # half squared error, summed over outputs
                 d = yj - pj
                 li += 0.5 * d * d
-            elif code == 1:  # half Poisson deviance, xlogy(y, y / p) - y + p
+            elif code == POISSON:  # half Poisson deviance, xlogy(y, y / p) - y + p
                 if yj != 0:
                     li += yj * math.log(yj / pj)
                 li += pj - yj
             else:
                 q = min(max(pj, eps), 1.0 - eps)
-                if code == 2:  # multinomial log loss
+                if code == LOG_LOSS:  # multinomial log loss
                     if yj != 0:
                         li -= yj * math.log(q)
                 else:  # binary / multilabel log loss

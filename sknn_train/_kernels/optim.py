@@ -10,6 +10,11 @@ import math
 
 from .._jit import kernel
 
+# Solver codes of the stochastic solvers (L-BFGS runs in scipy, not here).
+SGD = 0
+ADAM = 1
+SOLVERS = {"sgd": SGD, "adam": ADAM}
+
 
 @kernel(inline=True)
 def adam_rate(t, lr_init, beta_1, beta_2):
