@@ -375,11 +375,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
                     "Set warm_start=False or keep hidden_layer_sizes and the targets."
                 )
+        self._random_state = self._fresh_random_state()
         config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype,
                                incremental)
-        self._random_state = self._fresh_random_state()
 
-        n_init = 1 if (incremental or not first_pass) else self.n_init
+        n_init = 1 if (incremental or not first_pass) else config.n_init
         # one task per epoch; L-BFGS also opens a last, empty one after it stops
         per_run = 1 if incremental else config.max_iter + (not config.stochastic)
         callbacks = FitCallbacks(self, X, y_raw, sample_weight, per_run * n_init)

@@ -69,6 +69,7 @@ class FitConfig:
     # the initial weights
     weight_init: str
     glorot_factor: float  # Glorot's bound numerator: 2 for logistic units, else 6
+    n_init: int  # initialisations a first fit tries
 
 
 def check_hidden_sizes(hidden_layer_sizes) -> list:
@@ -245,5 +246,6 @@ def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout
         max_fun=int(params["max_fun"]),
         weight_init=params["weight_init"],
         glorot_factor=2.0 if activation == "logistic" else 6.0,
+        n_init=int(params["n_init"]),
     )
 
