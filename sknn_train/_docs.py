@@ -264,8 +264,10 @@ ATTRIBUTES = """\
         zeros for the other activations, whose outputs are never exactly zero).
 
     init_scores_ : list of shape (n_init,)
-        The criterion of each initialisation that ``n_init`` tried: best
-        validation score or loss with early stopping, else final training loss.
+        The score of each initialisation that ``n_init`` tried, higher is
+        better: the best validation score, or the negated best validation loss
+        (``validation_metric='loss'``) or final training loss (no early
+        stopping, 'lbfgs'). The fit keeps the run with the highest.
 """
 
 NOTES = """\
