@@ -17,7 +17,6 @@ from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
     STOCHASTIC_SOLVERS,
     WEIGHT_INITS,
-    FitConfig,
     check_hidden_sizes,
     check_layer_units,
     prediction_net,
@@ -37,7 +36,6 @@ from ._train import (
     validation_split,
 )
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
-
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
 from sklearn.model_selection._split import _validate_shuffle_split
@@ -26,7 +27,6 @@ from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SOLVERS
 from ._layout import Layout, build_net, residual_skips
-from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 STOCHASTIC_SOLVERS = ("sgd", "adam")

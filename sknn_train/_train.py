@@ -24,7 +24,14 @@ from sklearn.utils.fixes import parse_version, sp_version
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._config import FitConfig
-from ._kernels.epoch import DIAG_BATCHES, DIAG_CLIPPED, DIAG_LAYERS, DIAG_NORM, full_loss_grad, run_epoch
+from ._kernels.epoch import (
+    DIAG_BATCHES,
+    DIAG_CLIPPED,
+    DIAG_LAYERS,
+    DIAG_NORM,
+    full_loss_grad,
+    run_epoch,
+)
 from ._kernels.optim import ADAM, SGD, SOLVERS
 from ._threads import batch_macs, blas_threads
 from ._workspace import KernelInput, chunk_rows, make_work

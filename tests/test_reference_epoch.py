@@ -5,9 +5,9 @@ import pytest
 import reference
 from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
 
-from sknn_train._kernels.optim import SOLVERS as SOLVER_CODES
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
 from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
+from sknn_train._kernels.optim import SOLVERS as SOLVER_CODES
 from sknn_train._kernels.rng import mix
 from sknn_train._workspace import KernelInput, make_work
 
