@@ -13,8 +13,10 @@ configuration, and data flows one way, from here down to one kernel branch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 from warnings import warn  # (switched to ._warnings.warn when it lands)
 
@@ -98,25 +100,28 @@ def check_layer_units(layer_units) -> list[int]:
     return [int(u) for u in layer_units]
 
 
-def dropout_rates(dropout, input_dropout, n_hidden) -> np.ndarray:
+def dropout_rates(dropout, input_dropout, n_hidden) -> tuple[float, ...]:
     """Dropout probability of the input and of every hidden layer (n_hidden + 1 values)."""
-    rates = np.asarray(dropout, dtype=np.float64)
-    if rates.ndim == 0:
-        rates = np.full(n_hidden, float(rates))
-    elif rates.shape != (n_hidden,):
-        raise ValueError(
-            f"dropout must be a float or one float per hidden layer ({n_hidden}), "
-            f"got {len(rates)} values: {list(rates)}."
-        )
-    if not ((rates >= 0) & (rates < 1)).all():
-        raise ValueError(f"dropout values must be in [0, 1), got {list(rates)}.")
-    return np.concatenate([[float(input_dropout)], rates])
+    if isinstance(dropout, Real):  # the common case, without numpy (partial_fit's cost)
+        rates = [float(dropout)] * n_hidden
+    else:
+        array = np.asarray(dropout, dtype=np.float64)
+        if array.shape != (n_hidden,):
+            values = list(array.ravel()) if array.ndim else [float(array)]
+            raise ValueError(
+                f"dropout must be a float or one float per hidden layer ({n_hidden}), "
+                f"got {len(values)} values: {values}."
+            )
+        rates = array.tolist()
+    if not all(0 <= r < 1 for r in rates):
+        raise ValueError(f"dropout values must be in [0, 1), got {rates}.")
+    return (float(input_dropout), *rates)
 
 
-def residual_wiring(sizes, residual) -> np.ndarray:
+def residual_wiring(sizes, residual) -> tuple[int, ...]:
     """``skip`` of :func:`~sknn_train._layout.build_net`; warns when ``residual`` does nothing."""
     if not residual:
-        return np.full(len(sizes) + 2, -1, dtype=np.int64)
+        return (-1,) * (len(sizes) + 2)
     if len(sizes) < 3:
         warn(
             f"residual=True has no effect with {len(sizes)} hidden layer"
@@ -125,7 +130,19 @@ def residual_wiring(sizes, residual) -> np.ndarray:
             "hidden_layer_sizes=(64, 64, 64)). The network is trained without skips.",
             UserWarning,
         )
-    return residual_skips(sizes)
+    return tuple(residual_skips(sizes).tolist())
+
+
+@functools.lru_cache(maxsize=32)
+def _networks(layout, hidden_code, out_code, skip, drop) -> tuple[Net, Net]:
+    """The training and the prediction ``Net`` (memoised: partial_fit resolves every call).
+
+    The kernels only read a ``Net``'s arrays, so one pair can serve every
+    fit of the same layout and wiring.
+    """
+    train = build_net(layout, hidden_code, out_code, np.array(skip), np.array(drop))
+    predict = build_net(layout, hidden_code, out_code, np.array(skip), np.zeros(len(drop)))
+    return train, predict
 
 
 def loss_name(loss, out_activation) -> str:
@@ -184,9 +201,9 @@ def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout
     """
     solver = params["solver"]
     stochastic = solver in STOCHASTIC_SOLVERS
-    sizes = [int(u) for u in layout.units[1:-1]]
+    sizes = layout.units[1:-1].tolist()
     drop = dropout_rates(params["dropout"], params["input_dropout"], len(sizes))
-    uses_dropout = bool((drop > 0).any())
+    uses_dropout = any(p > 0 for p in drop)
     if uses_dropout and not stochastic:
         raise ValueError(
             "dropout and input_dropout must be 0 with solver='lbfgs': a random "
@@ -199,8 +216,7 @@ def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout
     activation = params["activation"]
     hidden_code = HIDDEN_ACTIVATIONS[activation].code
     out_code = OUTPUT_ACTIVATIONS[out_activation]
-    train_net = build_net(layout, hidden_code, out_code, skip, drop)
-    predict_net = build_net(layout, hidden_code, out_code, skip, np.zeros_like(drop))
+    train_net, predict_net = _networks(layout, hidden_code, out_code, skip, drop)
     loss = loss_name(params["loss"], out_activation)
     batch_size = 0
     if stochastic:
