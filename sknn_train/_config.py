@@ -28,7 +28,7 @@ from ._kernels.epoch import Hyper, make_hyper
 from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SOLVERS
-from ._layout import Layout, build_net, residual_skips
+from ._layout import Layout
 
 WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -143,6 +143,54 @@ def _networks(layout, hidden_code, out_code, skip, drop) -> tuple[Net, Net]:
     train = build_net(layout, hidden_code, out_code, np.array(skip), np.array(drop))
     predict = build_net(layout, hidden_code, out_code, np.array(skip), np.zeros(len(drop)))
     return train, predict
+
+
+def residual_skips(hidden_layer_sizes) -> np.ndarray:
+    """``skip[j]``: the layer added to layer ``j``'s pre-activation, or -1 (SPEC 2.3).
+
+    Layers are counted with the input as 0. Hidden layer 1 is a plain stem;
+    hidden layers (2, 3), (4, 5), ... form blocks whose output (the odd one)
+    adds the block's input (the layer before the pair). A trailing unpaired
+    layer stays plain. Raises ValueError when a block's output width differs
+    from its input width.
+    """
+    sizes = [int(s) for s in hidden_layer_sizes]
+    skip = np.full(len(sizes) + 2, -1, dtype=np.int64)
+    block = 1
+    while 2 * block + 1 <= len(sizes):
+        inner, out, source = 2 * block, 2 * block + 1, 2 * block - 1
+        if sizes[out - 1] != sizes[source - 1]:
+            raise ValueError(
+                f"residual=True: block {block} (hidden layers {inner} and {out}) must "
+                f"output as many units as it receives, but hidden layer {source} has "
+                f"{sizes[source - 1]} units and hidden layer {out} has {sizes[out - 1]}. "
+                "Use sizes such as (64, 32, 64, 32, 64): hidden_layer_sizes[2k] must "
+                "equal hidden_layer_sizes[2k - 2]."
+            )
+        skip[out] = source
+        block += 1
+    return skip
+
+
+def build_net(layout: Layout, hidden_act: int, out_act: int, skip, drop) -> Net:
+    """The :class:`~sknn_train._kernels.network.Net` the kernels take.
+
+    ``skip`` comes from :func:`residual_skips` (or all -1), ``drop`` holds the
+    dropout probability of the input and of every hidden layer.
+    """
+    n = len(layout.units)
+    act = np.full(n, hidden_act, dtype=np.int64)
+    act[0] = 0
+    act[-1] = out_act
+    skip = np.asarray(skip, dtype=np.int64)
+    act[skip >= 0] = 0  # a residual block's output has no activation after the sum
+    skip_to = np.full(n, -1, dtype=np.int64)
+    for j, s in enumerate(skip):
+        if s >= 0:
+            skip_to[s] = j
+    rates = np.zeros(n, dtype=np.float64)
+    rates[: n - 1] = drop
+    return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates)
 
 
 def loss_name(loss, out_activation) -> str:

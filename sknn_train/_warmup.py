@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._config import build_net
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad, make_hyper, run_epoch
 from ._kernels.losses import LOG_LOSS
 from ._kernels.optim import ADAM
-from ._layout import Layout, build_net
+from ._layout import Layout
 from ._workspace import KernelInput, make_work
 
 

@@ -3,11 +3,12 @@
 import numpy as np
 import scipy.sparse as sp
 
+from sknn_train._config import build_net, residual_skips
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from sknn_train._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad
 from sknn_train._kernels.epoch import make_hyper as _hyper
 from sknn_train._kernels.losses import LOSSES
-from sknn_train._layout import Layout, build_net, residual_skips
+from sknn_train._layout import Layout
 from sknn_train._workspace import KernelInput, make_work
 
 # loss -> (output activation, n_outputs)

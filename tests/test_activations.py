@@ -95,7 +95,7 @@ def test_codes_are_unique_named_constants():
     assert sorted(codes) == list(range(len(codes)))  # dense: small integer branches
     for name, entry in HIDDEN_ACTIVATIONS.items():
         assert getattr(activations, name.upper()) == entry.code, name
-    # _layout.build_net gives a residual block's output code 0: it must be identity
+    # _config.build_net gives a residual block's output code 0: it must be identity
     assert HIDDEN_ACTIVATIONS["identity"].code == activations.IDENTITY == 0
 
 

@@ -41,7 +41,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE_ALPHA = SELU_SCALE * SELU_ALPHA
 
 # Hidden activation codes (``Net.act[1:-1]``). Identity must stay 0: a residual
-# block's output layer is given code 0 (``_layout.build_net``).
+# block's output layer is given code 0 (``_config.build_net``).
 IDENTITY = 0
 LOGISTIC = 1
 TANH = 2
