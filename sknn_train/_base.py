@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +38,13 @@ from ._train import (
 )
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    #: What ``fit`` and ``predict`` take: array-likes or scipy sparse matrices.
+    MatrixLike: TypeAlias = ArrayLike | sp.spmatrix | sp.sparray
+
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -62,6 +70,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     Do not use directly.
     """
+
+    # Set by fit (the class-level annotations only tell mypy their types).
+    out_activation_: str
+    _random_state: np.random.RandomState
+    _predict_net: Net | None
+    _optimizer_state: OptimizerState | None
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -225,8 +239,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """
         get = self.__dict__.get
         best = get("_best_theta")
+        loss_curve = get("loss_curve_")
         return History(
-            loss_curve=get("loss_curve_") if get("loss_curve_") is not None else [],
+            loss_curve=loss_curve if loss_curve is not None else [],
             grad_norm_curve=get("grad_norm_curve_") or [],
             layer_grad_norm_curve=get("layer_grad_norm_curve_") or [],
             clip_fraction_curve=get("clip_fraction_curve_") or [],
@@ -278,7 +293,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return check_random_state(seed)
         rng = self.__dict__.get("_seeded_rng")
         if rng is None:
-            rng = np.random.RandomState(seed)
+            rng = np.random.RandomState(int(seed))
             self._seeded_rng = rng
         else:
             rng.seed(seed)
@@ -331,8 +346,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
         units = [c.shape[0] for c in coefs] + [coefs[-1].shape[1]]
-        dtype = np.result_type(*coefs, *intercepts)
-        dtype = np.float32 if dtype == np.float32 else np.float64
+        common = np.result_type(*coefs, *intercepts)
+        dtype = np.float32 if common == np.float32 else np.float64
         self._layout = Layout(units)
         net = self.__dict__.get("_predict_net")
         if net is not None and net.units.tolist() != units:
@@ -433,9 +448,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if not config.stochastic:
             self._store_history(train_lbfgs(data, Y, sw, theta, config, callbacks), config)
             return False
-        if not config.incremental or self.__dict__.get("_optimizer_state") is None:
-            self._optimizer_state = OptimizerState(config.solver, theta.size, dtype,
-                                                   config.learning_rate_init)
+        opt = self.__dict__.get("_optimizer_state")
+        if not config.incremental or opt is None:
+            opt = self._optimizer_state = OptimizerState(config.solver, theta.size, dtype,
+                                                         config.learning_rate_init)
         rng = self._random_state
         train_rows = validate = None
         if config.early_stopping:
@@ -444,7 +460,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 X.shape[0], config.validation_fraction, rng,
                 stratification_labels(Y, target_type))
             validate = self._validation(X, Y, sample_weight, val_rows, config)
-        history = train_stochastic(data, Y, sw, theta, self._optimizer_state, config,
+        history = train_stochastic(data, Y, sw, theta, opt, config,
                                    self._history(config), rng, train_rows=train_rows,
                                    validate=validate, callbacks=callbacks)
         self._store_history(history, config)
@@ -498,7 +514,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """Hook for target checks that need the 2-D target."""
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters

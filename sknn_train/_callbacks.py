@@ -9,6 +9,11 @@ to stop ends training after the current epoch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._train import History
+
 try:
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # scikit-learn < 1.9 has no callback API
@@ -20,10 +25,10 @@ except ImportError:  # scikit-learn < 1.9 has no callback API
 class FitCallbacks:
     """The callbacks of one ``fit`` / ``partial_fit`` call, or a no-op."""
 
-    def __init__(self, est, X, y, sample_weight, max_subtasks):
+    def __init__(self, est: Any, X: Any, y: Any, sample_weight: Any, max_subtasks: int) -> None:
         self.est = est
-        self.ctx = None
-        self.sub = None
+        self.ctx: Any = None  # scikit-learn's callback context, when there are callbacks
+        self.sub: Any = None  # the current task's subcontext
         if not getattr(est, "_skl_callbacks", None) or not hasattr(
             est, "_init_callback_context"
         ):
@@ -33,17 +38,17 @@ class FitCallbacks:
         self.ctx = est._init_callback_context(max_subtasks=max_subtasks)
         self.ctx.call_on_fit_task_begin(estimator=est, X=X, y=y, metadata=self.metadata)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.ctx is not None
 
-    def _state(self, progress=None):
+    def _state(self, progress: History | None = None) -> dict[str, Any]:
         """The fitted attributes of the estimator's current state.
 
         ``progress`` is the trainer's history during training (the
         estimator's own attributes are written when the trainer returns).
         """
         est = self.est
-        attrs = {
+        attrs: dict[str, Any] = {
             "coefs_": [c.copy() for c in est.coefs_],
             "intercepts_": [b.copy() for b in est.intercepts_],
         }
@@ -55,14 +60,14 @@ class FitCallbacks:
                 attrs[name] = getattr(est, name)
         return attrs
 
-    def begin(self, task_name):
+    def begin(self, task_name: str) -> None:
         if self.ctx is not None:
             self.sub = self.ctx.subcontext(task_name=task_name)
             self.sub.call_on_fit_task_begin(
                 estimator=self.est, X=self.X, y=self.y, metadata=self.metadata
             )
 
-    def end(self, progress=None, with_state=True):
+    def end(self, progress: History | None = None, with_state: bool = True) -> bool:
         """End the current task; whether a callback asked to stop.
 
         ``progress``: the trainer's :class:`~sknn_train._train.History` so far.
@@ -79,7 +84,7 @@ class FitCallbacks:
             )
         )
 
-    def finish(self):
+    def finish(self) -> None:
         if self.ctx is not None:
             self.end(with_state=False)
             self.ctx.call_on_fit_task_end(

@@ -14,13 +14,14 @@ configuration, and data flows one way, from here down to one kernel branch.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any
+from typing import Any, Literal
 from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from sklearn.model_selection._split import _validate_shuffle_split
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -74,7 +75,7 @@ class FitConfig:
     n_init: int  # initialisations a first fit tries
 
 
-def check_hidden_sizes(hidden_layer_sizes) -> list:
+def check_hidden_sizes(hidden_layer_sizes: int | Iterable[int]) -> list:
     """The hidden layer widths as given; scikit-learn's ValueError for a non-positive one."""
     sizes = hidden_layer_sizes
     sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -87,7 +88,7 @@ def check_hidden_sizes(hidden_layer_sizes) -> list:
 _NO_BYTES = np.dtype([])
 
 
-def check_layer_units(layer_units) -> list[int]:
+def check_layer_units(layer_units: Sequence[Any]) -> list[int]:
     """``[n_features, *hidden_layer_sizes, n_outputs]`` as ints.
 
     Widths scikit-learn's weight initialisation cannot use (``3.5``, ``[3]``,
@@ -100,7 +101,8 @@ def check_layer_units(layer_units) -> list[int]:
     return [int(u) for u in layer_units]
 
 
-def dropout_rates(dropout, input_dropout, n_hidden) -> tuple[float, ...]:
+def dropout_rates(dropout: float | ArrayLike, input_dropout: float,
+                  n_hidden: int) -> tuple[float, ...]:
     """Dropout probability of the input and of every hidden layer (n_hidden + 1 values)."""
     if isinstance(dropout, Real):  # the common case, without numpy (partial_fit's cost)
         rates = [float(dropout)] * n_hidden
@@ -118,7 +120,7 @@ def dropout_rates(dropout, input_dropout, n_hidden) -> tuple[float, ...]:
     return (float(input_dropout), *rates)
 
 
-def residual_wiring(sizes, residual) -> tuple[int, ...]:
+def residual_wiring(sizes: Sequence[int], residual: bool) -> tuple[int, ...]:
     """``skip`` of :func:`~sknn_train._layout.build_net`; warns when ``residual`` does nothing."""
     if not residual:
         return (-1,) * (len(sizes) + 2)
@@ -134,7 +136,8 @@ def residual_wiring(sizes, residual) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _networks(layout, hidden_code, out_code, skip, drop) -> tuple[Net, Net]:
+def _networks(layout: Layout, hidden_code: int, out_code: int, skip: tuple[int, ...],
+              drop: tuple[float, ...]) -> tuple[Net, Net]:
     """The training and the prediction ``Net`` (memoised: partial_fit resolves every call).
 
     The kernels only read a ``Net``'s arrays, so one pair can serve every
@@ -145,7 +148,7 @@ def _networks(layout, hidden_code, out_code, skip, drop) -> tuple[Net, Net]:
     return train, predict
 
 
-def residual_skips(hidden_layer_sizes) -> np.ndarray:
+def residual_skips(hidden_layer_sizes: Iterable[int]) -> np.ndarray:
     """``skip[j]``: the layer added to layer ``j``'s pre-activation, or -1 (SPEC 2.3).
 
     Layers are counted with the input as 0. Hidden layer 1 is a plain stem;
@@ -172,7 +175,8 @@ def residual_skips(hidden_layer_sizes) -> np.ndarray:
     return skip
 
 
-def build_net(layout: Layout, hidden_act: int, out_act: int, skip, drop) -> Net:
+def build_net(layout: Layout, hidden_act: int, out_act: int, skip: ArrayLike,
+              drop: ArrayLike) -> Net:
     """The :class:`~sknn_train._kernels.network.Net` the kernels take.
 
     ``skip`` comes from :func:`residual_skips` (or all -1), ``drop`` holds the
@@ -193,14 +197,15 @@ def build_net(layout: Layout, hidden_act: int, out_act: int, skip, drop) -> Net:
     return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates)
 
 
-def loss_name(loss, out_activation) -> str:
+def loss_name(loss: str, out_activation: str) -> str:
     """The loss the kernels compute: log loss on logistic outputs is the binary one."""
     if loss == "log_loss" and out_activation == "logistic":
         return "binary_log_loss"
     return loss
 
 
-def prediction_net(layout, activation, residual, out_activation) -> Net:
+def prediction_net(layout: Layout, activation: str, residual: bool,
+                   out_activation: str) -> Net:
     """The network without dropout: what ``predict`` and the validation pass run."""
     sizes = [int(u) for u in layout.units[1:-1]]
     skip = residual_skips(sizes) if residual else np.full(len(sizes) + 2, -1, dtype=np.int64)
@@ -208,7 +213,7 @@ def prediction_net(layout, activation, residual, out_activation) -> Net:
                      OUTPUT_ACTIVATIONS[out_activation], skip, np.zeros(len(sizes) + 1))
 
 
-def training_rows(n_samples, early_stopping, validation_fraction) -> int:
+def training_rows(n_samples: int, early_stopping: bool, validation_fraction: float) -> int:
     """How many rows the optimizer sees: all, or those left by the validation split.
 
     The split's sizes are scikit-learn's (``train_test_split``); its errors too,
@@ -228,7 +233,7 @@ def training_rows(n_samples, early_stopping, validation_fraction) -> int:
     return int(n_train)
 
 
-def batch_rows(batch_size, n_train) -> int:
+def batch_rows(batch_size: int | Literal["auto"], n_train: int) -> int:
     """The minibatch size: scikit-learn's 'auto' and clipping (with its warning)."""
     if batch_size == "auto":
         return min(200, n_train)
@@ -241,7 +246,7 @@ def batch_rows(batch_size, n_train) -> int:
 
 
 def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout: Layout,
-            out_activation: str, dtype, incremental: bool) -> FitConfig:
+            out_activation: str, dtype: DTypeLike, incremental: bool) -> FitConfig:
     """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
 
     ``params`` holds the estimator's constructor parameters (``get_params``'

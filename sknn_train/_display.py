@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._base import BaseMultilayerPerceptron
+
 _PANELS = ("loss", "validation", "gradients")
+
+#: One value per epoch (the estimators' curves are lists).
+Curve: TypeAlias = Sequence[float] | np.ndarray
 
 
 class TrainingCurveDisplay:
@@ -45,6 +56,12 @@ class TrainingCurveDisplay:
     lines_ : dict
         The drawn ``Line2D`` objects by name.
 
+    See Also
+    --------
+    MLPClassifier : Records the curves drawn here when fitted with 'sgd' or 'adam'.
+    MLPRegressor : Records the curves drawn here when fitted with 'sgd' or 'adam'.
+    sklearn.model_selection.LearningCurveDisplay : Scores against training-set size.
+
     Examples
     --------
     >>> import matplotlib
@@ -59,8 +76,14 @@ class TrainingCurveDisplay:
     3
     """
 
-    def __init__(self, loss_curve, *, validation_scores=None, validation_loss=None,
-                 grad_norms=None, estimator_name=None):
+    ax_: np.ndarray
+    figure_: Any  # matplotlib Figure
+    lines_: dict[str, Any]  # matplotlib Line2D by name
+
+    def __init__(self, loss_curve: Curve, *, validation_scores: Curve | None = None,
+                 validation_loss: Curve | None = None,
+                 grad_norms: Sequence[Sequence[float]] | np.ndarray | None = None,
+                 estimator_name: str | None = None) -> None:
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.validation_loss = validation_loss
@@ -68,7 +91,8 @@ class TrainingCurveDisplay:
         self.estimator_name = estimator_name
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None, log_grad=True):
+    def from_estimator(cls, estimator: BaseMultilayerPerceptron, *, ax: Any = None,
+                       log_grad: bool = True) -> TrainingCurveDisplay:
         """Build the display from a fitted estimator and plot it.
 
         Parameters
@@ -102,7 +126,7 @@ class TrainingCurveDisplay:
         )
         return disp.plot(ax=ax, log_grad=log_grad)
 
-    def _panels(self):
+    def _panels(self) -> list[str]:
         panels = ["loss"]
         if self.validation_scores is not None:
             panels.append("validation")
@@ -110,7 +134,7 @@ class TrainingCurveDisplay:
             panels.append("gradients")
         return panels
 
-    def plot(self, ax=None, *, log_grad=True):
+    def plot(self, ax: Any = None, *, log_grad: bool = True) -> Self:
         """Draw the panels.
 
         Parameters
@@ -158,7 +182,7 @@ class TrainingCurveDisplay:
                 (self.lines_["validation_score"],) = a.plot(
                     epochs, self.validation_scores, color="C2"
                 )
-                best = int(np.argmax(self.validation_scores))
+                best = int(np.argmax(cast(Curve, self.validation_scores)))  # (a panel of them)
                 a.axvline(best + 1, color="grey", linestyle=":", label="best epoch")
                 a.set(xlabel="epoch", ylabel="score", title="validation score")
                 a.legend()

@@ -7,7 +7,10 @@ bias vector), so the vector handed to L-BFGS is the buffer itself, and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 
 class Layout:
@@ -19,7 +22,7 @@ class Layout:
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     """
 
-    def __init__(self, layer_units):
+    def __init__(self, layer_units: ArrayLike) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
         self.coef_off = np.zeros(n + 1, dtype=np.int64)
@@ -39,7 +42,7 @@ class Layout:
         #: Activations of one row (every layer but the input).
         self.row_width = int(self.units[1:].sum())
 
-    def coef_views(self, theta):
+    def coef_views(self, theta: np.ndarray) -> list[np.ndarray]:
         """Weight matrices as views of ``theta``."""
         u = self.units
         return [
@@ -47,14 +50,15 @@ class Layout:
             for i in range(self.n_weight_layers)
         ]
 
-    def intercept_views(self, theta):
+    def intercept_views(self, theta: np.ndarray) -> list[np.ndarray]:
         """Bias vectors as views of ``theta``."""
         return [
             theta[self.int_off[i] : self.int_off[i + 1]]
             for i in range(self.n_weight_layers)
         ]
 
-    def pack(self, coefs, intercepts, dtype):
+    def pack(self, coefs: Sequence[ArrayLike], intercepts: Sequence[ArrayLike],
+             dtype: DTypeLike) -> np.ndarray:
         """A new flat buffer holding copies of ``coefs`` and ``intercepts``."""
         theta = np.empty(self.size, dtype=dtype)
         for view, c in zip(self.coef_views(theta), coefs):
@@ -63,7 +67,8 @@ class Layout:
             view[...] = b
         return theta
 
-    def is_view_of(self, theta, coefs, intercepts) -> bool:
+    def is_view_of(self, theta: np.ndarray, coefs: Sequence[np.ndarray],
+                   intercepts: Sequence[np.ndarray]) -> bool:
         """Whether ``coefs``/``intercepts`` are still the views of ``theta``."""
         if len(coefs) != self.n_weight_layers or len(intercepts) != self.n_weight_layers:
             return False
@@ -78,7 +83,8 @@ class Layout:
         return True
 
 
-def initial_params(layout: Layout, weight_init: str, glorot_factor: float, rng):
+def initial_params(layout: Layout, weight_init: str, glorot_factor: float,
+                   rng: np.random.RandomState) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Initial weight matrices and bias vectors, drawn from ``rng`` layer by layer.
 
     ``glorot_uniform`` is scikit-learn's scheme: Glorot's bound
@@ -86,7 +92,8 @@ def initial_params(layout: Layout, weight_init: str, glorot_factor: float, rng):
     for logistic units), biases drawn too, each layer's weights first. The
     others draw the weights only and start the biases at zero.
     """
-    coefs, intercepts = [], []
+    coefs: list[np.ndarray] = []
+    intercepts: list[np.ndarray] = []
     for fan_in, fan_out in zip(layout.units[:-1].tolist(), layout.units[1:].tolist()):
         if weight_init == "glorot_uniform":
             bound = np.sqrt(glorot_factor / (fan_in + fan_out))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
@@ -17,6 +19,12 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _docs
 from ._base import _FLOAT_DTYPES, BaseMultilayerPerceptron, _sum_is_finite
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from ._base import MatrixLike
 
 
 def _fmt(doc):
@@ -205,7 +213,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Y[np.arange(len(y)), index] = True
         return Y
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron classifier.
 
         Parameters
@@ -244,7 +252,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -300,7 +309,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             and bool((classes == fitted).all())
         )
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
         """Return the log of probability estimates.
 
         Parameters
@@ -318,7 +327,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Probability estimates.
 
         Parameters
@@ -465,7 +474,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_init=n_init,
         )
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron model.
 
         Parameters
@@ -534,7 +543,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # partial_fit for lbfgs; this one does not.
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters

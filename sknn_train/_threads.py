@@ -5,10 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import ThreadpoolController
 
-_BLAS_LIBS = None
+if TYPE_CHECKING:
+    from ._layout import Layout
+
+_BLAS_LIBS: list[Any] | None = None
 
 
 #: Multiply-adds of one batch's forward pass above which BLAS may use every
@@ -16,7 +21,7 @@ _BLAS_LIBS = None
 BLAS_PARALLEL_MACS = 4_000_000
 
 
-def _blas_threads(macs):
+def _blas_threads(macs: int) -> int | None:
     """BLAS threads for work of ``macs`` multiply-adds per call (None: no limit)."""
     value = os.environ.get("SKNN_TRAIN_BLAS_THREADS", "auto").strip().lower()
     if value in {"all", "0", "none"}:
@@ -26,7 +31,7 @@ def _blas_threads(macs):
     return max(1, int(value))
 
 
-def batch_macs(layout, rows):
+def batch_macs(layout: Layout, rows: int) -> int:
     """Multiply-adds of the forward pass of ``rows`` rows."""
     return int(rows) * layout.macs_per_row
 
@@ -37,7 +42,8 @@ def batch_macs(layout, rows):
 SMALL_CALL_MACS = 1_000_000
 
 
-def blas_threads(macs=0, total_macs=None):
+def blas_threads(macs: int = 0,
+                 total_macs: int | None = None) -> contextlib.AbstractContextManager[None]:
     """BLAS threads for a fit or predict: one for small products, all for large ones.
 
     ``macs`` is the multiply-adds of one batch's (or chunk's) forward pass,
@@ -60,10 +66,10 @@ def blas_threads(macs=0, total_macs=None):
 
 _LIMIT_LOCK = threading.Lock()
 _LIMIT_USERS = 0
-_LIMIT_ORIGINAL = None
+_LIMIT_ORIGINAL: list[int] | None = None
 
 
-def _blas_libraries():
+def _blas_libraries() -> list[Any]:
     """threadpoolctl's controllers of the loaded BLAS libraries (found once)."""
     global _BLAS_LIBS
     if _BLAS_LIBS is None:
@@ -73,7 +79,7 @@ def _blas_libraries():
 
 
 @contextlib.contextmanager
-def _shared_blas_limit(threads):
+def _shared_blas_limit(threads: int) -> Iterator[None]:
     """One process-wide limit shared by overlapping fits (threads).
 
     The first fit to start sets the limit, the last one to end restores the
@@ -101,6 +107,6 @@ def _shared_blas_limit(threads):
         with _LIMIT_LOCK:
             _LIMIT_USERS -= 1
             if _LIMIT_USERS == 0:
-                for lib, n in zip(_blas_libraries(), _LIMIT_ORIGINAL):
+                original, _LIMIT_ORIGINAL = _LIMIT_ORIGINAL or [], None
+                for lib, n in zip(_blas_libraries(), original):
                     lib.set_num_threads(n)
-                _LIMIT_ORIGINAL = None

@@ -12,12 +12,14 @@ Everything per sample or per batch happens inside one compiled call per epoch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
 import scipy.optimize
+from numpy.typing import DTypeLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.fixes import parse_version, sp_version
@@ -42,6 +44,16 @@ _GOLDEN = 0x9E3779B97F4A7C15
 #: A validation function: () -> (score, loss) of the current parameters on the
 #: held-out rows (higher scores are better).
 Validate = Callable[[], tuple[float, float]]
+
+
+class Callbacks(Protocol):
+    """What a trainer calls: :class:`~sknn_train._callbacks.FitCallbacks` or none."""
+
+    def __bool__(self) -> bool: ...
+
+    def begin(self, task_name: str) -> None: ...
+
+    def end(self, progress: History | None = None, with_state: bool = True) -> bool: ...
 
 
 @dataclass
@@ -74,7 +86,7 @@ class History:
     interrupted: bool = False
 
     @classmethod
-    def start(cls, theta, early_stopping):
+    def start(cls, theta: np.ndarray, early_stopping: bool) -> History:
         """The history of a network that has not been trained yet."""
         if early_stopping:
             return cls(validation_scores=[], validation_loss_curve=[],
@@ -86,13 +98,13 @@ class History:
 class _NoCallbacks:
     """The callbacks of a fit without any: every hook does nothing."""
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return False
 
-    def begin(self, task_name):
+    def begin(self, task_name: str) -> None:
         pass
 
-    def end(self, progress=None, with_state=True):
+    def end(self, progress: History | None = None, with_state: bool = True) -> bool:
         return False
 
 
@@ -102,7 +114,13 @@ NO_CALLBACKS = _NoCallbacks()
 class OptimizerState:
     """Moments / velocities over the flat buffer plus the scalar state."""
 
-    def __init__(self, solver, size, dtype, learning_rate):
+    solver: int  # the kernels' code (SOLVERS)
+    state1: np.ndarray
+    state2: np.ndarray
+    step: np.ndarray
+    learning_rate: float
+
+    def __init__(self, solver: str, size: int, dtype: DTypeLike, learning_rate: float) -> None:
         self.solver = SOLVERS[solver]
         self.state1 = np.zeros(size, dtype=dtype)
         self.state2 = np.zeros(size if self.solver == ADAM else 0, dtype=dtype)
@@ -110,18 +128,18 @@ class OptimizerState:
         self.learning_rate = float(learning_rate)
 
     @classmethod
-    def from_dict(cls, state):
+    def from_dict(cls, state: Mapping[str, Any]) -> OptimizerState:
         """The state stored by pickling (plain arrays and numbers)."""
         self = cls.__new__(cls)
         self.__dict__.update(state)
         return self
 
-    def iteration_ends(self, config, time_step):
+    def iteration_ends(self, config: FitConfig, time_step: int) -> None:
         """scikit-learn's inverse-scaling schedule of SGD."""
         if self.solver == SGD and config.schedule == "invscaling":
             self.learning_rate = config.learning_rate_init / (time_step + 1) ** config.power_t
 
-    def trigger_stopping(self, config, msg):
+    def trigger_stopping(self, config: FitConfig, msg: str) -> bool:
         """Whether to stop; the adaptive schedule divides the rate by 5 instead, while it can."""
         verbose = config.verbose
         if self.solver == ADAM or config.schedule != "adaptive":
@@ -138,7 +156,7 @@ class OptimizerState:
         return False
 
 
-def stratification_labels(Y, target_type):
+def stratification_labels(Y: np.ndarray, target_type: str | None) -> np.ndarray | None:
     """One label per sample to stratify the validation split on, or None.
 
     ``target_type`` is the classifier's ``type_of_target`` (None for a
@@ -165,7 +183,8 @@ def stratification_labels(Y, target_type):
     return codes
 
 
-def validation_split(n_samples, validation_fraction, rng, stratify=None):
+def validation_split(n_samples: int, validation_fraction: float, rng: np.random.RandomState,
+                     stratify: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Train / validation row indices drawn from ``rng`` as scikit-learn does."""
     if stratify is not None:
         n_strata = np.unique(stratify).shape[0]
@@ -181,9 +200,11 @@ def validation_split(n_samples, validation_fraction, rng, stratify=None):
     return train_idx.astype(np.int64), val_idx
 
 
-def train_stochastic(data: KernelInput, Y, sw, theta, opt: OptimizerState, config: FitConfig,
-                     history: History, rng, *, train_rows=None, validate: Validate | None = None,
-                     callbacks=NO_CALLBACKS) -> History:
+def train_stochastic(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndarray,
+                     opt: OptimizerState, config: FitConfig, history: History,
+                     rng: np.random.RandomState, *, train_rows: np.ndarray | None = None,
+                     validate: Validate | None = None,
+                     callbacks: Callbacks = NO_CALLBACKS) -> History:
     """Minibatch training with sgd or adam, scikit-learn's epoch semantics.
 
     ``Y`` is the 2-D target and ``sw`` the per-sample weights, in the working
@@ -282,7 +303,7 @@ def train_stochastic(data: KernelInput, Y, sw, theta, opt: OptimizerState, confi
     return history
 
 
-def _no_improvement_message(config):
+def _no_improvement_message(config: FitConfig) -> str:
     if config.early_stopping:
         what = "Validation score" if config.validation_metric == "score" else "Validation loss"
         return ("%s did not improve more than tol=%f for %d consecutive epochs."
@@ -291,7 +312,7 @@ def _no_improvement_message(config):
             % (config.tol, config.n_iter_no_change))
 
 
-def _warn_if_diverging(history, theta, config):
+def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -> None:
     """A finite but exploding training loss gets a warning that names the cause."""
     fix = (f"Lower learning_rate_init (now {config.learning_rate_init:g}) or clip updates "
            "with max_grad_norm (for example 1.0).")
@@ -321,44 +342,52 @@ def _warn_if_diverging(history, theta, config):
         )
 
 
-def _update_no_improvement_count(history, config, theta, validate):
-    """scikit-learn's patience counter, on the validation score or loss."""
+def _update_no_improvement_count(history: History, config: FitConfig, theta: np.ndarray,
+                                  validate: Validate | None) -> None:
+    """scikit-learn's patience counter, on the validation score or loss.
+
+    Without early stopping ``best_loss`` is a number; with it the validation
+    fields are (:meth:`History.start`): the casts below say so to mypy.
+    """
     if validate is None:
-        if history.loss_curve[-1] > history.best_loss - config.tol:
+        best_loss = cast(float, history.best_loss)
+        if history.loss_curve[-1] > best_loss - config.tol:
             history.no_improvement_count += 1
         else:
             history.no_improvement_count = 0
-        if history.loss_curve[-1] < history.best_loss:
+        if history.loss_curve[-1] < best_loss:
             history.best_loss = history.loss_curve[-1]
         return
 
     val_score, val_loss = validate()
-    history.validation_scores.append(val_score)
-    history.validation_loss_curve.append(val_loss)
+    cast(list, history.validation_scores).append(val_score)
+    cast(list, history.validation_loss_curve).append(val_loss)
     if config.verbose:
         print("Validation score: %f" % val_score)
+    best_score = cast(float, history.best_validation_score)
+    best_val_loss = cast(float, history.best_validation_loss)
     if config.validation_metric == "score":
-        if val_score < (history.best_validation_score + config.tol):
+        if val_score < (best_score + config.tol):
             history.no_improvement_count += 1
         else:
             history.no_improvement_count = 0
-        if val_score > history.best_validation_score:
+        if val_score > best_score:
             history.best_validation_score = val_score
             history.best_validation_loss = val_loss
             history.best_params = theta.copy()
     else:
-        if not val_loss < history.best_validation_loss - config.tol:
+        if not val_loss < best_val_loss - config.tol:
             history.no_improvement_count += 1
         else:
             history.no_improvement_count = 0
-        if val_loss < history.best_validation_loss:
+        if val_loss < best_val_loss:
             history.best_validation_loss = val_loss
             history.best_validation_score = val_score
             history.best_params = theta.copy()
 
 
-def train_lbfgs(data: KernelInput, Y, sw, theta, config: FitConfig,
-                callbacks=NO_CALLBACKS) -> History:
+def train_lbfgs(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndarray,
+                config: FitConfig, callbacks: Callbacks = NO_CALLBACKS) -> History:
     """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient.
 
     ``theta`` ends holding scipy's solution; the history holds the iteration
@@ -372,12 +401,12 @@ def train_lbfgs(data: KernelInput, Y, sw, theta, config: FitConfig,
     grad = np.empty_like(theta)
     hyper = config.hyper
 
-    def loss_grad(packed):
+    def loss_grad(packed: np.ndarray) -> tuple[float, np.ndarray]:
         theta[...] = packed
         loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work, hyper)
         return loss, grad.astype(np.float64)
 
-    def iteration_done(xk):
+    def iteration_done(xk: np.ndarray) -> None:
         # scipy calls this after each L-BFGS iteration with the new point.
         theta[...] = xk
         callbacks.end()

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypedDict
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._config import build_net
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad, make_hyper, run_epoch
+from ._kernels.epoch import (
+    PASS_PREDICT,
+    Hyper,
+    evaluate,
+    full_loss_grad,
+    make_hyper,
+    run_epoch,
+)
 from ._kernels.losses import LOG_LOSS
+from ._kernels.network import Net, Work
 from ._kernels.optim import ADAM
 from ._layout import Layout
 from ._workspace import KernelInput, make_work
 
 
-def warmup(dtypes=("float64", "float32")) -> None:
+def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
     """Compile the kernels of every fit and prediction for ``dtypes``, or load them.
 
     The first fit in a fresh environment compiles the kernels for the dtype of
@@ -27,6 +39,16 @@ def warmup(dtypes=("float64", "float32")) -> None:
     ----------
     dtypes : sequence of {"float64", "float32"}, default=("float64", "float32")
         The working dtypes to prepare (float32 input is trained in float32).
+
+    Raises
+    ------
+    ValueError
+        For a dtype other than float32 and float64.
+
+    See Also
+    --------
+    MLPClassifier.fit : Compiles (or loads) the kernels of its dtype on first use.
+    MLPRegressor.fit : Compiles (or loads) the kernels of its dtype on first use.
 
     Examples
     --------
@@ -51,14 +73,26 @@ def warmup(dtypes=("float64", "float32")) -> None:
                  np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
 
 
-def tiny_problem(dtype) -> dict:
+class TinyProblem(TypedDict):
+    """The kernel arguments :func:`tiny_problem` makes."""
+
+    data: KernelInput
+    net: Net
+    work: Work
+    theta: np.ndarray
+    y: np.ndarray
+    sw: np.ndarray
+    hyper: Hyper
+
+
+def tiny_problem(dtype: DTypeLike) -> TinyProblem:
     """Kernel arguments of a 3-2-2 softmax network on 4 rows (also for kernel tests)."""
     layout = Layout([3, 2, 2])
     net = build_net(layout, HIDDEN_ACTIVATIONS["relu"].code, OUTPUT_ACTIVATIONS["softmax"],
                     np.full(3, -1), np.zeros(2))
     hyper = make_hyper(solver=ADAM, loss=LOG_LOSS, lr=0.001, alpha=1e-4,
                        eps_loss=float(np.finfo(dtype).eps))
-    return dict(
+    return TinyProblem(
         data=KernelInput(np.ones((4, 3), dtype=dtype), dtype),
         net=net,
         work=make_work(net, 4, 3, True, dtype),

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.network import Net, Work
@@ -22,7 +23,7 @@ CHUNK_VALUES = 1 << 21
 _NEEDS_PRE = frozenset(a.code for a in HIDDEN_ACTIVATIONS.values() if a.needs_pre)
 
 
-def kernel_array(a, dtype):
+def kernel_array(a: ArrayLike, dtype: DTypeLike) -> np.ndarray:
     """``a`` as a C-contiguous, writeable array of ``dtype`` (copied only if needed).
 
     Read-only arrays (joblib's memory maps in parallel searches, for example)
@@ -41,10 +42,18 @@ class KernelInput:
     dtype serves every input.
     """
 
-    def __init__(self, X, dtype):
+    n_rows: int
+    n_features: int
+    is_sparse: bool
+    x: np.ndarray
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+
+    def __init__(self, X: np.ndarray | sp.spmatrix | sp.sparray, dtype: DTypeLike) -> None:
         self.n_rows, self.n_features = X.shape
         if sp.issparse(X):
-            X = X.tocsr()
+            X = X.tocsr()  # type: ignore[union-attr]  # (issparse is no type guard)
             self.is_sparse = True
             self.x = np.empty((0, self.n_features), dtype=dtype)
             self.data = kernel_array(X.data, dtype)
@@ -57,7 +66,8 @@ class KernelInput:
             self.indices = _EMPTY_INDEX
             self.indptr = _EMPTY_INDEX
 
-    def args(self):
+    def args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """``(x, data, indices, indptr, is_sparse)``: the input arguments of every kernel."""
         return self.x, self.data, self.indices, self.indptr, self.is_sparse
 
 
@@ -67,7 +77,7 @@ SCRATCH_MAX_BYTES = 64 << 20
 _SCRATCH = threading.local()
 
 
-def scratch(n: int, dtype) -> np.ndarray:
+def scratch(n: int, dtype: DTypeLike) -> np.ndarray:
     """``n`` values of ``dtype`` from a buffer this thread reuses between calls.
 
     Freshly allocated memory costs a page fault per 4 KiB at first touch: for
@@ -87,7 +97,7 @@ def scratch(n: int, dtype) -> np.ndarray:
     return buf[:nbytes].view(dtype)
 
 
-def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype,
+def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype: DTypeLike,
               reuse: bool = False) -> Work:
     """Activation, delta and input buffers for batches of at most ``rows`` rows.
 

@@ -58,6 +58,8 @@ imports without it; the functions raise :class:`ImportError` when it is missing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._kernels.activations import (
@@ -68,6 +70,9 @@ from ._kernels.activations import (
     OUT_SOFTMAX,
 )
 from ._mlp import MLPClassifier, MLPRegressor
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -83,7 +88,7 @@ _HIDDEN_BY_CODE = {a.code: a for a in HIDDEN_ACTIVATIONS.values()}
 _registered = False
 
 
-def _require_skl2onnx():
+def _require_skl2onnx() -> Any:
     try:
         import onnx  # noqa: F401
         import skl2onnx
@@ -92,11 +97,39 @@ def _require_skl2onnx():
     return skl2onnx
 
 
-def register_converters():
+def register_converters() -> None:
     """Register the sknn_train converters with skl2onnx (idempotent).
 
     After this call ``skl2onnx.to_onnx`` / ``convert_sklearn`` convert
     sknn_train's estimators, also inside pipelines.
+
+    Raises
+    ------
+    ImportError
+        When skl2onnx or onnx is not installed.
+
+    See Also
+    --------
+    to_onnx : Register the converters and convert in one call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skl2onnx
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknn_train import MLPRegressor
+    >>> from sknn_train.onnx import register_converters
+    >>> register_converters()
+    >>> X, y = make_regression(n_samples=50, n_features=4, random_state=0)
+    >>> X = X.astype(np.float32)
+    >>> pipe = make_pipeline(StandardScaler(),
+    ...                      MLPRegressor(hidden_layer_sizes=(8,), max_iter=20,
+    ...                                   random_state=0)).fit(X, y)
+    >>> onx = skl2onnx.to_onnx(pipe, X[:1])
+    >>> [output.name for output in onx.graph.output]
+    ['variable']
     """
     global _registered
     skl2onnx = _require_skl2onnx()
@@ -119,23 +152,51 @@ def register_converters():
     _registered = True
 
 
-def to_onnx(estimator, X_sample=None, **kwargs):
+def to_onnx(estimator: Any, X_sample: np.ndarray | None = None, **kwargs: Any) -> onnx.ModelProto:
     """Convert ``estimator`` (or a pipeline holding one) with :func:`skl2onnx.to_onnx`.
+
+    The sknn_train converters are registered first (see
+    :func:`register_converters`). The graph reproduces ``predict`` (and
+    ``predict_proba``) of the fitted network, in the floating type of
+    ``X_sample``.
 
     Parameters
     ----------
     estimator : MLPClassifier, MLPRegressor or a pipeline containing them
         A fitted estimator.
-    X_sample : ndarray, optional
+    X_sample : ndarray of shape (n_samples, n_features), default=None
         A few rows of input; their dtype decides the graph's floating type.
         Give ``initial_types`` instead to name the input yourself.
-    **kwargs
+    **kwargs : dict
         Passed on to :func:`skl2onnx.to_onnx` (``options``, ``target_opset``,
         ``initial_types``, ...).
 
     Returns
     -------
     onnx.ModelProto
+        The ONNX model; ``SerializeToString()`` gives what onnxruntime loads.
+
+    Raises
+    ------
+    ImportError
+        When skl2onnx or onnx is not installed.
+
+    See Also
+    --------
+    register_converters : Make skl2onnx's own functions convert sknn_train models.
+    skl2onnx.to_onnx : The conversion this calls.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknn_train import MLPClassifier
+    >>> from sknn_train.onnx import to_onnx
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = X.astype("float32")
+    >>> clf = MLPClassifier((8,), max_iter=50, random_state=0).fit(X, y)
+    >>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
+    >>> [output.name for output in onx.graph.output]
+    ['label', 'probabilities']
     """
     register_converters()
     import skl2onnx
@@ -144,7 +205,7 @@ def to_onnx(estimator, X_sample=None, **kwargs):
 
 
 # ----------------------------------------------------------------- shapes
-def _float_types(input_type):
+def _float_types(input_type: Any) -> tuple[type[np.floating], Any]:
     """(numpy dtype, TensorType class) the graph computes in, from the input type."""
     from skl2onnx.common.data_types import (
         DoubleTensorType,
@@ -161,7 +222,7 @@ def _float_types(input_type):
     return np.float32, FloatTensorType
 
 
-def _label_kind(classes):
+def _label_kind(classes: Any) -> str:
     """'int' or 'str': how the classes travel as ONNX labels."""
     classes = np.asarray(classes)
     if classes.dtype == np.bool_ or np.issubdtype(classes.dtype, np.integer):
@@ -181,11 +242,11 @@ def _label_kind(classes):
     )
 
 
-def _is_multilabel(model):
+def _is_multilabel(model: MLPClassifier) -> bool:
     return model._label_binarizer.y_type_ == "multilabel-indicator"
 
 
-def _classifier_shape(operator):
+def _classifier_shape(operator: Any) -> None:
     from skl2onnx.common.data_types import Int64TensorType, StringTensorType
     from skl2onnx.common.utils import check_input_and_output_numbers
     from skl2onnx.common.utils_classifier import get_label_classes
@@ -201,7 +262,7 @@ def _classifier_shape(operator):
     operator.outputs[1].set_type(prob_type([n, len(classes)]))
 
 
-def _regressor_shape(operator):
+def _regressor_shape(operator: Any) -> None:
     from skl2onnx.common.utils import check_input_and_output_numbers
 
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
@@ -214,7 +275,7 @@ def _regressor_shape(operator):
 class _Graph:
     """Small helper adding nodes and initializers in one floating type."""
 
-    def __init__(self, scope, container, dtype):
+    def __init__(self, scope: Any, container: Any, dtype: type[np.floating]) -> None:
         from skl2onnx.common.data_types import (
             DoubleTensorType,
             FloatTensorType,
@@ -227,10 +288,10 @@ class _Graph:
         tensor_type = DoubleTensorType if dtype == np.float64 else FloatTensorType
         self.proto = guess_proto_type(tensor_type())
 
-    def name(self, hint):
+    def name(self, hint: str) -> str:
         return self.scope.get_unique_variable_name(hint)
 
-    def const(self, hint, value, shape=None):
+    def const(self, hint: str, value: Any, shape: list[int] | None = None) -> str:
         value = np.asarray(value, dtype=self.dtype)
         name = self.name(hint)
         self.container.add_initializer(
@@ -238,7 +299,8 @@ class _Graph:
         )
         return name
 
-    def node(self, op_type, inputs, hint=None, output=None, **attrs):
+    def node(self, op_type: str, inputs: list[str], hint: str | None = None,
+             output: str | None = None, **attrs: Any) -> str:
         output = output or self.name(hint or op_type.lower())
         self.container.add_node(
             op_type,
@@ -249,7 +311,7 @@ class _Graph:
         )
         return output
 
-    def hidden_activation(self, x, code):
+    def hidden_activation(self, x: str, code: int) -> str:
         """``act(x)`` for hidden activation ``code``: the ``onnx`` entry of its table row
         (``_kernels/activations.HIDDEN_ACTIVATIONS``)."""
         activation = _HIDDEN_BY_CODE.get(int(code))
@@ -257,7 +319,7 @@ class _Graph:
             raise NotImplementedError(f"No ONNX export for hidden activation code {code}.")
         return activation.onnx(self, x)
 
-    def output_activation(self, x, code):
+    def output_activation(self, x: str, code: int) -> str:
         """``act(x)`` for output activation ``code`` (``OUTPUT_ACTIVATIONS``)."""
         code = int(code)
         if code == OUT_IDENTITY:
@@ -271,7 +333,8 @@ class _Graph:
         raise NotImplementedError(f"No ONNX export for output activation code {code}.")
 
 
-def _forward(graph, model, input_name, input_proto):
+def _forward(graph: _Graph, model: MLPClassifier | MLPRegressor, input_name: str,
+             input_proto: int) -> str:
     """The output layer of ``model`` for the input ``input_name``: its variable name."""
     from skl2onnx.common._apply_operation import apply_cast
 
@@ -303,14 +366,14 @@ def _forward(graph, model, input_name, input_proto):
     return layers[-1]
 
 
-def _input(operator):
+def _input(operator: Any) -> tuple[type[np.floating], int]:
     from skl2onnx.common.data_types import guess_proto_type
 
     dtype, _ = _float_types(operator.inputs[0].type)
     return dtype, guess_proto_type(operator.inputs[0].type)
 
 
-def _convert_regressor(scope, operator, container):
+def _convert_regressor(scope: Any, operator: Any, container: Any) -> None:
     from skl2onnx.common._apply_operation import apply_identity
 
     model = operator.raw_operator
@@ -320,7 +383,7 @@ def _convert_regressor(scope, operator, container):
     apply_identity(scope, y, operator.outputs[0].full_name, container)
 
 
-def _convert_classifier(scope, operator, container):
+def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
     from onnx import TensorProto
     from skl2onnx.common._apply_operation import apply_cast, apply_identity
     from skl2onnx.common.utils_classifier import get_label_classes

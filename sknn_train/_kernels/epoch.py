@@ -203,17 +203,16 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 @entry
 def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, theta, grad,
              state1, state2, step, net, work, hyper, diag, out, alive):
-    """One pass over the rows ``order`` in batches (or chunks) of ``size``; ``task`` says which.
+    """Run one pass over the rows ``order`` in batches (or chunks) of ``size`` rows.
 
-    Every pass but training takes ``order = arange(n)``: its chunks are
-    contiguous and dense input is read in place.
+    ``task`` says which pass; every pass but training takes ``order =
+    arange(n)``: its chunks are contiguous and dense input is read in place.
+    The working dtype is ``theta``'s: every float array but ``diag`` has it.
 
     ``PASS_TRAIN``: one epoch of minibatch steps over the rows ``order`` (per
     batch: gather, forward with dropout, loss, backward, L2 term, norm
-    diagnostics into ``diag``, clipping, optimizer step; ``step`` is a
-    one-element int64 array holding Adam's step counter across calls; batches
-    whose sample weights sum to zero carry no information and are skipped).
-    Returns ``sum_b loss_b * m_b``, scikit-learn's accumulated loss.
+    diagnostics into ``diag``, clipping, optimizer step; batches whose sample
+    weights sum to zero carry no information and are skipped).
 
     ``PASS_GRADIENT``: loss and gradient (into ``grad``) over all ``n`` rows
     for L-BFGS; memory stays at ``size`` rows of activations whatever ``n``.
@@ -221,12 +220,87 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
     use the global row index, so the result does not depend on ``size``.
 
     ``PASS_PREDICT`` / ``PASS_LOSS`` / ``PASS_ALIVE``: forward passes without
-    dropout. Predict writes the network output to ``out`` (n, n_outputs);
-    loss returns the weighted mean data loss against ``y`` / ``sw`` and, when
-    ``out`` has ``n`` rows, writes the output there too (one pass gives early
-    stopping its score and its loss); alive marks the hidden units with a
-    non-zero output on some row (see :func:`mark_alive`). The input is read,
-    never written.
+    dropout. Predict writes the network output to ``out``; loss returns the
+    weighted mean data loss against ``y`` / ``sw`` and, when ``out`` has ``n``
+    rows, writes the output there too (one pass gives early stopping its score
+    and its loss); alive marks the hidden units with a non-zero output on some
+    row (see :func:`mark_alive`). The input is read, never written.
+
+    Arrays a pass does not use are empty placeholders of the same dtype and
+    number of dimensions (one compiled signature per dtype).
+
+    Parameters
+    ----------
+    task : int
+        The pass: ``PASS_TRAIN``, ``PASS_GRADIENT``, ``PASS_PREDICT``,
+        ``PASS_LOSS`` or ``PASS_ALIVE``.
+    x : ndarray of shape (n_rows, n_features), float32 or float64
+        Dense input, C-contiguous; an empty ``(0, n_features)`` placeholder
+        when ``is_sparse``.
+    data : ndarray of shape (nnz,), float32 or float64
+        Values of the CSR input; empty for dense input.
+    indices : ndarray of shape (nnz,), int64
+        Column index of each value of the CSR input; a one-element
+        placeholder for dense input.
+    indptr : ndarray of shape (n_rows + 1,), int64
+        Row pointers of the CSR input; a one-element placeholder for dense
+        input.
+    is_sparse : bool
+        Whether the input is ``(data, indices, indptr)`` rather than ``x``.
+    n : int
+        Number of rows of the pass: the first ``n`` entries of ``order``.
+    y : ndarray of shape (n_rows, n_outputs), float32 or float64
+        Targets (the indicator matrix of a classifier), indexed by row
+        number; read by ``PASS_TRAIN``, ``PASS_GRADIENT`` and ``PASS_LOSS``.
+    sw : ndarray of shape (n_rows,), float32 or float64
+        Sample weights, indexed by row number; read where ``y`` is.
+    order : ndarray of shape (n,), int64
+        Row numbers in the order the pass visits them; ``arange(n)`` for
+        every pass but training. Never written.
+    size : int
+        Rows per minibatch (training) or per chunk (the other passes).
+    theta : ndarray of shape (n_params,), float32 or float64
+        Flat parameter buffer, every weight matrix then every bias vector
+        (see :class:`~sknn_train._layout.Layout`); ``PASS_TRAIN`` updates it
+        in place.
+    grad : ndarray of shape (n_params,), float32 or float64
+        Gradient buffer: ``PASS_GRADIENT`` leaves the gradient of the
+        returned loss in it, ``PASS_TRAIN`` uses it batch by batch.
+    state1 : ndarray of shape (n_params,), float32 or float64
+        SGD's velocities or Adam's first moments, updated by ``PASS_TRAIN``.
+    state2 : ndarray of shape (n_params,), float32 or float64
+        Adam's second moments, updated by ``PASS_TRAIN``; empty for SGD.
+    step : ndarray of shape (1,), int64
+        Adam's step counter, carried across calls.
+    net : Net
+        The network (:class:`~sknn_train._kernels.network.Net`): int64
+        arrays of shape ``(n_layers,)`` for the widths, offsets in ``theta``,
+        activation codes and residual wiring, and float64 dropout rates.
+    work : Work
+        Workspace buffers for batches of at most ``size`` rows
+        (:class:`~sknn_train._kernels.network.Work`, made by
+        :func:`~sknn_train._workspace.make_work`).
+    hyper : Hyper
+        Solver and loss codes and scalars (see :func:`make_hyper`).
+    diag : ndarray of shape (3 + n_layers - 1,), float64
+        Per-epoch diagnostics that ``PASS_TRAIN`` adds to: summed gradient
+        norm, clipped batches, batches (``DIAG_NORM``, ``DIAG_CLIPPED``,
+        ``DIAG_BATCHES``), then from ``DIAG_LAYERS`` the summed gradient norm
+        of each weight matrix.
+    out : ndarray of shape (n, n_outputs), float32 or float64
+        Receives the network outputs (``PASS_PREDICT``, and ``PASS_LOSS``
+        when it has ``n`` rows).
+    alive : ndarray of shape (n_hidden_units,), uint8
+        ``PASS_ALIVE`` sets ``alive[u] = 1`` for every hidden unit (layers
+        concatenated) with a non-zero output on some row.
+
+    Returns
+    -------
+    float
+        ``PASS_TRAIN``: ``sum_b loss_b * m_b`` over the batches (loss with the
+        L2 term, times the batch's rows), scikit-learn's accumulated loss;
+        ``PASS_GRADIENT``: the weighted mean loss plus the L2 term;
+        ``PASS_LOSS``: the weighted mean data loss; 0.0 for the others.
     """
     training = task == PASS_TRAIN
     gradient = task == PASS_GRADIENT
@@ -311,9 +385,68 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
 
 def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
               state1, state2, step, net, work, hyper, diag):
-    """One epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
+    """Run one epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
 
-    Returns ``sum_b loss_b * m_b`` (scikit-learn's accumulated loss).
+    Every batch is gathered, passed forward (with dropout) and backward, its
+    gradient finished (L2 term, norms), clipped and stepped by the optimizer:
+    ``theta``, ``state1``, ``state2``, ``step`` and ``diag`` are updated in
+    place.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rows, n_features), float32 or float64
+        Dense input in the working dtype (``theta``'s), C-contiguous; an
+        empty ``(0, n_features)`` placeholder when ``is_sparse``.
+    data : ndarray of shape (nnz,), float32 or float64
+        Values of the CSR input; empty for dense input.
+    indices : ndarray of shape (nnz,), int64
+        Column index of each value of the CSR input; a one-element
+        placeholder for dense input.
+    indptr : ndarray of shape (n_rows + 1,), int64
+        Row pointers of the CSR input; a one-element placeholder for dense
+        input.
+    is_sparse : bool
+        Whether the input is ``(data, indices, indptr)`` rather than ``x``.
+    y : ndarray of shape (n_rows, n_outputs), float32 or float64
+        Targets (the indicator matrix of a classifier) of every row.
+    sw : ndarray of shape (n_rows,), float32 or float64
+        Sample weights of every row.
+    order : ndarray of shape (n_train,), int64
+        The rows of this epoch in the order they are visited (a permutation
+        of the training rows); never written.
+    batch_size : int
+        Rows per minibatch; the last batch of the epoch may be smaller.
+    theta : ndarray of shape (n_params,), float32 or float64
+        Flat parameter buffer (see :class:`~sknn_train._layout.Layout`),
+        updated in place.
+    grad : ndarray of shape (n_params,), float32 or float64
+        Gradient buffer, overwritten batch by batch.
+    state1 : ndarray of shape (n_params,), float32 or float64
+        SGD's velocities or Adam's first moments.
+    state2 : ndarray of shape (n_params,), float32 or float64
+        Adam's second moments; empty for SGD.
+    step : ndarray of shape (1,), int64
+        Adam's step counter, carried across epochs and calls.
+    net : Net
+        The network with its dropout rates
+        (:class:`~sknn_train._kernels.network.Net`).
+    work : Work
+        Workspace for batches of ``batch_size`` rows with room for the
+        gathered input (:func:`~sknn_train._workspace.make_work` with
+        ``gather=True`` for dense input).
+    hyper : Hyper
+        Solver, loss, learning rate of this epoch and dropout key (see
+        :func:`make_hyper`).
+    diag : ndarray of shape (3 + n_layers - 1,), float64
+        Zeros on entry; the epoch adds the summed gradient norm, the clipped
+        batches, the batches and each weight matrix's summed gradient norm
+        (``DIAG_*`` offsets).
+
+    Returns
+    -------
+    float
+        ``sum_b loss_b * m_b``: each batch's mean loss with the L2 term times
+        its rows, scikit-learn's accumulated loss.
     """
     _, empty_2d = _empty(theta.dtype)
     return _run(PASS_TRAIN, x, data, indices, indptr, is_sparse, order.shape[0], y, sw, order,
@@ -323,7 +456,51 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
 
 def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work,
                    hyper):
-    """Loss and gradient (into ``grad``) over the whole training set, for L-BFGS."""
+    """Compute the loss and its gradient over the whole training set, for L-BFGS.
+
+    The rows are visited in contiguous chunks of ``chunk`` rows, so memory
+    stays at one chunk of activations whatever the number of rows.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rows, n_features), float32 or float64
+        Dense input in the working dtype (``theta``'s), C-contiguous; an
+        empty ``(0, n_features)`` placeholder when ``is_sparse``.
+    data : ndarray of shape (nnz,), float32 or float64
+        Values of the CSR input; empty for dense input.
+    indices : ndarray of shape (nnz,), int64
+        Column index of each value of the CSR input; a one-element
+        placeholder for dense input.
+    indptr : ndarray of shape (n_rows + 1,), int64
+        Row pointers of the CSR input; a one-element placeholder for dense
+        input.
+    is_sparse : bool
+        Whether the input is ``(data, indices, indptr)`` rather than ``x``.
+    y : ndarray of shape (n_rows, n_outputs), float32 or float64
+        Targets (the indicator matrix of a classifier) of every row.
+    sw : ndarray of shape (n_rows,), float32 or float64
+        Sample weights of every row.
+    chunk : int
+        Rows per chunk.
+    theta : ndarray of shape (n_params,), float32 or float64
+        Flat parameter buffer (see :class:`~sknn_train._layout.Layout`); read
+        only.
+    grad : ndarray of shape (n_params,), float32 or float64
+        Receives the gradient of the returned loss.
+    net : Net
+        The network (:class:`~sknn_train._kernels.network.Net`).
+    work : Work
+        Workspace for chunks of ``chunk`` rows
+        (:func:`~sknn_train._workspace.make_work`).
+    hyper : Hyper
+        Loss code, its clipping bound and ``alpha`` (see :func:`make_hyper`).
+
+    Returns
+    -------
+    float
+        The weighted mean loss over all rows plus the L2 term
+        ``alpha / (2 S) * sum_l ||W_l||^2``.
+    """
     empty, empty_2d = _empty(theta.dtype)
     n = y.shape[0]
     diag = np.zeros(DIAG_LAYERS + net.units.shape[0])
@@ -334,11 +511,62 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
 
 def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mode, y, sw,
              loss, eps_loss, out, alive):
-    """Forward passes without dropout over ``n`` rows in chunks (see :func:`run_pass`).
+    """Evaluate the network without dropout on ``n`` rows, in chunks (see :func:`run_pass`).
 
-    ``mode`` is ``PASS_PREDICT``, ``PASS_LOSS`` or ``PASS_ALIVE``; ``y``, ``sw``,
-    ``out`` and ``alive`` may be None where the mode does not use them;
-    ``loss`` / ``eps_loss`` are the loss code and its clipping bound.
+    ``mode`` chooses what is computed: ``PASS_PREDICT`` the outputs,
+    ``PASS_LOSS`` the weighted mean loss against ``y`` / ``sw`` (and the
+    outputs, when ``out`` has ``n`` rows), ``PASS_ALIVE`` which hidden units
+    output a non-zero value on some row. The input is never written.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rows, n_features), float32 or float64
+        Dense input in the working dtype (``theta``'s), C-contiguous; an
+        empty ``(0, n_features)`` placeholder when ``is_sparse``.
+    data : ndarray of shape (nnz,), float32 or float64
+        Values of the CSR input; empty for dense input.
+    indices : ndarray of shape (nnz,), int64
+        Column index of each value of the CSR input; a one-element
+        placeholder for dense input.
+    indptr : ndarray of shape (n_rows + 1,), int64
+        Row pointers of the CSR input; a one-element placeholder for dense
+        input.
+    is_sparse : bool
+        Whether the input is ``(data, indices, indptr)`` rather than ``x``.
+    n : int
+        Number of rows.
+    chunk : int
+        Rows per chunk.
+    theta : ndarray of shape (n_params,), float32 or float64
+        Flat parameter buffer (see :class:`~sknn_train._layout.Layout`).
+    net : Net
+        The network, without dropout
+        (:class:`~sknn_train._kernels.network.Net`).
+    work : Work
+        Workspace for chunks of ``chunk`` rows
+        (:func:`~sknn_train._workspace.make_work`).
+    mode : int
+        ``PASS_PREDICT``, ``PASS_LOSS`` or ``PASS_ALIVE``.
+    y : ndarray of shape (n, n_outputs), float32 or float64, or None
+        Targets, for ``PASS_LOSS``; None otherwise.
+    sw : ndarray of shape (n,), float32 or float64, or None
+        Sample weights, for ``PASS_LOSS``; None otherwise.
+    loss : int
+        Loss code (``sknn_train._kernels.losses.LOSSES``), for ``PASS_LOSS``.
+    eps_loss : float
+        Clipping bound of the log losses, for ``PASS_LOSS``.
+    out : ndarray of shape (n, n_outputs), float32 or float64, or None
+        Receives the outputs (``PASS_PREDICT``; ``PASS_LOSS`` too when given
+        with ``n`` rows); None where they are not wanted.
+    alive : ndarray of shape (n_hidden_units,), uint8, or None
+        Zeros on entry, for ``PASS_ALIVE``: ``alive[u]`` is set to 1 for
+        every hidden unit (layers concatenated) with a non-zero output on
+        some row. None otherwise.
+
+    Returns
+    -------
+    float
+        The weighted mean data loss for ``PASS_LOSS``, else 0.0.
     """
     empty, empty_2d = _empty(theta.dtype)
     return _run(mode, x, data, indices, indptr, is_sparse, n,
@@ -358,9 +586,9 @@ def _run(*args):
 _NO_STEP = np.zeros(1, dtype=np.int64)  # never written outside training
 _NO_DIAG = np.zeros(0)
 _NO_UNITS = np.zeros(0, dtype=np.uint8)
-_EMPTY = {}
+_EMPTY: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
 _ARANGE = [np.arange(0, dtype=np.int64)]
-_EVAL_HYPER = {}
+_EVAL_HYPER: dict[tuple[int, float], Hyper] = {}
 
 
 def _empty(dtype):
