@@ -242,7 +242,7 @@ class Caches:
         if keep_as_warm and self.warm is None:
             self.warm, self.warm_record = path, rec
             print(f"warm cache: {path}, {rec['cached_kernels']} kernels cached "
-                  f"(cache_status), compiling them took {rec['warmup_s']:.1f} s")
+                  f"(sknn_train.cache_info), compiling them took {rec['warmup_s']:.1f} s")
         elif path != self.warm:
             shutil.rmtree(path, ignore_errors=True)
         return rec

@@ -319,7 +319,7 @@ def firstuse_lines(fu: dict) -> list[str]:
         lines.append("1-minute load average before -> after each part: " + ", ".join(loads) + ".")
     warm = fu.get("warm_cache")
     if warm:
-        lines.append(f"``sknn_train._jit.cache_status()`` counted {warm['cached_kernels']} kernels "
+        lines.append(f"``sknn_train.cache_info()`` counted {warm['cached_kernels']} kernels "
                      "in the warm cache.")
     return lines
 

@@ -10,25 +10,29 @@ of compiling them again). Set ``SKNN_TRAIN_NO_CACHE=1`` to switch it off.
 numba stamps a cached function with its own source file only, but a kernel
 such as ``run_epoch`` inlines code from every kernel module: editing one of
 those, or upgrading the package, would leave a stale kernel in the cache. The
-locators below stamp every kernel with a digest of all kernel sources and the
-numba / llvmlite versions instead, so any change recompiles. The cache lives in
-the package's ``__pycache__`` when it is writable, else in the user's cache
-directory (numba's own order); if no directory is writable, kernels compile in
-memory.
+locators that :func:`_install_source_stamp` puts in front of numba's stamp every
+kernel with a digest of all kernel sources and the numba / llvmlite versions
+instead, so any change recompiles. The cache lives in the package's
+``__pycache__`` when it is writable, else in the user's cache directory
+(numba's own order); if no directory is writable, kernels compile in memory.
+Those locators subclass numba's private ones: where numba's internals are not
+as expected, nothing is installed and kernels are not cached (see
+:data:`STAMP_ERROR`); :func:`cache_info` says which it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import os
 import pathlib
 import sys
 import time
+from typing import NamedTuple
 
 import llvmlite
 import numba
-from numba.core import caching as _caching
 from numba.core import event
 
 try:
@@ -36,27 +40,11 @@ try:
 except ImportError:  # not on POSIX: processes compile without coordinating
     fcntl = None
 
-__all__ = ["CACHE", "FASTMATH", "KERNELS", "entry", "kernel", "OPTIONS"]
+__all__ = ["CACHE", "FASTMATH", "KERNELS", "OPTIONS", "CacheInfo", "cache_info", "entry", "kernel"]
 
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-#: Whether compiled kernels are written to / loaded from numba's on-disk cache.
-CACHE: bool = not _env_flag("SKNN_TRAIN_NO_CACHE")
-
-#: Fast-math flags without ``nnan``/``ninf``: NaN and inf must still propagate so
-#: that divergence is detected instead of silently producing garbage. Without
-#: ``reassoc`` either: with it, LLVM rewrites Adam's second-moment update so that
-#: an overflowing ``g * g`` gives NaN instead of IEEE's inf (whose update is 0).
-FASTMATH = {"nsz", "arcp", "contract"}
-
-#: The options given to every kernel.
-OPTIONS = dict(cache=CACHE, nogil=True, fastmath=FASTMATH, error_model="numpy")
-
-#: Every dispatcher created by :func:`kernel`, for the numba-policy test.
-KERNELS: list = []
 
 
 _KERNEL_DIR = pathlib.Path(__file__).parent / "_kernels"
@@ -77,16 +65,18 @@ def _source_digest() -> str:
 SOURCE_STAMP = _source_digest()
 
 
-def _numba_locator(*names):
+def _numba_locator(caching, *names):
     for name in names:
-        cls = getattr(_caching, name, None)
+        cls = getattr(caching, name, None)
         if cls is not None:
             return cls
-    raise ImportError(f"numba.core.caching has none of {names}")
+    raise AttributeError(f"numba.core.caching has none of {', '.join(names)}")
 
 
 def _project_locator(base):
     class Locator(base):
+        _sknn_train = True  # marks the project's locators in numba's list
+
         def get_source_stamp(self):
             return SOURCE_STAMP
 
@@ -100,15 +90,75 @@ def _project_locator(base):
     return Locator
 
 
-_LOCATORS = [
-    _project_locator(_numba_locator("UserProvidedCacheLocator", "_UserProvidedCacheLocator")),
-    _project_locator(_numba_locator("InTreeCacheLocator", "_InTreeCacheLocator")),
-    _project_locator(_numba_locator("UserWideCacheLocator", "_UserWideCacheLocator")),
-]
-_CACHE_IMPL = getattr(_caching, "CacheImpl", None) or _caching._CacheImpl
-_CACHE_IMPL._locator_classes[:0] = [
-    c for c in _LOCATORS if c not in _CACHE_IMPL._locator_classes
-]
+def _install_source_stamp() -> str | None:
+    """Put locators stamping every kernel with :data:`SOURCE_STAMP` in front of numba's.
+
+    Returns None once they are installed, else why they could not be: then
+    nothing was changed. numba's cache classes are private, so everything this
+    relies on is checked first (the names, the locator list, the signatures of
+    the two methods overridden, no ``NUMBA_CACHE_LOCATOR_CLASSES`` replacing
+    the list) and the list is changed last, in one assignment.
+    """
+    try:
+        from numba.core import caching
+
+        if getattr(numba.config, "CACHE_LOCATOR_CLASSES", None):
+            return "NUMBA_CACHE_LOCATOR_CLASSES is set: numba uses those locators"
+        impl = _numba_locator(caching, "CacheImpl", "_CacheImpl")
+        classes = impl._locator_classes
+        if not isinstance(classes, list):
+            raise TypeError(f"CacheImpl._locator_classes is a {type(classes).__name__}")
+        bases = [
+            _numba_locator(caching, name, "_" + name)
+            for name in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+        ]
+        for base in bases:
+            for method, params in (
+                ("from_function", ["py_func", "py_file"]),
+                ("get_source_stamp", ["self"]),
+            ):
+                got = list(inspect.signature(getattr(base, method)).parameters)
+                if got != params:
+                    raise TypeError(
+                        f"{base.__name__}.{method}({', '.join(got)}), not ({', '.join(params)})"
+                    )
+        locators = [_project_locator(base) for base in bases]
+    except Exception as exc:  # numba's internals moved
+        return f"{type(exc).__name__}: {exc}"
+    classes[:] = locators + [c for c in classes if not getattr(c, "_sknn_train", False)]
+    return None
+
+
+_CACHE_WANTED = not _env_flag("SKNN_TRAIN_NO_CACHE")
+
+#: Why the source stamp is not installed (numba's internals are not as
+#: expected), or None. Without it, numba would stamp each kernel with its own
+#: file: after an edit of ``activations.py`` (or an upgrade that changes only
+#: it), the cached ``run_epoch``, which inlines the activations, would still
+#: load, stale, and silently compute with the old code. A digest of the sources
+#: in the cache directory's name would avoid that, but numba chooses that
+#: directory with the same private locators (or a global ``NUMBA_CACHE_DIR``
+#: that would move the user's own caches too), so nothing could check that it
+#: took effect. Kernels are therefore not cached at all then: every process
+#: compiles (seconds per dtype), and every result is right.
+STAMP_ERROR: str | None = _install_source_stamp() if _CACHE_WANTED else None
+
+#: Whether compiled kernels are written to / loaded from numba's on-disk cache:
+#: unless ``SKNN_TRAIN_NO_CACHE=1``, or the source stamp could not be installed.
+CACHE: bool = _CACHE_WANTED and STAMP_ERROR is None
+
+
+#: Fast-math flags without ``nnan``/``ninf``: NaN and inf must still propagate so
+#: that divergence is detected instead of silently producing garbage. Without
+#: ``reassoc`` either: with it, LLVM rewrites Adam's second-moment update so that
+#: an overflowing ``g * g`` gives NaN instead of IEEE's inf (whose update is 0).
+FASTMATH = {"nsz", "arcp", "contract"}
+
+#: The options given to every kernel.
+OPTIONS = dict(cache=CACHE, nogil=True, fastmath=FASTMATH, error_model="numpy")
+
+#: Every dispatcher created by :func:`kernel`, for the numba-policy test.
+KERNELS: list = []
 
 
 def _compile(func, options):
@@ -142,7 +192,12 @@ def entry(func):
 
 
 def cache_status():
-    """Where numba caches the kernels and how many are there for the current sources."""
+    """Where numba caches the kernels and how many are there for the current sources.
+
+    A pair ``(where, n_warm)``: ``where`` is the cache directory, or
+    ``"in memory (no cache)"`` followed by why when kernels are not cached
+    (only source-stamped kernels are).
+    """
     where = None
     n_warm = 0
     for dispatcher in KERNELS:
@@ -155,7 +210,79 @@ def cache_status():
             n_warm += bool(cache._cache_file._load_index())
         except Exception:  # numba internals moved: fall back to the file's presence
             n_warm += os.path.exists(os.path.join(cache._cache_path, cache._index_name))
-    return (str(where) if where else "in memory (no cache)"), n_warm
+    if where:
+        return str(where), n_warm
+    if STAMP_ERROR is not None:
+        return f"in memory (no cache: {_NO_STAMP}: {STAMP_ERROR})", 0
+    return "in memory (no cache)", 0
+
+
+_NO_STAMP = "sknn_train's source stamp could not be installed"
+
+
+class CacheInfo(NamedTuple):
+    """What :func:`cache_info` reports; ``str()`` of it is one line."""
+
+    #: Whether kernels are cached on disk.
+    enabled: bool
+    #: Whether kernels are stamped with a digest of all kernel sources (only then cached).
+    source_stamped: bool
+    #: The cache directory, or None.
+    directory: str | None
+    #: How many kernels are in the cache for the current sources.
+    n_cached: int
+    #: Why kernels are not cached, or None.
+    reason: str | None
+
+    def __str__(self) -> str:
+        if self.enabled:
+            return (
+                f"numba cache: on, source-stamped, {self.directory}, {self.n_cached} kernels cached"
+            )
+        return f"numba cache: off ({self.reason}), kernels compile in memory"
+
+
+def cache_info() -> CacheInfo:
+    """Whether and where sknn_train's compiled kernels are cached, and how many are.
+
+    The numba kernels are compiled at their first use and cached on disk (the
+    package's ``__pycache__``, else the user's cache directory), stamped with a
+    digest of all kernel sources and of the numba and llvmlite versions, so a
+    later process loads them instead of compiling. ``SKNN_TRAIN_NO_CACHE=1``
+    turns the cache off. So does a numba whose internals sknn_train's stamp
+    cannot rely on: then ``reason`` says why, and every process compiles.
+    ``sknn-train info`` prints ``str(cache_info())``.
+
+    Returns
+    -------
+    info : CacheInfo
+        A named tuple ``(enabled, source_stamped, directory, n_cached,
+        reason)``; ``str(info)`` is one line, such as ``numba cache: on,
+        source-stamped, <directory>, 27 kernels cached``.
+
+    See Also
+    --------
+    sknn_train.warmup : Compile, or load from this cache, every kernel ahead of the first fit.
+
+    Examples
+    --------
+    >>> import sknn_train
+    >>> info = sknn_train.cache_info()
+    >>> info.enabled == (info.reason is None)
+    True
+    >>> str(info).startswith("numba cache: ")
+    True
+    """
+    where, n_cached = cache_status()
+    if CACHE and not where.startswith("in memory"):
+        return CacheInfo(True, True, where, n_cached, None)
+    if not _CACHE_WANTED:
+        reason = "SKNN_TRAIN_NO_CACHE"
+    elif STAMP_ERROR is not None:
+        reason = f"{_NO_STAMP}: {STAMP_ERROR}; numba's own stamps could load stale kernels"
+    else:
+        reason = "no writable cache directory" if KERNELS else "no kernel created yet"
+    return CacheInfo(False, CACHE, None, 0, reason)
 
 
 def _cache_dir(dispatcher):

@@ -181,7 +181,7 @@ def _info(args) -> int:
     import sklearn
     from threadpoolctl import threadpool_info
 
-    from ._jit import CACHE, cache_status
+    from ._jit import cache_info
 
     print(f"sknn_train {__version__}")
     print(
@@ -194,11 +194,8 @@ def _info(args) -> int:
             f"{lib['user_api']}: {lib['internal_api']} {lib.get('version')} "
             f"({lib.get('architecture')}), {lib['num_threads']} threads, {lib['filepath']}"
         )
-    where, n_files = cache_status()
-    print(
-        f"numba cache: {'on' if CACHE else 'off (SKNN_TRAIN_NO_CACHE)'}, {where}, "
-        f"{'warm' if n_files else 'cold'} ({n_files} index files)"
-    )
+    # on, source-stamped, where and how many; or off, and why
+    print(cache_info())
     return 0
 
 

@@ -8,7 +8,10 @@
 (d) several processes load the same warm cache at once;
 (e) processes that start together with an empty cache compile the kernels
     once between them (the others wait and load), and say so in one line;
-(f) a process killed while it compiles leaves a cache the next one can use.
+(f) a process killed while it compiles leaves a cache the next one can use;
+(g) where numba's private cache classes are not as expected, the source stamp
+    installs nothing, kernels are not cached, and ``cache_info()`` /
+    ``sknn-train info`` say why.
 
 (b), (e) and (f) compile (about 6 s each); the other subprocesses import and load.
 """
@@ -305,3 +308,83 @@ def test_a_process_killed_while_compiling_leaves_a_usable_cache(tmp_path):
     reused, stderr = _finish(_start(env, tmp_path))
     assert reused["misses"] == 0 and reused["hits"] == 1 and stderr == ""
     assert reused["proba"] == after["proba"]
+
+
+# --------------------------------------------------------------------- (g)
+def test_source_stamp_is_installed_here():
+    jit = sknn_train._jit
+    info = sknn_train.cache_info()
+    assert "cache_info" in sknn_train.__all__
+    if not jit._CACHE_WANTED:  # the suite runs with SKNN_TRAIN_NO_CACHE=1
+        assert str(info).startswith("numba cache: off (SKNN_TRAIN_NO_CACHE)")
+        return
+    assert jit.STAMP_ERROR is None and jit.CACHE
+    assert info.enabled and info.source_stamped and info.reason is None
+    assert str(info) == (f"numba cache: on, source-stamped, {info.directory}, "
+                         f"{info.n_cached} kernels cached")
+    assert (info.directory, info.n_cached) == jit.cache_status()
+    from numba.core import caching
+
+    names = [c.__name__ for c in caching.CacheImpl._locator_classes]
+    assert names[:3] == ["SknnUserProvidedCacheLocator", "SknnInTreeCacheLocator",
+                         "SknnUserWideCacheLocator"]
+    assert sum(n.startswith("Sknn") for n in names) == 3
+    for dispatcher in jit.KERNELS:  # every kernel is stamped with all kernel sources
+        impl = getattr(dispatcher._cache, "_impl", None)
+        if impl is not None:
+            assert impl.locator.get_source_stamp() == jit.SOURCE_STAMP
+
+
+# Each child takes numba's cache internals away as a numba release might, then
+# imports the package (no kernel compiles) and asks what it got.
+_WITHOUT_STAMP = """
+import contextlib, io, json, os, sys
+from numba.core import caching
+{patch}
+before = list(caching.CacheImpl._locator_classes)
+import sknn_train
+from sknn_train import _jit, cli
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    cli.main(["info"])
+print(json.dumps({{
+    "error": _jit.STAMP_ERROR, "cache": _jit.CACHE, "status": _jit.cache_status(),
+    "info": list(sknn_train.cache_info()),
+    "line": [line for line in out.getvalue().splitlines() if "numba cache" in line],
+    "unchanged": list(caching.CacheImpl._locator_classes) == before,
+    "caches": sorted({{type(d._cache).__name__ for d in _jit.KERNELS}}),
+}}))
+"""
+
+_PATCHES = {
+    "a locator renamed": (
+        "for name in ('InTreeCacheLocator', '_InTreeCacheLocator'):\n"
+        "    if hasattr(caching, name):\n"
+        "        delattr(caching, name)",
+        {}, "AttributeError: numba.core.caching has none of InTreeCacheLocator"),
+    "a changed signature": (
+        "base = getattr(caching, 'UserWideCacheLocator', None) or caching._UserWideCacheLocator\n"
+        "base.from_function = classmethod(lambda cls, py_func, py_file, flags: None)",
+        {}, "from_function(py_func, py_file, flags), not (py_func, py_file)"),
+    "numba's locator list replaced": (
+        "", {"NUMBA_CACHE_LOCATOR_CLASSES": "InTreeCacheLocator"},
+        "NUMBA_CACHE_LOCATOR_CLASSES is set"),
+}
+
+
+@pytest.mark.parametrize("case", list(_PATCHES))
+def test_without_the_source_stamp_kernels_are_not_cached(case, tmp_path):
+    patch, env, reason = _PATCHES[case]
+    code = _WITHOUT_STAMP.format(patch=patch)
+    out = _last_json(_run(code, _env(**env), cwd=tmp_path))
+    assert reason in out["error"], out["error"]
+    assert out["unchanged"]  # nothing installed
+    assert out["cache"] is False and out["caches"] == ["NullCache"]
+    assert out["status"][1] == 0 and reason in out["status"][0]
+    enabled, stamped, directory, n_cached, why = out["info"]
+    assert (enabled, stamped, directory, n_cached) == (False, False, None, 0)
+    expected = ("numba cache: off (sknn_train's source stamp could not be installed: "
+                f"{out['error']}; numba's own stamps could load stale kernels), kernels "
+                "compile in memory")
+    assert out["line"] == [expected]
+    assert why in expected

@@ -100,6 +100,20 @@ def test_info_reports_versions_blas_and_cache(capsys):
     assert "numba cache: on" in out or "numba cache: off" in out
 
 
+def test_info_says_which_cache_mode(capsys):
+    """The line of :func:`sknn_train.cache_info`: on and source-stamped, or off and why."""
+    assert cli.main(["info"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("numba cache")]
+    info = sknn_train.cache_info()
+    assert lines == [str(info)]
+    if info.enabled:
+        assert re.fullmatch(r"numba cache: on, source-stamped, .+, \d+ kernels cached", lines[0])
+        assert info.directory in lines[0]
+    else:
+        assert re.fullmatch(r"numba cache: off \(.+\), kernels compile in memory", lines[0])
+        assert info.reason in lines[0]
+
+
 def test_version():
     proc = run_cli("--version")
     assert proc.returncode == 0
