@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, TypeAlias
@@ -36,6 +35,7 @@ from ._train import (
     train_stochastic,
     validation_split,
 )
+from ._warnings import warn
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 if TYPE_CHECKING:
@@ -658,7 +658,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             state["_predict_net"] = Net(**net)
         super().__setstate__(state)
         if saved != current:
-            warnings.warn(
+            warn(
                 f"This {type(self).__name__} was saved with sknn_train {saved} and is "
                 f"loaded with sknn_train {current}; it may not work as before. "
                 "Refit it with this version or load it with the version that saved it.",

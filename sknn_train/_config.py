@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Literal
-from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -30,6 +29,7 @@ from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SOLVERS
 from ._layout import Layout
+from ._warnings import warn
 
 WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 STOCHASTIC_SOLVERS = ("sgd", "adam")

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
-from warnings import warn  # (switched to ._warnings.warn when it lands)
 
 import numpy as np
 import scipy.optimize
@@ -23,7 +22,6 @@ from numpy.typing import DTypeLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.fixes import parse_version, sp_version
-from sklearn.utils.optimize import _check_optimize_result
 
 from ._config import FitConfig
 from ._kernels.epoch import (
@@ -36,6 +34,7 @@ from ._kernels.epoch import (
 )
 from ._kernels.optim import ADAM, SGD, SOLVERS
 from ._threads import batch_macs, blas_threads
+from ._warnings import check_optimize_result, warn
 from ._workspace import KernelInput, chunk_rows, make_work
 
 #: Odd 64-bit constant spreading the epochs' dropout keys (the golden ratio's bits).
@@ -427,6 +426,6 @@ def train_lbfgs(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndar
                      **extra},
         )
     callbacks.end(with_state=False)
-    n_iter = _check_optimize_result("lbfgs", opt_res, config.max_iter)
+    n_iter = check_optimize_result("lbfgs", opt_res, config.max_iter)
     theta[...] = opt_res.x
     return History(n_iter=n_iter, loss=opt_res.fun, stop_reason=str(opt_res.message))
