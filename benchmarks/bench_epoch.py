@@ -138,16 +138,23 @@ def _digits(n_rows, rng, **_):
 
 def _classification(n_rows, rng, n_features, n_informative, n_classes, **_):
     X, y = make_classification(
-        n_samples=n_rows, n_features=n_features, n_informative=n_informative,
-        n_redundant=0, n_classes=n_classes, random_state=rng,
+        n_samples=n_rows,
+        n_features=n_features,
+        n_informative=n_informative,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=rng,
     )
     return train_test_split(X, y, test_size=0.2, random_state=rng, stratify=y)
 
 
 def _regression(n_rows, rng, n_features, **_):
     X, y = make_regression(
-        n_samples=n_rows, n_features=n_features, n_informative=n_features // 2,
-        noise=10.0, random_state=rng,
+        n_samples=n_rows,
+        n_features=n_features,
+        n_informative=n_features // 2,
+        noise=10.0,
+        random_state=rng,
     )
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=rng)
     mean, std = y_train.mean(), y_train.std()
@@ -156,8 +163,9 @@ def _regression(n_rows, rng, n_features, **_):
 
 def _sparse_linear(n_rows, rng, n_features, density, **_):
     """CSR data, binary target from a random linear rule (split at its median)."""
-    X = sp.random(n_rows, n_features, density=density, format="csr", random_state=rng,
-                  dtype=np.float64)
+    X = sp.random(
+        n_rows, n_features, density=density, format="csr", random_state=rng, dtype=np.float64
+    )
     w = np.random.RandomState(rng).standard_normal(n_features)
     score = X @ w
     y = (score > np.median(score)).astype(np.int64)
@@ -174,40 +182,110 @@ DATASETS = {
 _BIG_CLF = dict(n_features=50, n_informative=20, n_classes=2)
 
 CONFIGS = [
-    Config("1", "digits (100,) b200 adam", "digits", False,
-           dict(hidden_layer_sizes=(100,), batch_size=200, solver="adam"), 20),
-    Config("2", "digits (256,256) b200 adam", "digits", False,
-           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"), 20),
-    Config("3", "clf 50x2 (256,256) b200 adam", "classification", False,
-           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"), 5,
-           rows=50_000, quick_rows=5_000, extra=_BIG_CLF),
-    Config("4", "reg 20 (128,128,128) b200 adam", "regression", True,
-           dict(hidden_layer_sizes=(128, 128, 128), batch_size=200, solver="adam"), 5,
-           rows=50_000, quick_rows=5_000, extra=dict(n_features=20)),
-    Config("5", "digits (64,) b32 adam", "digits", False,
-           dict(hidden_layer_sizes=(64,), batch_size=32, solver="adam"), 20),
-    Config("6", "clf 784x10 (512,) b200 adam", "classification", False,
-           dict(hidden_layer_sizes=(512,), batch_size=200, solver="adam"), 5,
-           rows=20_000, quick_rows=2_000,
-           extra=dict(n_features=784, n_informative=64, n_classes=10)),
-    Config("7a", "digits (100,) lbfgs [per iter]", "digits", False,
-           dict(hidden_layer_sizes=(100,), solver="lbfgs"), 20),
-    Config("7b", "clf 50x2 (256,256) b200 sgd-nest", "classification", False,
-           dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="sgd",
-                momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.01), 5,
-           rows=50_000, quick_rows=5_000, extra=_BIG_CLF),
-    Config("8", "sparse 20k 0.5% (128,) b200 adam", "sparse", False,
-           dict(hidden_layer_sizes=(128,), batch_size=200, solver="adam"), 5,
-           sparse=True, rows=20_000, quick_rows=2_000,
-           extra=dict(n_features=20_000, density=0.005)),
+    Config(
+        "1",
+        "digits (100,) b200 adam",
+        "digits",
+        False,
+        dict(hidden_layer_sizes=(100,), batch_size=200, solver="adam"),
+        20,
+    ),
+    Config(
+        "2",
+        "digits (256,256) b200 adam",
+        "digits",
+        False,
+        dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"),
+        20,
+    ),
+    Config(
+        "3",
+        "clf 50x2 (256,256) b200 adam",
+        "classification",
+        False,
+        dict(hidden_layer_sizes=(256, 256), batch_size=200, solver="adam"),
+        5,
+        rows=50_000,
+        quick_rows=5_000,
+        extra=_BIG_CLF,
+    ),
+    Config(
+        "4",
+        "reg 20 (128,128,128) b200 adam",
+        "regression",
+        True,
+        dict(hidden_layer_sizes=(128, 128, 128), batch_size=200, solver="adam"),
+        5,
+        rows=50_000,
+        quick_rows=5_000,
+        extra=dict(n_features=20),
+    ),
+    Config(
+        "5",
+        "digits (64,) b32 adam",
+        "digits",
+        False,
+        dict(hidden_layer_sizes=(64,), batch_size=32, solver="adam"),
+        20,
+    ),
+    Config(
+        "6",
+        "clf 784x10 (512,) b200 adam",
+        "classification",
+        False,
+        dict(hidden_layer_sizes=(512,), batch_size=200, solver="adam"),
+        5,
+        rows=20_000,
+        quick_rows=2_000,
+        extra=dict(n_features=784, n_informative=64, n_classes=10),
+    ),
+    Config(
+        "7a",
+        "digits (100,) lbfgs [per iter]",
+        "digits",
+        False,
+        dict(hidden_layer_sizes=(100,), solver="lbfgs"),
+        20,
+    ),
+    Config(
+        "7b",
+        "clf 50x2 (256,256) b200 sgd-nest",
+        "classification",
+        False,
+        dict(
+            hidden_layer_sizes=(256, 256),
+            batch_size=200,
+            solver="sgd",
+            momentum=0.9,
+            nesterovs_momentum=True,
+            learning_rate_init=0.01,
+        ),
+        5,
+        rows=50_000,
+        quick_rows=5_000,
+        extra=_BIG_CLF,
+    ),
+    Config(
+        "8",
+        "sparse 20k 0.5% (128,) b200 adam",
+        "sparse",
+        False,
+        dict(hidden_layer_sizes=(128,), batch_size=200, solver="adam"),
+        5,
+        sparse=True,
+        rows=20_000,
+        quick_rows=2_000,
+        extra=dict(n_features=20_000, density=0.005),
+    ),
 ]
 CONFIG_KEYS = [c.key for c in CONFIGS]
 
 
 def estimator_params(config: Config, epochs: int) -> dict:
     """Parameters shared by both libraries: a fixed number of epochs, no early stop."""
-    return dict(config.params, max_iter=epochs, tol=0.0, n_iter_no_change=NO_EARLY_STOP,
-                random_state=SEED)
+    return dict(
+        config.params, max_iter=epochs, tol=0.0, n_iter_no_change=NO_EARLY_STOP, random_state=SEED
+    )
 
 
 def load(config: Config, quick: bool):
@@ -279,7 +357,7 @@ def gemm_epoch(n_rows, units, batch, dtype, rng):
         start = 0
         for n in sizes:
             H, D, DH, G = bufs[n]
-            Xb = X[start:start + n]
+            Xb = X[start : start + n]
             start += n
             acts = [Xb, *H]
             for l, W in enumerate(Ws):  # forward
@@ -302,8 +380,9 @@ def gemm_floor(config: Config, X, y, dtype):
         n_out = len(np.unique(y))
         n_out = 1 if n_out == 2 else n_out
     units = [X.shape[1], *config.params["hidden_layer_sizes"], n_out]
-    return gemm_epoch(X.shape[0], units, config.params["batch_size"], dtype,
-                      np.random.RandomState(SEED))
+    return gemm_epoch(
+        X.shape[0], units, config.params["batch_size"], dtype, np.random.RandomState(SEED)
+    )
 
 
 def blas_limit(threads):
@@ -363,12 +442,14 @@ def warm_up(configs, dtypes) -> dict:
             for name in dtypes:
                 Xw = as_dtype(X, DTYPES[name])
                 torch_loop.TorchMLP(False, hidden_layer_sizes=(4,), max_iter=2).fit(
-                    Xw, y_clf).score(Xw, y_clf)
+                    Xw, y_clf
+                ).score(Xw, y_clf)
     return seconds
 
 
-def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
-               use_torch=True) -> dict:
+def run_config(
+    config, dtype_name, data, epochs, repeats, blas_threads, retries, use_torch=True
+) -> dict:
     """Interleaved fits of every system, then the gemm floor, per repetition.
 
     A repetition during which other processes were busy is discarded and run
@@ -383,8 +464,10 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
         "sklearn": SkMLPRegressor if config.regression else SkMLPClassifier,
     }
     if use_torch and torch_loop.supports(params):
+
         def make_torch(**p):
             return torch_loop.TorchMLP(config.regression, **p)
+
         systems["torch"] = make_torch
     floor = gemm_floor(config, X_train, y_train, dtype)
     if floor is not None:
@@ -399,8 +482,13 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
         for name, cls in systems.items():  # interleaved: A, B, C, A, B, C, ...
             est = cls(**params)
             elapsed, n_iter, other = timed_fit(est, X_train, y_train, blas_threads)
-            pair[name] = dict(fit_s=elapsed, n_iter=n_iter, per_epoch_s=elapsed / max(n_iter, 1),
-                              score=float(est.score(X_test, y_test)), other_load=other)
+            pair[name] = dict(
+                fit_s=elapsed,
+                n_iter=n_iter,
+                per_epoch_s=elapsed / max(n_iter, 1),
+                score=float(est.score(X_test, y_test)),
+                other_load=other,
+            )
         busy = any((r["other_load"] or 0) > BUSY for r in pair.values())
         if busy and len(discarded) < retries:
             discarded.append(pair)
@@ -437,8 +525,9 @@ def run_config(config, dtype_name, data, epochs, repeats, blas_threads, retries,
         "gemm_floor_s": floor_s or None,
         "median_gemm_floor_s": statistics.median(floor_s) if floor_s else None,
         "sknn_over_floor": None,
-        "max_other_load": max((v for r in raw.values() for v in r["other_load"]
-                               if v is not None), default=None),
+        "max_other_load": max(
+            (v for r in raw.values() for v in r["other_load"] if v is not None), default=None
+        ),
         "n_discarded_busy": len(discarded),
         "all_epochs_run": all(n == epochs for r in raw.values() for n in r["n_iter"]),
     }
@@ -457,9 +546,12 @@ def package_source() -> dict:
     where = Path(sknn_train.__file__).resolve().parent
     info = {"path": str(where), "git_commit": None, "git_dirty": None}
     try:
+
         def git(*cmd):
-            return subprocess.run(["git", *cmd], cwd=where, capture_output=True, text=True,
-                                  check=True, timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *cmd], cwd=where, capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+
         info["git_commit"] = git("rev-parse", "HEAD")
         info["git_dirty"] = bool(git("status", "--porcelain", "--", "."))
     except (OSError, subprocess.SubprocessError):
@@ -488,17 +580,27 @@ def environment(source: dict) -> dict:
         "threadpool_info": threadpool_info(),
         "torch": torch_loop.version(),
         "torch_threads": torch_loop.torch.get_num_threads() if torch_loop.available() else None,
-        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                           "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                           "NUMBA_NUM_THREADS", "SKNN_TRAIN_NO_CACHE")
-                if k in os.environ},
+        "env": {
+            k: os.environ[k]
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+                "NUMBA_NUM_THREADS",
+                "SKNN_TRAIN_NO_CACHE",
+            )
+            if k in os.environ
+        },
     }
 
 
-HEADER = (f"{'config':<37s}{'dtype':>8s}{'ep':>4s}"
-          f"{'sknn ms/ep':>11s}{'skl ms/ep':>10s}{'ratio':>7s}{'range':>11s}"
-          f"{'torch':>9s}{'t/sknn':>7s}{'floor':>9s}{'sknn/fl':>8s}"
-          f"{'sknn score':>11s}{'skl score':>10s}{'other':>6s}")
+HEADER = (
+    f"{'config':<37s}{'dtype':>8s}{'ep':>4s}"
+    f"{'sknn ms/ep':>11s}{'skl ms/ep':>10s}{'ratio':>7s}{'range':>11s}"
+    f"{'torch':>9s}{'t/sknn':>7s}{'floor':>9s}{'sknn/fl':>8s}"
+    f"{'sknn score':>11s}{'skl score':>10s}{'other':>6s}"
+)
 
 
 def format_row(res: dict) -> str:
@@ -515,43 +617,76 @@ def format_row(res: dict) -> str:
         return "n/a" if value is None else format(value, fmt)
 
     floor = res["median_gemm_floor_s"]
-    return (f"{label:<37s}{res['dtype']:>8s}{res['epochs']:>4d}"
-            f"{1e3 * med['sknn_train']:11.2f}{1e3 * med['sklearn']:10.2f}"
-            f"{res['median_ratio']:7.2f}{span:>11s}"
-            f"{opt(med.get('torch') and 1e3 * med['torch'], '.2f'):>9s}"
-            f"{opt(res['median_ratio_torch'], '.2f'):>7s}"
-            f"{opt(floor and 1e3 * floor, '.2f'):>9s}{opt(res['sknn_over_floor'], '.2f'):>8s}"
-            f"{score['sknn_train']:11.4f}{score['sklearn']:10.4f}"
-            f"{'n/a' if other is None else f'{100 * other:.0f}%':>6s}{flag}")
+    return (
+        f"{label:<37s}{res['dtype']:>8s}{res['epochs']:>4d}"
+        f"{1e3 * med['sknn_train']:11.2f}{1e3 * med['sklearn']:10.2f}"
+        f"{res['median_ratio']:7.2f}{span:>11s}"
+        f"{opt(med.get('torch') and 1e3 * med['torch'], '.2f'):>9s}"
+        f"{opt(res['median_ratio_torch'], '.2f'):>7s}"
+        f"{opt(floor and 1e3 * floor, '.2f'):>9s}{opt(res['sknn_over_floor'], '.2f'):>8s}"
+        f"{score['sknn_train']:11.4f}{score['sklearn']:10.4f}"
+        f"{'n/a' if other is None else f'{100 * other:.0f}%':>6s}{flag}"
+    )
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Median time per epoch of sknn_train and scikit-learn's MLP "
-                    "(interleaved fits in one process).",
+        "(interleaved fits in one process).",
     )
-    parser.add_argument("--configs", nargs="+", choices=CONFIG_KEYS, default=CONFIG_KEYS,
-                        metavar="KEY", help=f"configurations to run (default all: "
-                                            f"{' '.join(CONFIG_KEYS)})")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        choices=CONFIG_KEYS,
+        default=CONFIG_KEYS,
+        metavar="KEY",
+        help=f"configurations to run (default all: {' '.join(CONFIG_KEYS)})",
+    )
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs (L-BFGS: iterations) per fit for every configuration "
-                             "(default: 20 for digits, 5 for the larger data sets)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="interleaved fits per library (default 3; 1 with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: a tenth of the rows, 1 repeat")
-    parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
-                        help="limit BLAS to N threads during both libraries' fits "
-                             "(default: scikit-learn uses the process default)")
-    parser.add_argument("--busy-retries", type=int, default=3, metavar="N",
-                        help="per row, run a repetition again when other processes used more "
-                             f"than {100 * BUSY:.0f}%% of the machine during it, at most N "
-                             "times (default %(default)s; 0: keep every repetition)")
-    parser.add_argument("--no-torch", action="store_true",
-                        help="leave out the PyTorch loop even when torch is installed")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="JSON file for the results (default %(default)s)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs (L-BFGS: iterations) per fit for every configuration "
+        "(default: 20 for digits, 5 for the larger data sets)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="interleaved fits per library (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: a tenth of the rows, 1 repeat"
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="limit BLAS to N threads during both libraries' fits "
+        "(default: scikit-learn uses the process default)",
+    )
+    parser.add_argument(
+        "--busy-retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="per row, run a repetition again when other processes used more "
+        f"than {100 * BUSY:.0f}%% of the machine during it, at most N "
+        "times (default %(default)s; 0: keep every repetition)",
+    )
+    parser.add_argument(
+        "--no-torch",
+        action="store_true",
+        help="leave out the PyTorch loop even when torch is installed",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="JSON file for the results (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.busy_retries < 0:
         parser.error("--busy-retries must be at least 0")
@@ -572,16 +707,20 @@ def main(argv=None) -> int:
     source = package_source()  # before anything runs: the code this process imported
     cache_dir, cache_files = cache_status()
     warmup_s = warm_up(configs, dtypes)
-    print("sknn_train warm-up (compile, or load from the numba cache; not counted): "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in warmup_s.items()))
-    print(f"repeats {args.repeats}{', quick' if args.quick else ''}"
-          f"{f', BLAS threads {args.blas_threads}' if args.blas_threads else ''}; "
-          "ratio = sklearn / sknn_train (median of per-repeat ratios, > 1: sknn_train faster); "
-          "torch: the PyTorch loop's ms/epoch"
-          + ("" if torch_loop.available() and not args.no_torch else " (not installed: n/a)")
-          + ", t/sknn = torch / sknn_train; floor: ms/epoch of numpy doing only the "
-          "forward and backward products (better of 1 and all BLAS threads), "
-          "sknn/fl = sknn_train / floor")
+    print(
+        "sknn_train warm-up (compile, or load from the numba cache; not counted): "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in warmup_s.items())
+    )
+    print(
+        f"repeats {args.repeats}{', quick' if args.quick else ''}"
+        f"{f', BLAS threads {args.blas_threads}' if args.blas_threads else ''}; "
+        "ratio = sklearn / sknn_train (median of per-repeat ratios, > 1: sknn_train faster); "
+        "torch: the PyTorch loop's ms/epoch"
+        + ("" if torch_loop.available() and not args.no_torch else " (not installed: n/a)")
+        + ", t/sknn = torch / sknn_train; floor: ms/epoch of numpy doing only the "
+        "forward and backward products (better of 1 and all BLAS threads), "
+        "sknn/fl = sknn_train / floor"
+    )
     print()
     print(HEADER)
     print("-" * len(HEADER))
@@ -593,8 +732,16 @@ def main(argv=None) -> int:
         data = load(config, args.quick)
         epochs = args.epochs or config.epochs
         for dtype_name in dtypes:
-            res = run_config(config, dtype_name, data, epochs, args.repeats, args.blas_threads,
-                             args.busy_retries, use_torch=not args.no_torch)
+            res = run_config(
+                config,
+                dtype_name,
+                data,
+                epochs,
+                args.repeats,
+                args.blas_threads,
+                args.busy_retries,
+                use_torch=not args.no_torch,
+            )
             results.append(res)
             print(format_row(res), flush=True)
     total_s = time.perf_counter() - t_start
@@ -602,20 +749,30 @@ def main(argv=None) -> int:
         print("! some fit stopped before its epoch count (see n_iter in the JSON)")
     n_discarded = sum(r["n_discarded_busy"] for r in results)
     if n_discarded:
-        print(f"{n_discarded} repetition(s) run again because other processes were busy "
-              "(times kept in the JSON under discarded_busy)")
+        print(
+            f"{n_discarded} repetition(s) run again because other processes were busy "
+            "(times kept in the JSON under discarded_busy)"
+        )
     if any((r["max_other_load"] or 0) > BUSY for r in results):
-        print(f"* other processes used more than {100 * BUSY:.0f}% of the machine during a fit "
-              "of this row: its times are not trustworthy, run it again on a quiet machine")
+        print(
+            f"* other processes used more than {100 * BUSY:.0f}% of the machine during a fit "
+            "of this row: its times are not trustworthy, run it again on a quiet machine"
+        )
     print(f"\ntotal {total_s:.0f} s")
 
     report = {
         "settings": {
-            "configs": args.configs, "dtypes": dtypes, "epochs": args.epochs,
-            "repeats": args.repeats, "quick": args.quick, "blas_threads": args.blas_threads,
-            "busy_retries": args.busy_retries, "busy_threshold": BUSY,
+            "configs": args.configs,
+            "dtypes": dtypes,
+            "epochs": args.epochs,
+            "repeats": args.repeats,
+            "quick": args.quick,
+            "blas_threads": args.blas_threads,
+            "busy_retries": args.busy_retries,
+            "busy_threshold": BUSY,
             "torch": torch_loop.available() and not args.no_torch,
-            "seed": SEED, "argv": sys.argv[1:] if argv is None else list(argv),
+            "seed": SEED,
+            "argv": sys.argv[1:] if argv is None else list(argv),
         },
         "warmup_s": warmup_s,
         "numba_cache": {"dir": cache_dir, "index_files_before_warmup": cache_files},

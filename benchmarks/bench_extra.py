@@ -115,32 +115,49 @@ def part_extras(quick, repeats):
             t, _ = timed(lambda est=est, X=X, y=y: est.fit(X, y))
             raw[name].append(t / est.n_iter_)
     ratios = [e / p for p, e in zip(raw["plain"], raw["extras"])]
-    res = {"n_train": len(X), "dtype": "float64", "epochs": epochs, "per_epoch_s": raw,
-           "median_per_epoch_s": {k: med(v) for k, v in raw.items()},
-           "ratios": ratios, "median_ratio": med(ratios), "target": 1.3}
-    print("\n[1] config 9: extras cost (dropout=0.2, residual, max_grad_norm=1), "
-          f"{len(X)}x50 (256,256) b200 adam f64, {epochs} epochs, {repeats} reps")
+    res = {
+        "n_train": len(X),
+        "dtype": "float64",
+        "epochs": epochs,
+        "per_epoch_s": raw,
+        "median_per_epoch_s": {k: med(v) for k, v in raw.items()},
+        "ratios": ratios,
+        "median_ratio": med(ratios),
+        "target": 1.3,
+    }
+    print(
+        "\n[1] config 9: extras cost (dropout=0.2, residual, max_grad_norm=1), "
+        f"{len(X)}x50 (256,256) b200 adam f64, {epochs} epochs, {repeats} reps"
+    )
     print(f"{'plain ms/ep':>12s}{'extras ms/ep':>14s}{'ratio':>8s}{'range':>13s}{'target':>8s}")
     m = res["median_per_epoch_s"]
-    print(f"{1e3 * m['plain']:12.1f}{1e3 * m['extras']:14.1f}{res['median_ratio']:8.2f}"
-          f"{min(ratios):>7.2f}-{max(ratios):.2f}{'<=1.3':>8s}"
-          f"{'  ok' if res['median_ratio'] <= 1.3 else '  MISSED'}")
+    print(
+        f"{1e3 * m['plain']:12.1f}{1e3 * m['extras']:14.1f}{res['median_ratio']:8.2f}"
+        f"{min(ratios):>7.2f}-{max(ratios):.2f}{'<=1.3':>8s}"
+        f"{'  ok' if res['median_ratio'] <= 1.3 else '  MISSED'}"
+    )
     return res
 
 
 # ---------------------------------------------------------------- part 2: config 10
 def part_predict(quick, repeats):
     rows = []
-    print(f"\n[2] config 10: predict throughput on the training rows, {repeats} reps "
-          "(each rep predicts at least 0.2 s)")
-    print(f"{'config':<10s}{'dtype':>8s}{'rows':>8s}{'sknn rows/s':>14s}{'skl rows/s':>14s}"
-          f"{'ratio':>8s}{'agree':>8s}")
+    print(
+        f"\n[2] config 10: predict throughput on the training rows, {repeats} reps "
+        "(each rep predicts at least 0.2 s)"
+    )
+    print(
+        f"{'config':<10s}{'dtype':>8s}{'rows':>8s}{'sknn rows/s':>14s}{'skl rows/s':>14s}"
+        f"{'ratio':>8s}{'agree':>8s}"
+    )
     for key, epochs in (("1", 5), ("3", 1)):
         X64, _, y, _ = load_cfg(key, quick)
         for dname, dtype in DTYPES.items():
             X = np.ascontiguousarray(X64, dtype=dtype)
-            ests = {"sknn_train": MLPClassifier(**params_for(key, epochs)),
-                    "sklearn": SkMLPClassifier(**params_for(key, epochs))}
+            ests = {
+                "sknn_train": MLPClassifier(**params_for(key, epochs)),
+                "sklearn": SkMLPClassifier(**params_for(key, epochs)),
+            }
             for est in ests.values():
                 timed(lambda est=est, X=X, y=y: est.fit(X, y))
                 est.predict(X)  # untimed first call
@@ -150,26 +167,37 @@ def part_predict(quick, repeats):
             raw = {k: [] for k in ests}
             for _ in range(repeats):
                 for name, est in ests.items():
-                    t, _ = timed(
-                        lambda est=est, X=X, k=n_calls: [est.predict(X) for _ in range(k)])
+                    t, _ = timed(lambda est=est, X=X, k=n_calls: [est.predict(X) for _ in range(k)])
                     raw[name].append(len(X) * n_calls / t)
             agree = float(np.mean(ests["sknn_train"].predict(X) == ests["sklearn"].predict(X)))
             ratios = [a / b for a, b in zip(raw["sknn_train"], raw["sklearn"])]
-            r = {"config": key, "dtype": dname, "rows": len(X), "fit_epochs": epochs,
-                 "calls_per_timing": n_calls, "rows_per_s": raw,
-                 "median_rows_per_s": {k: med(v) for k, v in raw.items()},
-                 "ratios_sknn_over_sklearn": ratios, "median_ratio": med(ratios),
-                 "prediction_agreement": agree}
+            r = {
+                "config": key,
+                "dtype": dname,
+                "rows": len(X),
+                "fit_epochs": epochs,
+                "calls_per_timing": n_calls,
+                "rows_per_s": raw,
+                "median_rows_per_s": {k: med(v) for k, v in raw.items()},
+                "ratios_sknn_over_sklearn": ratios,
+                "median_ratio": med(ratios),
+                "prediction_agreement": agree,
+            }
             rows.append(r)
             m = r["median_rows_per_s"]
-            print(f"{key:<10s}{dname:>8s}{len(X):>8d}{m['sknn_train']:14.3g}"
-                  f"{m['sklearn']:14.3g}{r['median_ratio']:8.2f}{agree:8.3f}")
+            print(
+                f"{key:<10s}{dname:>8s}{len(X):>8d}{m['sknn_train']:14.3g}"
+                f"{m['sklearn']:14.3g}{r['median_ratio']:8.2f}{agree:8.3f}"
+            )
     return rows
 
 
 # ---------------------------------------------------------------- part 3: config 11
-GRID = {"hidden_layer_sizes": [(50,), (100,)], "alpha": [1e-4, 1e-3, 1e-2],
-        "learning_rate_init": [1e-3, 3e-3, 1e-2, 3e-2]}
+GRID = {
+    "hidden_layer_sizes": [(50,), (100,)],
+    "alpha": [1e-4, 1e-3, 1e-2],
+    "learning_rate_init": [1e-3, 3e-3, 1e-2, 3e-2],
+}
 
 
 def part_grid(quick, repeats):
@@ -186,21 +214,31 @@ def part_grid(quick, repeats):
     X = X / 16.0
     max_iter = 5 if quick else 30
     repeats = max(repeats, 2)
-    res = {"points": 24, "cv": 3, "n_jobs": 2, "max_iter": max_iter, "repetitions": repeats,
-           "n_rows": len(X), "wall_s": {"sknn_train": [], "sklearn": []}}
+    res = {
+        "points": 24,
+        "cv": 3,
+        "n_jobs": 2,
+        "max_iter": max_iter,
+        "repetitions": repeats,
+        "n_rows": len(X),
+        "wall_s": {"sknn_train": [], "sklearn": []},
+    }
     env_before = os.environ.get("PYTHONWARNINGS")
     # loky workers inherit the environment: keep ConvergenceWarnings out of the output
     os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         for _ in range(repeats):
             for name, cls in (("sknn_train", MLPClassifier), ("sklearn", SkMLPClassifier)):
-                gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3,
-                                  n_jobs=2)
+                gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3, n_jobs=2)
                 t, _ = timed(lambda gs=gs: gs.fit(X, y))
                 res["wall_s"][name].append(t)
-                res[name] = {"best_score": float(gs.best_score_),
-                             "best_params": {k: (list(v) if isinstance(v, tuple) else v)
-                                             for k, v in gs.best_params_.items()}}
+                res[name] = {
+                    "best_score": float(gs.best_score_),
+                    "best_params": {
+                        k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in gs.best_params_.items()
+                    },
+                }
     finally:
         if env_before is None:
             os.environ.pop("PYTHONWARNINGS", None)
@@ -211,13 +249,17 @@ def part_grid(quick, repeats):
     res["ratios"] = ratios
     res["ratio_first"] = ratios[0]
     res["median_ratio"] = med(ratios[1:])
-    print(f"\n[3] config 11: GridSearchCV 24 points x cv=3, n_jobs=2, digits, "
-          f"max_iter={max_iter}, {repeats} interleaved runs (the first starts the workers)")
+    print(
+        f"\n[3] config 11: GridSearchCV 24 points x cv=3, n_jobs=2, digits, "
+        f"max_iter={max_iter}, {repeats} interleaved runs (the first starts the workers)"
+    )
     print(f"{'library':<12s}{'first s':>9s}{'later s':>9s}{'best cv':>9s}  best params")
     for name in ("sknn_train", "sklearn"):
         r = res[name]
-        print(f"{name:<12s}{walls[name][0]:9.1f}{med(walls[name][1:]):9.1f}"
-              f"{r['best_score']:9.4f}  {r['best_params']}")
+        print(
+            f"{name:<12s}{walls[name][0]:9.1f}{med(walls[name][1:]):9.1f}"
+            f"{r['best_score']:9.4f}  {r['best_params']}"
+        )
     print(f"{'ratio skl/sknn':<12s}{res['ratio_first']:9.2f}{res['median_ratio']:9.2f}")
     return res
 
@@ -243,8 +285,9 @@ COLD_CODE = textwrap.dedent("""
 def run_child(code, env_extra=None):
     env = dict(os.environ, **(env_extra or {}))
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     rec = json.loads(out.stdout.strip().splitlines()[-1])
     rec["process_wall_s"] = time.perf_counter() - t0
     return rec
@@ -264,24 +307,39 @@ def part_cold_start(quick, repeats):
     keys = ("import_s", "fit_s", "total_s", "process_wall_s")
     m = {name: {k: med([r[k] for r in recs]) for k in keys} for name, recs in raw.items()}
     compile_s = m["sknn_train_no_cache"]["fit_s"] - m["sknn_train_warm_cache"]["fit_s"]
-    res = {"runs": raw, "median": m, "compile_s_estimate": compile_s,
-           "fit": "MLPClassifier((100,), max_iter=5) on digits X/16 (1797 rows), float64"}
-    print(f"\n[4] cold start: fresh process, import + first fit ((100,), 5 epochs, digits); "
-          f"{repeats} runs warm/sklearn, 1 run no-cache")
-    print(f"{'case':<24s}{'runs':>5s}{'import s':>10s}{'fit s':>8s}{'total s':>9s}"
-          f"{'process s':>11s}")
+    res = {
+        "runs": raw,
+        "median": m,
+        "compile_s_estimate": compile_s,
+        "fit": "MLPClassifier((100,), max_iter=5) on digits X/16 (1797 rows), float64",
+    }
+    print(
+        f"\n[4] cold start: fresh process, import + first fit ((100,), 5 epochs, digits); "
+        f"{repeats} runs warm/sklearn, 1 run no-cache"
+    )
+    print(
+        f"{'case':<24s}{'runs':>5s}{'import s':>10s}{'fit s':>8s}{'total s':>9s}{'process s':>11s}"
+    )
     for name in cases:
         r = m[name]
-        print(f"{name:<24s}{len(raw[name]):>5d}{r['import_s']:10.2f}{r['fit_s']:8.2f}"
-              f"{r['total_s']:9.2f}{r['process_wall_s']:11.2f}")
+        print(
+            f"{name:<24s}{len(raw[name]):>5d}{r['import_s']:10.2f}{r['fit_s']:8.2f}"
+            f"{r['total_s']:9.2f}{r['process_wall_s']:11.2f}"
+        )
     print(f"compile time (no-cache fit - warm-cache fit): {compile_s:.1f} s")
     return res
 
 
 # ---------------------------------------------------------------- part 5: scaling
 def make_big(n_rows):
-    X, y = make_classification(n_samples=n_rows, n_features=50, n_informative=20,
-                               n_redundant=0, n_classes=2, random_state=SEED)
+    X, y = make_classification(
+        n_samples=n_rows,
+        n_features=50,
+        n_informative=20,
+        n_redundant=0,
+        n_classes=2,
+        random_state=SEED,
+    )
     return np.ascontiguousarray(X, dtype=np.float32), y
 
 
@@ -289,8 +347,10 @@ def part_scaling(quick, repeats):
     sizes = [2_000, 10_000, 50_000] if quick else [10_000, 100_000, 1_000_000]
     p = params_for("3", 1)
     rows = []
-    print(f"\n[5] scaling: sknn_train only, {p['hidden_layer_sizes']} b200 adam float32, "
-          "1 epoch per fit (2 at 10k)")
+    print(
+        f"\n[5] scaling: sknn_train only, {p['hidden_layer_sizes']} b200 adam float32, "
+        "1 epoch per fit (2 at 10k)"
+    )
     print(f"{'rows':>9s}{'reps':>5s}{'s/epoch':>10s}{'us/row':>9s}{'vs smallest':>13s}")
     note = None
     i = 0
@@ -313,11 +373,19 @@ def part_scaling(quick, repeats):
         if sizes[i] != n:
             continue
         per_row = med(times) / n
-        rows.append({"rows": n, "epochs_per_fit": epochs, "per_epoch_s": times,
-                     "median_per_epoch_s": med(times), "s_per_row": per_row})
+        rows.append(
+            {
+                "rows": n,
+                "epochs_per_fit": epochs,
+                "per_epoch_s": times,
+                "median_per_epoch_s": med(times),
+                "s_per_row": per_row,
+            }
+        )
         base = rows[0]["s_per_row"]
-        print(f"{n:>9d}{len(times):>5d}{med(times):10.3f}{1e6 * per_row:9.2f}"
-              f"{per_row / base:13.2f}")
+        print(
+            f"{n:>9d}{len(times):>5d}{med(times):10.3f}{1e6 * per_row:9.2f}{per_row / base:13.2f}"
+        )
         i += 1
     if note:
         print(note)
@@ -358,29 +426,42 @@ MEM_CODE = textwrap.dedent("""
 def part_memory(n_rows):
     res = {"rows": n_rows, "dtype": "float32", "hidden": [256, 256]}
     print(f"\n[6] peak memory: 1-epoch float32 fit of {n_rows} x 50, (256,256), fresh process")
-    print(f"{'library':<12s}{'data MB':>9s}{'RSS data MB':>13s}{'peak MB':>9s}"
-          f"{'extra MB':>10s}{'extra/data':>12s}{'HWM reset':>11s}")
+    print(
+        f"{'library':<12s}{'data MB':>9s}{'RSS data MB':>13s}{'peak MB':>9s}"
+        f"{'extra MB':>10s}{'extra/data':>12s}{'HWM reset':>11s}"
+    )
     for name, module in (("sknn_train", "sknn_train"), ("sklearn", "sklearn.neural_network")):
         r = run_child(MEM_CODE.format(module=module, n_rows=n_rows))
         r["extra_bytes"] = r["peak"] - r["rss_after_data"]
         r["extra_over_data"] = r["extra_bytes"] / r["data_bytes"]
         res[name] = r
         mb = 1 / 2**20
-        print(f"{name:<12s}{r['data_bytes'] * mb:9.0f}{r['rss_after_data'] * mb:13.0f}"
-              f"{r['peak'] * mb:9.0f}{r['extra_bytes'] * mb:10.0f}{r['extra_over_data']:12.2f}"
-              f"{str(r['hwm_reset']):>11s}")
+        print(
+            f"{name:<12s}{r['data_bytes'] * mb:9.0f}{r['rss_after_data'] * mb:13.0f}"
+            f"{r['peak'] * mb:9.0f}{r['extra_bytes'] * mb:10.0f}{r['extra_over_data']:12.2f}"
+            f"{str(r['hwm_reset']):>11s}"
+        )
     return res
 
 
 # ---------------------------------------------------------------- main
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Extra sknn_train benchmarks (parts 1-7).")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: small data sets, 1 repeat (2 for medians)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="repetitions per timing (default 3; 1 with --quick)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="JSON file for the results (default %(default)s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: small data sets, 1 repeat (2 for medians)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repetitions per timing (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="JSON file for the results (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
@@ -395,8 +476,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     cfgs = [c for c in BE.CONFIGS if c.key in ("1", "3")]
     warm = BE.warm_up(cfgs, list(DTYPES))
-    print("warm-up (compile / cache load): "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in warm.items()))
+    print("warm-up (compile / cache load): " + ", ".join(f"{k} {v:.1f} s" for k, v in warm.items()))
     results = {"settings": {"quick": args.quick, "repeats": args.repeats}, "warmup_s": warm}
     results["config9_extras"] = part_extras(args.quick, args.repeats)
     results["config10_predict"] = part_predict(args.quick, args.repeats)

@@ -207,10 +207,16 @@ def child(code, env_extra=None):
 # sknn_train this process imported (``python -c`` would put the current directory first
 # on the path, a checkout before PYTHONPATH's snapshot); scikit-learn's children get the
 # same environment, less the cache directory.
-SKL_ENV = {"PYTHONWARNINGS": "ignore", "PYTHONSAFEPATH": "1",
-           "PYTHONPATH": os.pathsep.join(dict.fromkeys(
-               [str(Path(BE.sknn_train.__file__).resolve().parents[1])]
-               + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))}
+SKL_ENV = {
+    "PYTHONWARNINGS": "ignore",
+    "PYTHONSAFEPATH": "1",
+    "PYTHONPATH": os.pathsep.join(
+        dict.fromkeys(
+            [str(Path(BE.sknn_train.__file__).resolve().parents[1])]
+            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
+    ),
+}
 
 
 def cache_env(path):
@@ -241,8 +247,10 @@ class Caches:
             print(f"warning: nothing was cached in {path}: was the cache used at all?")
         if keep_as_warm and self.warm is None:
             self.warm, self.warm_record = path, rec
-            print(f"warm cache: {path}, {rec['cached_kernels']} kernels cached "
-                  f"(sknn_train.cache_info), compiling them took {rec['warmup_s']:.1f} s")
+            print(
+                f"warm cache: {path}, {rec['cached_kernels']} kernels cached "
+                f"(sknn_train.cache_info), compiling them took {rec['warmup_s']:.1f} s"
+            )
         elif path != self.warm:
             shutil.rmtree(path, ignore_errors=True)
         return rec
@@ -266,10 +274,18 @@ def figure(key, label, sknn, skl, ratio="sknn/sklearn", target=None):
     """
     pairs = list(zip(sknn, skl, strict=True))
     ratios = [a / b if ratio == "sknn/sklearn" else b / a for a, b in pairs]
-    fig = {"key": key, "label": label, "sknn_train": sknn, "sklearn": skl,
-           "median": {"sknn_train": BX.med(sknn), "sklearn": BX.med(skl)},
-           "ratio": ratio, "ratios": ratios, "median_ratio": BX.med(ratios),
-           "target": None, "met": None}
+    fig = {
+        "key": key,
+        "label": label,
+        "sknn_train": sknn,
+        "sklearn": skl,
+        "median": {"sknn_train": BX.med(sknn), "sklearn": BX.med(skl)},
+        "ratio": ratio,
+        "ratios": ratios,
+        "median_ratio": BX.med(ratios),
+        "target": None,
+        "met": None,
+    }
     if target:
         on, op, value = target
         got = fig["median_ratio"] if on == "ratio" else fig["median"]["sknn_train"]
@@ -284,19 +300,24 @@ def print_figures(title, figures):
     for f in figures:
         m = f["median"]
         span = f"{min(f['ratios']):.2f}-{max(f['ratios']):.2f}"
-        print(f"{f['label']:<44s}{report.seconds(m['sknn_train']):>11s}"
-              f"{report.seconds(m['sklearn']):>11s}{f['ratio']:>13s}{f['median_ratio']:6.2f}"
-              f"{span:>14s}")
+        print(
+            f"{f['label']:<44s}{report.seconds(m['sknn_train']):>11s}"
+            f"{report.seconds(m['sklearn']):>11s}{f['ratio']:>13s}{f['median_ratio']:6.2f}"
+            f"{span:>14s}"
+        )
 
 
 def part(name, fn, *args):
     before = list(os.getloadavg())
     t0 = time.perf_counter()
     res = fn(*args)
-    res.update(loadavg_before=before, loadavg_after=list(os.getloadavg()),
-               wall_s=time.perf_counter() - t0)
-    print(f"load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
-          "after " + " ".join(f"{v:.2f}" for v in res["loadavg_after"]))
+    res.update(
+        loadavg_before=before, loadavg_after=list(os.getloadavg()), wall_s=time.perf_counter() - t0
+    )
+    print(
+        f"load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+        "after " + " ".join(f"{v:.2f}" for v in res["loadavg_after"])
+    )
     return name, res
 
 
@@ -307,26 +328,48 @@ def part_compile(args, caches):
         runs["sknn_train_cold"].append(caches.run_cold(BX.COLD_CODE.format(module=SKNN)))
         runs["sklearn"].append(child(BX.COLD_CODE.format(module=SKL), SKL_ENV))
         runs["kernels_cold"].append(caches.run_cold(KERNELS_CODE, keep_as_warm=True))
-        runs["sknn_train_warm"].append(child(BX.COLD_CODE.format(module=SKNN),
-                                             caches.ensure_warm()))
+        runs["sknn_train_warm"].append(
+            child(BX.COLD_CODE.format(module=SKNN), caches.ensure_warm())
+        )
     skl = [r["fit_s"] for r in runs["sklearn"]]
     figures = [
-        figure("first_fit_cold", "first float64 fit, empty cache",
-               [r["fit_s"] for r in runs["sknn_train_cold"]], skl, target=("sknn_train", "<=", 5)),
-        figure("all_kernels_cold", "every kernel, both dtypes, empty cache",
-               [r["warmup_s"] for r in runs["kernels_cold"]], skl, target=("sknn_train", "<=", 12)),
-        figure("first_fit_warm", "first float64 fit, warm cache",
-               [r["fit_s"] for r in runs["sknn_train_warm"]], skl),
+        figure(
+            "first_fit_cold",
+            "first float64 fit, empty cache",
+            [r["fit_s"] for r in runs["sknn_train_cold"]],
+            skl,
+            target=("sknn_train", "<=", 5),
+        ),
+        figure(
+            "all_kernels_cold",
+            "every kernel, both dtypes, empty cache",
+            [r["warmup_s"] for r in runs["kernels_cold"]],
+            skl,
+            target=("sknn_train", "<=", 12),
+        ),
+        figure(
+            "first_fit_warm",
+            "first float64 fit, warm cache",
+            [r["fit_s"] for r in runs["sknn_train_warm"]],
+            skl,
+        ),
     ]
-    print_figures(f"[1] compile time: fresh processes, {args.repeats} repetitions; fit = "
-                  "MLPClassifier((100,), max_iter=5) on digits, timed after the imports; "
-                  f"kernels: {runs['kernels_cold'][0]['warmup_fn']}(); sklearn: its first fit",
-                  figures)
-    cold, warm = (BX.med([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold",
-                                                                   "sknn_train_warm"))
+    print_figures(
+        f"[1] compile time: fresh processes, {args.repeats} repetitions; fit = "
+        "MLPClassifier((100,), max_iter=5) on digits, timed after the imports; "
+        f"kernels: {runs['kernels_cold'][0]['warmup_fn']}(); sklearn: its first fit",
+        figures,
+    )
+    cold, warm = (
+        BX.med([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold", "sknn_train_warm")
+    )
     print(f"compile time of the first fit (empty - warm cache): {cold - warm:.1f} s")
-    return {"fit": "MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
-            "runs": runs, "figures": figures, "compile_s_estimate": cold - warm}
+    return {
+        "fit": "MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
+        "runs": runs,
+        "figures": figures,
+        "compile_s_estimate": cold - warm,
+    }
 
 
 # ---------------------------------------------------------------- part 2
@@ -335,8 +378,11 @@ def part_grid(args, caches):
     warm_env = caches.ensure_warm()
     runs = {"sknn_train_cold": [], "sklearn": [], "sknn_train_warm": []}
     for _ in range(args.repeats):
-        for name, module in (("sknn_train_cold", SKNN), ("sklearn", SKL),
-                             ("sknn_train_warm", SKNN)):
+        for name, module in (
+            ("sknn_train_cold", SKNN),
+            ("sklearn", SKL),
+            ("sknn_train_warm", SKNN),
+        ):
             code = GRID_CODE.format(module=module, max_iter=max_iter, grid=BX.GRID)
             if name == "sknn_train_cold":
                 rec = caches.run_cold(code)
@@ -345,19 +391,38 @@ def part_grid(args, caches):
             runs[name].append(rec)
     skl = [r["search_s"] for r in runs["sklearn"]]
     figures = [
-        figure("grid_cold", "grid search, empty cache",
-               [r["search_s"] for r in runs["sknn_train_cold"]], skl,
-               target=("ratio", "<=", 1.0)),
-        figure("grid_warm_first", "grid search, warm cache, first in process",
-               [r["search_s"] for r in runs["sknn_train_warm"]], skl, ratio="sklearn/sknn",
-               target=("ratio", ">=", 2)),
+        figure(
+            "grid_cold",
+            "grid search, empty cache",
+            [r["search_s"] for r in runs["sknn_train_cold"]],
+            skl,
+            target=("ratio", "<=", 1.0),
+        ),
+        figure(
+            "grid_warm_first",
+            "grid search, warm cache, first in process",
+            [r["search_s"] for r in runs["sknn_train_warm"]],
+            skl,
+            ratio="sklearn/sknn",
+            target=("ratio", ">=", 2),
+        ),
     ]
-    print_figures(f"[2] GridSearchCV 24 points x cv=3, n_jobs=2, digits, max_iter={max_iter}: "
-                  f"the search in a fresh process, {args.repeats} repetitions", figures)
-    return {"points": 24, "cv": 3, "n_jobs": 2, "max_iter": max_iter,
-            "grid": {k: [list(v) if isinstance(v, tuple) else v for v in vals]
-                     for k, vals in BX.GRID.items()},
-            "runs": runs, "figures": figures}
+    print_figures(
+        f"[2] GridSearchCV 24 points x cv=3, n_jobs=2, digits, max_iter={max_iter}: "
+        f"the search in a fresh process, {args.repeats} repetitions",
+        figures,
+    )
+    return {
+        "points": 24,
+        "cv": 3,
+        "n_jobs": 2,
+        "max_iter": max_iter,
+        "grid": {
+            k: [list(v) if isinstance(v, tuple) else v for v in vals] for k, vals in BX.GRID.items()
+        },
+        "runs": runs,
+        "figures": figures,
+    }
 
 
 # ---------------------------------------------------------------- part 3
@@ -367,14 +432,25 @@ def part_process(args, caches):
     for _ in range(args.repeats):
         runs["sknn_train"].append(child(PROCESS_CODE.format(module=SKNN), warm_env))
         runs["sklearn"].append(child(PROCESS_CODE.format(module=SKL), SKL_ENV))
-    figures = [figure("fresh_process", "python -c: import + fit, warm cache",
-                      *[[r["process_wall_s"] for r in runs[k]] for k in runs],
-                      target=("ratio", "<=", 1.15))]
-    print_figures(f"[3] fresh process: import + MLPClassifier(random_state=0).fit on digits "
-                  f"(n_iter_ {runs['sknn_train'][0]['n_iter']} / {runs['sklearn'][0]['n_iter']}), "
-                  f"whole process, {args.repeats} repetitions", figures)
-    return {"fit": "MLPClassifier(random_state=0) on digits X/16, max_iter=200",
-            "runs": runs, "figures": figures}
+    figures = [
+        figure(
+            "fresh_process",
+            "python -c: import + fit, warm cache",
+            *[[r["process_wall_s"] for r in runs[k]] for k in runs],
+            target=("ratio", "<=", 1.15),
+        )
+    ]
+    print_figures(
+        f"[3] fresh process: import + MLPClassifier(random_state=0).fit on digits "
+        f"(n_iter_ {runs['sknn_train'][0]['n_iter']} / {runs['sklearn'][0]['n_iter']}), "
+        f"whole process, {args.repeats} repetitions",
+        figures,
+    )
+    return {
+        "fit": "MLPClassifier(random_state=0) on digits X/16, max_iter=200",
+        "runs": runs,
+        "figures": figures,
+    }
 
 
 # ---------------------------------------------------------------- part 4
@@ -390,19 +466,33 @@ def part_small(args, caches):
         return [[r[key] for r in runs[k]] for k in ("sknn_train", "sklearn")]
 
     figures = [
-        figure("predict_1row", "one-row predict", *values("predict_s"),
-               target=("ratio", "<=", 1.0)),
-        figure("predict_proba_1row", "one-row predict_proba", *values("predict_proba_s"),
-               target=("ratio", "<=", 1.0)),
-        figure("partial_fit_pass", f"partial_fit, a pass over "
-               f"{runs['sknn_train'][0]['chunks']} chunks of 150", *values("partial_fit_pass_s"),
-               ratio="sklearn/sknn", target=("ratio", ">=", 2)),
+        figure(
+            "predict_1row", "one-row predict", *values("predict_s"), target=("ratio", "<=", 1.0)
+        ),
+        figure(
+            "predict_proba_1row",
+            "one-row predict_proba",
+            *values("predict_proba_s"),
+            target=("ratio", "<=", 1.0),
+        ),
+        figure(
+            "partial_fit_pass",
+            f"partial_fit, a pass over {runs['sknn_train'][0]['chunks']} chunks of 150",
+            *values("partial_fit_pass_s"),
+            ratio="sklearn/sknn",
+            target=("ratio", ">=", 2),
+        ),
     ]
-    print_figures(f"[4] small calls, one process per library and repetition: medians of "
-                  f"{args.calls} calls / {args.passes} passes, {args.repeats} repetitions",
-                  figures)
-    return {"model": "MLPClassifier(max_iter=50, random_state=0) on digits X/16",
-            "runs": runs, "figures": figures}
+    print_figures(
+        f"[4] small calls, one process per library and repetition: medians of "
+        f"{args.calls} calls / {args.passes} passes, {args.repeats} repetitions",
+        figures,
+    )
+    return {
+        "model": "MLPClassifier(max_iter=50, random_state=0) on digits X/16",
+        "runs": runs,
+        "figures": figures,
+    }
 
 
 # ---------------------------------------------------------------- main
@@ -424,20 +514,45 @@ def print_targets(results):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="First use of sknn_train against scikit-learn: compile time, first "
-                    "searches, fresh processes, small calls (fresh subprocesses).")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 1 repetition, max_iter=5 searches, fewer calls")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="interleaved repetitions per figure (default 3; 1 with --quick)")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                        metavar="N", help="parts to run (default all: 1 2 3 4)")
-    parser.add_argument("--calls", type=int, default=None,
-                        help="one-row calls per timing in part 4 (default 2000; 300 with --quick)")
-    parser.add_argument("--passes", type=int, default=None,
-                        help="partial_fit passes per timing in part 4 (default 20; 5 with "
-                             "--quick)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="JSON file for the results (default %(default)s)")
+        "searches, fresh processes, small calls (fresh subprocesses)."
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 1 repetition, max_iter=5 searches, fewer calls",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="interleaved repetitions per figure (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        metavar="N",
+        help="parts to run (default all: 1 2 3 4)",
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=None,
+        help="one-row calls per timing in part 4 (default 2000; 300 with --quick)",
+    )
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=None,
+        help="partial_fit passes per timing in part 4 (default 20; 5 with --quick)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="JSON file for the results (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     for name, full, quick in (("repeats", 3, 1), ("calls", 2000, 300), ("passes", 20, 5)):
         if getattr(args, name) is None:
@@ -452,11 +567,22 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     source = BE.package_source()  # before anything runs: the code the children import
-    runners = {"1": ("compile", part_compile), "2": ("gridsearch", part_grid),
-               "3": ("fresh_process", part_process), "4": ("small_calls", part_small)}
-    results = {"settings": {"quick": args.quick, "repeats": args.repeats, "parts": args.parts,
-                            "calls": args.calls, "passes": args.passes,
-                            "argv": sys.argv[1:] if argv is None else list(argv)}}
+    runners = {
+        "1": ("compile", part_compile),
+        "2": ("gridsearch", part_grid),
+        "3": ("fresh_process", part_process),
+        "4": ("small_calls", part_small),
+    }
+    results = {
+        "settings": {
+            "quick": args.quick,
+            "repeats": args.repeats,
+            "parts": args.parts,
+            "calls": args.calls,
+            "passes": args.passes,
+            "argv": sys.argv[1:] if argv is None else list(argv),
+        }
+    }
     caches = Caches()
     t_start = time.perf_counter()
     try:

@@ -34,7 +34,8 @@ def plot(json_path=DEFAULT_JSON, png_path=None) -> Path:
     titles = {r["config"]: r["title"] for r in results}
     dtypes = list(dict.fromkeys(r["dtype"] for r in results))
     fig, (ax, ax_floor) = plt.subplots(
-        1, 2, figsize=(2.0 * len(configs) + 4, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+        1, 2, figsize=(2.0 * len(configs) + 4, 4.5), gridspec_kw={"width_ratios": [3, 2]}
+    )
     width = 0.8 / len(dtypes)
     for k, dtype in enumerate(dtypes):
         rows = {r["config"]: r for r in results if r["dtype"] == dtype}
@@ -46,8 +47,14 @@ def plot(json_path=DEFAULT_JSON, png_path=None) -> Path:
         torch = [rows[c].get("median_ratio_torch") if c in rows else None for c in configs]
         torch = [np.nan if t is None else t for t in torch]
         if not np.isnan(torch).all():
-            ax.plot(x, torch, "D", color=bars.patches[0].get_facecolor(), markeredgecolor="k",
-                    label=f"PyTorch loop, {dtype}")
+            ax.plot(
+                x,
+                torch,
+                "D",
+                color=bars.patches[0].get_facecolor(),
+                markeredgecolor="k",
+                label=f"PyTorch loop, {dtype}",
+            )
         floor = [rows[c].get("sknn_over_floor") if c in rows else None for c in configs]
         ax_floor.bar(x, [np.nan if f is None else f for f in floor], width, label=dtype)
     ax.axhline(1.0, color="black", linewidth=0.8)
@@ -64,8 +71,7 @@ def plot(json_path=DEFAULT_JSON, png_path=None) -> Path:
     ax_floor.set_xticks(np.arange(len(configs)))
     ax_floor.set_xticklabels(configs, fontsize=8)
     ax_floor.set_ylabel("sknn_train time / gemm floor")
-    ax_floor.set_title("Distance to the matrix-multiply floor (n/a: sparse, L-BFGS)",
-                       fontsize=10)
+    ax_floor.set_title("Distance to the matrix-multiply floor (n/a: sparse, L-BFGS)", fontsize=10)
     ax_floor.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png_path, dpi=120)

@@ -44,8 +44,13 @@ def _fmt(value, spec=".2f", suffix=""):
 
 def machine_line(report: dict) -> str:
     env = report["environment"]
-    blas = sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
-                   for i in env["threadpool_info"] if i.get("user_api") == "blas"})
+    blas = sorted(
+        {
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+            for i in env["threadpool_info"]
+            if i.get("user_api") == "blas"
+        }
+    )
     src = env.get("sknn_train_source") or {}
     commit = (src.get("git_commit") or "?")[:7]
     dirty = " + uncommitted changes" if src.get("git_dirty") else ""
@@ -83,29 +88,44 @@ def rows(report: dict):
         yield cells
 
 
-HEAD = ["config",
-        "f64: sklearn / sknn ms per epoch", "f64 ratio", "f64 torch / sknn", "f64 sknn / floor",
-        "f32: sklearn / sknn ms per epoch", "f32 ratio", "f32 torch / sknn", "f32 sknn / floor"]
+HEAD = [
+    "config",
+    "f64: sklearn / sknn ms per epoch",
+    "f64 ratio",
+    "f64 torch / sknn",
+    "f64 sknn / floor",
+    "f32: sklearn / sknn ms per epoch",
+    "f32 ratio",
+    "f32 torch / sknn",
+    "f32 sknn / floor",
+]
 
 
 def extra_lines(extra: dict) -> list[str]:
     out = []
     c9 = extra.get("config9_extras")
     if c9:
-        out.append(f"config 9 (dropout 0.2 + residual + max_grad_norm on config 3): "
-                   f"{c9['median_ratio']:.2f}x the plain epoch (target <= {c9['target']})")
+        out.append(
+            f"config 9 (dropout 0.2 + residual + max_grad_norm on config 3): "
+            f"{c9['median_ratio']:.2f}x the plain epoch (target <= {c9['target']})"
+        )
     preds = extra.get("config10_predict") or []
     if preds:
-        out.append("config 10 (predict throughput, sknn / sklearn): " + ", ".join(
-            f"config {p['config']} {p['dtype']} {p['median_ratio']:.1f}x" for p in preds))
+        out.append(
+            "config 10 (predict throughput, sknn / sklearn): "
+            + ", ".join(
+                f"config {p['config']} {p['dtype']} {p['median_ratio']:.1f}x" for p in preds
+            )
+        )
     grid = extra.get("config11_gridsearch")
     if grid:
         ratio = grid.get("median_ratio", grid.get("ratio_sklearn_over_sknn"))
         first = grid.get("ratio_first")
-        out.append(f"config 11 (GridSearchCV, {grid.get('points', 24)} points, cv=3, n_jobs=2): "
-                   f"{_fmt(ratio)}x faster than scikit-learn's grid once the workers run"
-                   + (f" ({first:.2f}x for the first search, which starts the workers)"
-                      if first else ""))
+        out.append(
+            f"config 11 (GridSearchCV, {grid.get('points', 24)} points, cv=3, n_jobs=2): "
+            f"{_fmt(ratio)}x faster than scikit-learn's grid once the workers run"
+            + (f" ({first:.2f}x for the first search, which starts the workers)" if first else "")
+        )
     cold = extra.get("cold_start", {}).get("median")
     if cold:
         warm = cold["sknn_train_warm_cache"]["total_s"] / cold["sklearn"]["total_s"]
@@ -116,13 +136,17 @@ def extra_lines(extra: dict) -> list[str]:
         out.append(line)
     scaling = extra.get("scaling", {}).get("sizes")
     if scaling:
-        out.append("scaling (config 3 shape, float32), microseconds per row: " + ", ".join(
-            f"{s['rows']:,} rows {1e6 * s['s_per_row']:.1f}" for s in scaling))
+        out.append(
+            "scaling (config 3 shape, float32), microseconds per row: "
+            + ", ".join(f"{s['rows']:,} rows {1e6 * s['s_per_row']:.1f}" for s in scaling)
+        )
     mem = extra.get("peak_memory")
     if mem:
-        out.append(f"peak memory of a 1M-row float32 fit over the data: sknn_train "
-                   f"{mem['sknn_train']['extra_over_data']:.2f}x, scikit-learn "
-                   f"{mem['sklearn']['extra_over_data']:.2f}x the input's size")
+        out.append(
+            f"peak memory of a 1M-row float32 fit over the data: sknn_train "
+            f"{mem['sknn_train']['extra_over_data']:.2f}x, scikit-learn "
+            f"{mem['sklearn']['extra_over_data']:.2f}x the input's size"
+        )
     return out
 
 
@@ -156,45 +180,78 @@ def targets(report: dict, extra: dict | None) -> list[tuple[str, str, bool]]:
     ratio_target(["2", "3", "4", "6"], "float32", 3, "sklearn / sknn >= 3x on 2, 3, 4, 6")
     for dtype in ("float64", "float32"):
         ratio_target(["7a", "7b", "8"], dtype, 1.5, "sklearn / sknn >= 1.5x on 7 and 8")
-    floors = [r for r in report["results"]
-              if r.get("sknn_over_floor") is not None and r["config"] in set("123456")]
+    floors = [
+        r
+        for r in report["results"]
+        if r.get("sknn_over_floor") is not None and r["config"] in set("123456")
+    ]
     if floors:
-        out.append(("sknn / gemm floor <= 1.4x on 1-6",
-                    ", ".join(f"{r['config']} {r['dtype'][-2:]}: {r['sknn_over_floor']:.2f}x"
-                              for r in floors),
-                    all(r["sknn_over_floor"] <= 1.4 for r in floors)))
+        out.append(
+            (
+                "sknn / gemm floor <= 1.4x on 1-6",
+                ", ".join(
+                    f"{r['config']} {r['dtype'][-2:]}: {r['sknn_over_floor']:.2f}x" for r in floors
+                ),
+                all(r["sknn_over_floor"] <= 1.4 for r in floors),
+            )
+        )
     torch = [r for r in report["results"] if r.get("median_ratio_torch") is not None]
     if torch:
-        out.append(("faster than the PyTorch loop everywhere",
-                    f"torch / sknn {min(r['median_ratio_torch'] for r in torch):.2f}x to "
-                    f"{max(r['median_ratio_torch'] for r in torch):.2f}x over {len(torch)} rows",
-                    all(r["median_ratio_torch"] > 1 for r in torch)))
+        out.append(
+            (
+                "faster than the PyTorch loop everywhere",
+                f"torch / sknn {min(r['median_ratio_torch'] for r in torch):.2f}x to "
+                f"{max(r['median_ratio_torch'] for r in torch):.2f}x over {len(torch)} rows",
+                all(r["median_ratio_torch"] > 1 for r in torch),
+            )
+        )
     if extra:
         c9 = extra.get("config9_extras")
         if c9:
-            out.append(("config 9 costs <= 1.3x config 3", f"{c9['median_ratio']:.2f}x",
-                        c9["median_ratio"] <= 1.3))
+            out.append(
+                (
+                    "config 9 costs <= 1.3x config 3",
+                    f"{c9['median_ratio']:.2f}x",
+                    c9["median_ratio"] <= 1.3,
+                )
+            )
         grid = extra.get("config11_gridsearch")
         if grid and "median_ratio" in grid:
-            out.append(("config 11 >= 3x faster", f"{grid['median_ratio']:.2f}x "
-                        f"(first search, starting the workers: {grid['ratio_first']:.2f}x)",
-                        grid["median_ratio"] >= 3))
+            out.append(
+                (
+                    "config 11 >= 3x faster",
+                    f"{grid['median_ratio']:.2f}x "
+                    f"(first search, starting the workers: {grid['ratio_first']:.2f}x)",
+                    grid["median_ratio"] >= 3,
+                )
+            )
         cold = extra.get("cold_start", {}).get("median")
         if cold:
             warm = cold["sknn_train_warm_cache"]["total_s"] / cold["sklearn"]["total_s"]
-            out.append(("cold start with a warm cache <= 1.5x scikit-learn's",
-                        f"{warm:.2f}x", warm <= 1.5))
+            out.append(
+                ("cold start with a warm cache <= 1.5x scikit-learn's", f"{warm:.2f}x", warm <= 1.5)
+            )
         mem = extra.get("peak_memory")
         if mem:
             v = mem["sknn_train"]["extra_over_data"]
-            out.append(("peak memory over the data <= 0.5x its size (1M rows, float32)",
-                        f"{v:.2f}x", v <= 0.5))
+            out.append(
+                (
+                    "peak memory over the data <= 0.5x its size (1M rows, float32)",
+                    f"{v:.2f}x",
+                    v <= 0.5,
+                )
+            )
         sizes = extra.get("scaling", {}).get("sizes")
         if sizes:
             growth = sizes[-1]["s_per_row"] / sizes[0]["s_per_row"]
-            out.append(("time per epoch linear in rows (10k to 1M)",
-                        f"time per row x{growth:.2f} from {sizes[0]['rows']:,} to "
-                        f"{sizes[-1]['rows']:,} rows", growth <= 1.25))
+            out.append(
+                (
+                    "time per epoch linear in rows (10k to 1M)",
+                    f"time per row x{growth:.2f} from {sizes[0]['rows']:,} to "
+                    f"{sizes[-1]['rows']:,} rows",
+                    growth <= 1.25,
+                )
+            )
     return out
 
 
@@ -208,8 +265,12 @@ NOTE = (
 
 
 def markdown(report: dict, extra: dict | None) -> str:
-    lines = [f"Latest run: {machine_line(report)}.", "",
-             "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    lines = [
+        f"Latest run: {machine_line(report)}.",
+        "",
+        "| " + " | ".join(HEAD) + " |",
+        "|" + "---|" * len(HEAD),
+    ]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows(report)]
     lines += ["", NOTE.format(name="sknn_train", star="`*`")]
     if extra:
@@ -220,16 +281,30 @@ def markdown(report: dict, extra: dict | None) -> str:
 
 
 def rst(report: dict, extra: dict | None) -> str:
-    lines = [f"Latest run: {machine_line(report)}.", "",
-             ".. list-table::", "   :header-rows: 1", ""]
+    lines = [
+        f"Latest run: {machine_line(report)}.",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+    ]
     for cells in [HEAD, *rows(report)]:
         lines.append("   * - " + cells[0].replace("*", r"\*"))
         lines += [f"     - {c}" if c else "     -" for c in cells[1:]]
     lines += ["", NOTE.format(name="``sknn_train``", star="\\*")]
     if extra:
         lines += [""] + [f"* {line}" for line in extra_lines(extra)]
-    lines += ["", "Against the targets of the speed work:", "", ".. list-table::",
-              "   :header-rows: 1", "", "   * - target", "     - measured", "     - met"]
+    lines += [
+        "",
+        "Against the targets of the speed work:",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - target",
+        "     - measured",
+        "     - met",
+    ]
     for t, m, ok in targets(report, extra):
         lines += [f"   * - {t}", f"     - {m}", f"     - {'yes' if ok else '**no**'}"]
     return "\n".join(lines) + "\n"
@@ -251,8 +326,10 @@ def replace_between(text: str, block: str, start: str = START, end: str = END) -
 #: The parts of ``bench_firstuse.json`` that hold figures, in the order shown.
 FIRSTUSE_PARTS = ("compile", "gridsearch", "fresh_process", "small_calls")
 FU_HEAD = ["first use", "sknn_train", "scikit-learn", "ratio", "target", "met"]
-FU_MISSING = ("No first-use results recorded yet: run ``python benchmarks/bench_firstuse.py``, "
-              "then ``python benchmarks/report.py --write``.")
+FU_MISSING = (
+    "No first-use results recorded yet: run ``python benchmarks/bench_firstuse.py``, "
+    "then ``python benchmarks/report.py --write``."
+)
 FU_NOTE = (
     "Every figure is a median over fresh processes, {name} and scikit-learn interleaved; "
     "the ratio is the median of the per-repetition ratios, in the direction its target "
@@ -290,9 +367,14 @@ def firstuse_rows(fu: dict):
     for fig in _figures(fu):
         m = fig["median"]
         met = "" if fig["met"] is None else ("yes" if fig["met"] else "**no**")
-        yield [fig["label"], seconds(m["sknn_train"]), seconds(m["sklearn"]),
-               f"{fig['median_ratio']:.2f} ({fig['ratio'].replace('/', ' / ')})",
-               _target_text(fig), met]
+        yield [
+            fig["label"],
+            seconds(m["sknn_train"]),
+            seconds(m["sklearn"]),
+            f"{fig['median_ratio']:.2f} ({fig['ratio'].replace('/', ' / ')})",
+            _target_text(fig),
+            met,
+        ]
 
 
 def firstuse_targets(fu: dict) -> list[tuple[str, str, bool]]:
@@ -302,10 +384,14 @@ def firstuse_targets(fu: dict) -> list[tuple[str, str, bool]]:
         if fig["target"] is None:
             continue
         m = fig["median"]
-        out.append((f"{fig['label']}: {_target_text(fig)}",
-                    f"{seconds(m['sknn_train'])} against scikit-learn's "
-                    f"{seconds(m['sklearn'])}: {fig['ratio']} {fig['median_ratio']:.2f}",
-                    fig["met"]))
+        out.append(
+            (
+                f"{fig['label']}: {_target_text(fig)}",
+                f"{seconds(m['sknn_train'])} against scikit-learn's "
+                f"{seconds(m['sklearn'])}: {fig['ratio']} {fig['median_ratio']:.2f}",
+                fig["met"],
+            )
+        )
     return out
 
 
@@ -313,22 +399,32 @@ def firstuse_lines(fu: dict) -> list[str]:
     """The run, the load during each part, the size of the warm cache."""
     quick = " (a --quick smoke run: not for publication)" if fu["settings"].get("quick") else ""
     lines = [f"Latest run: {machine_line(fu)}{quick}."]
-    loads = [f"{part.replace('_', ' ')} {fu[part]['loadavg_before'][0]:.2f} -> "
-             f"{fu[part]['loadavg_after'][0]:.2f}" for part in FIRSTUSE_PARTS if part in fu]
+    loads = [
+        f"{part.replace('_', ' ')} {fu[part]['loadavg_before'][0]:.2f} -> "
+        f"{fu[part]['loadavg_after'][0]:.2f}"
+        for part in FIRSTUSE_PARTS
+        if part in fu
+    ]
     if loads:
         lines.append("1-minute load average before -> after each part: " + ", ".join(loads) + ".")
     warm = fu.get("warm_cache")
     if warm:
-        lines.append(f"``sknn_train.cache_info()`` counted {warm['cached_kernels']} kernels "
-                     "in the warm cache.")
+        lines.append(
+            f"``sknn_train.cache_info()`` counted {warm['cached_kernels']} kernels "
+            "in the warm cache."
+        )
     return lines
 
 
 def firstuse_markdown(fu: dict | None) -> str:
     if fu is None:
         return FU_MISSING.replace("``", "`")
-    lines = [" ".join(firstuse_lines(fu)).replace("``", "`"), "",
-             "| " + " | ".join(FU_HEAD) + " |", "|" + "---|" * len(FU_HEAD)]
+    lines = [
+        " ".join(firstuse_lines(fu)).replace("``", "`"),
+        "",
+        "| " + " | ".join(FU_HEAD) + " |",
+        "|" + "---|" * len(FU_HEAD),
+    ]
     lines += ["| " + " | ".join(cells) + " |" for cells in firstuse_rows(fu)]
     lines += ["", FU_NOTE.format(name="sknn_train").replace("``", "`")]
     return "\n".join(lines)
@@ -347,9 +443,11 @@ def firstuse_rst(fu: dict | None) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true",
-                        help="update README.md, docs/bench_results.inc and "
-                             "docs/firstuse_results.inc")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="update README.md, docs/bench_results.inc and docs/firstuse_results.inc",
+    )
     args = parser.parse_args(argv)
     report = json.loads(EPOCH_JSON.read_text())
     extra = json.loads(EXTRA_JSON.read_text()) if EXTRA_JSON.exists() else None
@@ -366,9 +464,11 @@ def main(argv=None) -> int:
             written = "its first-use table"
         else:
             written = "no first-use table"
-            print(f"\n{README} has no {FU_START} ... {FU_END} markers: the first-use "
-                  "table goes only into the docs; add the two marker lines, each on a line "
-                  "of its own, where the README should show it")
+            print(
+                f"\n{README} has no {FU_START} ... {FU_END} markers: the first-use "
+                "table goes only into the docs; add the two marker lines, each on a line "
+                "of its own, where the README should show it"
+            )
         README.write_text(readme)
         DOCS_INC.write_text(rst(report, extra))
         FIRSTUSE_INC.write_text(firstuse_rst(firstuse))

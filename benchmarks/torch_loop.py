@@ -61,10 +61,24 @@ def supports(params: dict) -> bool:
 class TorchMLP:
     """fit / score / n_iter_ like the scikit-learn estimators, for the benchmark only."""
 
-    def __init__(self, regression: bool, hidden_layer_sizes=(100,), activation="relu",
-                 solver="adam", alpha=1e-4, batch_size=200, learning_rate_init=1e-3,
-                 max_iter=200, random_state=0, momentum=0.9, nesterovs_momentum=True,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, **_ignored):
+    def __init__(
+        self,
+        regression: bool,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size=200,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        random_state=0,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        **_ignored,
+    ):
         self.regression = regression
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.activation = activation
@@ -92,7 +106,9 @@ class TorchMLP:
             return torch.sparse_csr_tensor(
                 torch.from_numpy(sub.indptr.astype(np.int64)),
                 torch.from_numpy(sub.indices.astype(np.int64)),
-                torch.from_numpy(sub.data), size=sub.shape, check_invariants=False,
+                torch.from_numpy(sub.data),
+                size=sub.shape,
+                check_invariants=False,
             )
         return X[idx]
 
@@ -152,18 +168,26 @@ class TorchMLP:
         params, rng = self._init_params(units, dtype)
         weights = params[0::2]
         if self.solver == "adam":
-            opt = torch.optim.Adam(params, lr=self.learning_rate_init,
-                                   betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+            opt = torch.optim.Adam(
+                params,
+                lr=self.learning_rate_init,
+                betas=(self.beta_1, self.beta_2),
+                eps=self.epsilon,
+            )
         else:
-            opt = torch.optim.SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
-                                  nesterov=self.nesterovs_momentum)
+            opt = torch.optim.SGD(
+                params,
+                lr=self.learning_rate_init,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+            )
         gen = torch.Generator().manual_seed(int(rng.randint(2**31)))
         n = X.shape[0]
         bs = min(self.batch_size, n)
         for _ in range(self.max_iter):
             perm = torch.randperm(n, generator=gen)
             for start in range(0, n, bs):
-                idx = perm[start:start + bs]
+                idx = perm[start : start + bs]
                 out = self._forward(self._rows(Xt, idx), params)
                 loss = self._data_loss(out, Y[idx])
                 loss = loss + 0.5 * self.alpha * sum((W * W).sum() for W in weights) / len(idx)

@@ -106,8 +106,15 @@ html_theme_options = {
 # Pages without sub-pages: no (empty) section navigation on the left.
 html_sidebars = {
     page: []
-    for page in ("index", "install", "quickstart", "migration", "anatomy",
-                 "performance", "glossary")
+    for page in (
+        "index",
+        "install",
+        "quickstart",
+        "migration",
+        "anatomy",
+        "performance",
+        "glossary",
+    )
 }
 html_static_path = []
 html_show_sourcelink = False

@@ -191,8 +191,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """This fit's :class:`~sknn_train._config.FitConfig`: the one read of the parameters."""
         params = {name: getattr(self, name) for name in self._param_names()}
         params["loss"] = self.loss  # the classifier's is fixed, not a parameter
-        return resolve(params, n_samples=n_samples, n_outputs=n_outputs, layout=layout,
-                       out_activation=out_activation, dtype=dtype, incremental=incremental)
+        return resolve(
+            params,
+            n_samples=n_samples,
+            n_outputs=n_outputs,
+            layout=layout,
+            out_activation=out_activation,
+            dtype=dtype,
+            incremental=incremental,
+        )
 
     def _out_activation(self):
         """The output activation the target calls for (scikit-learn's choice)."""
@@ -211,8 +218,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """
         net = self.__dict__.get("_predict_net")
         if net is None:
-            net = prediction_net(self._layout, self.activation, self.residual,
-                                 self.out_activation_)
+            net = prediction_net(self._layout, self.activation, self.residual, self.out_activation_)
             self._predict_net = net
         return net
 
@@ -224,8 +230,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_layers_ = len(config.layout.units)
         self._layout = config.layout
         # scikit-learn's draw order: weights, then bias, layer by layer.
-        coefs, intercepts = initial_params(config.layout, config.weight_init,
-                                           config.glorot_factor, self._random_state)
+        coefs, intercepts = initial_params(
+            config.layout, config.weight_init, config.glorot_factor, self._random_state
+        )
         self._set_theta(self._layout.pack(coefs, intercepts, config.dtype))
         self._optimizer_state = None
         if config.stochastic:
@@ -337,8 +344,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return
         layout = self.__dict__.get("_layout")
         theta = self.__dict__.get("_theta")
-        if layout is not None and theta is not None and layout.is_view_of(
-            theta, self.coefs_, self.intercepts_
+        if (
+            layout is not None
+            and theta is not None
+            and layout.is_view_of(theta, self.coefs_, self.intercepts_)
         ):
             # new view objects of the same buffer: remember them
             self._param_views = tuple(self.coefs_) + tuple(self.intercepts_)
@@ -389,8 +398,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     "Set warm_start=False or keep hidden_layer_sizes and the targets."
                 )
         self._random_state = self._fresh_random_state()
-        config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype,
-                               incremental)
+        config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype, incremental)
 
         n_init = 1 if (incremental or not first_pass) else config.n_init
         # one task per epoch; L-BFGS also opens a last, empty one after it stops
@@ -450,19 +458,30 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return False
         opt = self.__dict__.get("_optimizer_state")
         if not config.incremental or opt is None:
-            opt = self._optimizer_state = OptimizerState(config.solver, theta.size, dtype,
-                                                         config.learning_rate_init)
+            opt = self._optimizer_state = OptimizerState(
+                config.solver, theta.size, dtype, config.learning_rate_init
+            )
         rng = self._random_state
         train_rows = validate = None
         if config.early_stopping:
             target_type = self._label_binarizer.y_type_ if is_classifier(self) else None
             train_rows, val_rows = validation_split(
-                X.shape[0], config.validation_fraction, rng,
-                stratification_labels(Y, target_type))
+                X.shape[0], config.validation_fraction, rng, stratification_labels(Y, target_type)
+            )
             validate = self._validation(X, Y, sample_weight, val_rows, config)
-        history = train_stochastic(data, Y, sw, theta, opt, config,
-                                   self._history(config), rng, train_rows=train_rows,
-                                   validate=validate, callbacks=callbacks)
+        history = train_stochastic(
+            data,
+            Y,
+            sw,
+            theta,
+            opt,
+            config,
+            self._history(config),
+            rng,
+            train_rows=train_rows,
+            validate=validate,
+            callbacks=callbacks,
+        )
         self._store_history(history, config)
         return history.interrupted
 
@@ -478,14 +497,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             y_val = self._label_binarizer.inverse_transform(y_val)
         sw_val = None if sample_weight is None else sample_weight[rows]
         Y_kernel = kernel_array(Y[rows], config.dtype)
-        sw_kernel = kernel_array(np.ones(len(rows)) if sw_val is None else sw_val,
-                                 config.dtype)
+        sw_kernel = kernel_array(np.ones(len(rows)) if sw_val is None else sw_val, config.dtype)
         out = np.empty(Y_kernel.shape, dtype=config.dtype)
         loss, eps = config.hyper.loss, config.hyper.eps_loss
 
         def validate():
-            value = self._evaluate(X_val, PASS_LOSS, out=out, Y=Y_kernel, sw=sw_kernel,
-                                   loss=loss, eps_loss=eps)
+            value = self._evaluate(
+                X_val, PASS_LOSS, out=out, Y=Y_kernel, sw=sw_kernel, loss=loss, eps_loss=eps
+            )
             return self._score_outputs(out, y_val, sw_val), float(value)
 
         return validate
@@ -604,8 +623,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         chunk = chunk_rows(layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
-            return evaluate(*data.args(), n, chunk, self._theta, net, work, mode, Y, sw,
-                            np.int64(loss), float(eps_loss), out, alive)
+            return evaluate(
+                *data.args(),
+                n,
+                chunk,
+                self._theta,
+                net,
+                work,
+                mode,
+                Y,
+                sw,
+                np.int64(loss),
+                float(eps_loss),
+                out,
+                alive,
+            )
 
     def _predict(self, X, check_input=True):
         """Predictions without the fitted check."""
@@ -613,9 +645,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _score(self, X, y, sample_weight=None):
         """Score without input validation (scikit-learn's private ``_score``)."""
-        return self._score_outputs(
-            self._forward_pass_fast(X, check_input=False), y, sample_weight
-        )
+        return self._score_outputs(self._forward_pass_fast(X, check_input=False), y, sample_weight)
 
     def _score_outputs(self, outputs, y, sample_weight=None):
         """Accuracy / R² of the network outputs ``outputs`` against ``y``."""
@@ -692,14 +722,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             if W.ndim != 2 or b.shape != (W.shape[1],):
                 raise ValueError(f"layer {i}: weights {W.shape}, bias {b.shape}")
             if i + 1 < n and np.shape(coefs[i + 1])[0] != W.shape[1]:
-                raise ValueError(f"layer {i} outputs {W.shape[1]} units, layer {i + 1} "
-                                 f"takes {np.shape(coefs[i + 1])[0]}")
+                raise ValueError(
+                    f"layer {i} outputs {W.shape[1]} units, layer {i + 1} "
+                    f"takes {np.shape(coefs[i + 1])[0]}"
+                )
         if np.shape(coefs[-1])[1] != self.n_outputs_:
-            raise ValueError(f"{np.shape(coefs[-1])[1]} outputs for n_outputs_="
-                             f"{self.n_outputs_}")
+            raise ValueError(f"{np.shape(coefs[-1])[1]} outputs for n_outputs_={self.n_outputs_}")
         if np.shape(coefs[0])[0] != self.n_features_in_:
-            raise ValueError(f"{np.shape(coefs[0])[0]} inputs for n_features_in_="
-                             f"{self.n_features_in_}")
+            raise ValueError(
+                f"{np.shape(coefs[0])[0]} inputs for n_features_in_={self.n_features_in_}"
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

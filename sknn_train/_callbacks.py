@@ -29,9 +29,7 @@ class FitCallbacks:
         self.est = est
         self.ctx: Any = None  # scikit-learn's callback context, when there are callbacks
         self.sub: Any = None  # the current task's subcontext
-        if not getattr(est, "_skl_callbacks", None) or not hasattr(
-            est, "_init_callback_context"
-        ):
+        if not getattr(est, "_skl_callbacks", None) or not hasattr(est, "_init_callback_context"):
             return
         self.X, self.y = X, y
         self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
@@ -79,7 +77,10 @@ class FitCallbacks:
             return bool(sub.call_on_fit_task_end(estimator=self.est))
         return bool(
             sub.call_on_fit_task_end(
-                estimator=self.est, X=self.X, y=self.y, metadata=self.metadata,
+                estimator=self.est,
+                X=self.X,
+                y=self.y,
+                metadata=self.metadata,
                 reconstruction_attributes=self._state(progress),
             )
         )
@@ -88,6 +89,9 @@ class FitCallbacks:
         if self.ctx is not None:
             self.end(with_state=False)
             self.ctx.call_on_fit_task_end(
-                estimator=self.est, X=self.X, y=self.y, metadata=self.metadata,
+                estimator=self.est,
+                X=self.X,
+                y=self.y,
+                metadata=self.metadata,
                 reconstruction_attributes=self._state(),
             )

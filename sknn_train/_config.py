@@ -101,8 +101,9 @@ def check_layer_units(layer_units: Sequence[Any]) -> list[int]:
     return [int(u) for u in layer_units]
 
 
-def dropout_rates(dropout: float | ArrayLike, input_dropout: float,
-                  n_hidden: int) -> tuple[float, ...]:
+def dropout_rates(
+    dropout: float | ArrayLike, input_dropout: float, n_hidden: int
+) -> tuple[float, ...]:
     """Dropout probability of the input and of every hidden layer (n_hidden + 1 values)."""
     if isinstance(dropout, Real):  # the common case, without numpy (partial_fit's cost)
         rates = [float(dropout)] * n_hidden
@@ -136,8 +137,9 @@ def residual_wiring(sizes: Sequence[int], residual: bool) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _networks(layout: Layout, hidden_code: int, out_code: int, skip: tuple[int, ...],
-              drop: tuple[float, ...]) -> tuple[Net, Net]:
+def _networks(
+    layout: Layout, hidden_code: int, out_code: int, skip: tuple[int, ...], drop: tuple[float, ...]
+) -> tuple[Net, Net]:
     """The training and the prediction ``Net`` (memoised: partial_fit resolves every call).
 
     The kernels only read a ``Net``'s arrays, so one pair can serve every
@@ -175,8 +177,9 @@ def residual_skips(hidden_layer_sizes: Iterable[int]) -> np.ndarray:
     return skip
 
 
-def build_net(layout: Layout, hidden_act: int, out_act: int, skip: ArrayLike,
-              drop: ArrayLike) -> Net:
+def build_net(
+    layout: Layout, hidden_act: int, out_act: int, skip: ArrayLike, drop: ArrayLike
+) -> Net:
     """The :class:`~sknn_train._kernels.network.Net` the kernels take.
 
     ``skip`` comes from :func:`residual_skips` (or all -1), ``drop`` holds the
@@ -204,13 +207,17 @@ def loss_name(loss: str, out_activation: str) -> str:
     return loss
 
 
-def prediction_net(layout: Layout, activation: str, residual: bool,
-                   out_activation: str) -> Net:
+def prediction_net(layout: Layout, activation: str, residual: bool, out_activation: str) -> Net:
     """The network without dropout: what ``predict`` and the validation pass run."""
     sizes = [int(u) for u in layout.units[1:-1]]
     skip = residual_skips(sizes) if residual else np.full(len(sizes) + 2, -1, dtype=np.int64)
-    return build_net(layout, HIDDEN_ACTIVATIONS[activation].code,
-                     OUTPUT_ACTIVATIONS[out_activation], skip, np.zeros(len(sizes) + 1))
+    return build_net(
+        layout,
+        HIDDEN_ACTIVATIONS[activation].code,
+        OUTPUT_ACTIVATIONS[out_activation],
+        skip,
+        np.zeros(len(sizes) + 1),
+    )
 
 
 def training_rows(n_samples: int, early_stopping: bool, validation_fraction: float) -> int:
@@ -238,15 +245,20 @@ def batch_rows(batch_size: int | Literal["auto"], n_train: int) -> int:
     if batch_size == "auto":
         return min(200, n_train)
     if batch_size > n_train:
-        warn(
-            "Got `batch_size` less than 1 or larger than "
-            "sample size. It is going to be clipped"
-        )
+        warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     return int(np.clip(batch_size, 1, n_train))
 
 
-def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout: Layout,
-            out_activation: str, dtype: DTypeLike, incremental: bool) -> FitConfig:
+def resolve(
+    params: Mapping[str, Any],
+    *,
+    n_samples: int,
+    n_outputs: int,
+    layout: Layout,
+    out_activation: str,
+    dtype: DTypeLike,
+    incremental: bool,
+) -> FitConfig:
     """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
 
     ``params`` holds the estimator's constructor parameters (``get_params``'
@@ -317,4 +329,3 @@ def resolve(params: Mapping[str, Any], *, n_samples: int, n_outputs: int, layout
         glorot_factor=2.0 if activation == "logistic" else 6.0,
         n_init=int(params["n_init"]),
     )
-

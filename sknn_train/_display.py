@@ -80,10 +80,15 @@ class TrainingCurveDisplay:
     figure_: Any  # matplotlib Figure
     lines_: dict[str, Any]  # matplotlib Line2D by name
 
-    def __init__(self, loss_curve: Curve, *, validation_scores: Curve | None = None,
-                 validation_loss: Curve | None = None,
-                 grad_norms: Sequence[Sequence[float]] | np.ndarray | None = None,
-                 estimator_name: str | None = None) -> None:
+    def __init__(
+        self,
+        loss_curve: Curve,
+        *,
+        validation_scores: Curve | None = None,
+        validation_loss: Curve | None = None,
+        grad_norms: Sequence[Sequence[float]] | np.ndarray | None = None,
+        estimator_name: str | None = None,
+    ) -> None:
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.validation_loss = validation_loss
@@ -91,8 +96,9 @@ class TrainingCurveDisplay:
         self.estimator_name = estimator_name
 
     @classmethod
-    def from_estimator(cls, estimator: BaseMultilayerPerceptron, *, ax: Any = None,
-                       log_grad: bool = True) -> TrainingCurveDisplay:
+    def from_estimator(
+        cls, estimator: BaseMultilayerPerceptron, *, ax: Any = None, log_grad: bool = True
+    ) -> TrainingCurveDisplay:
         """Build the display from a fitted estimator and plot it.
 
         Parameters
@@ -155,15 +161,15 @@ class TrainingCurveDisplay:
 
         panels = self._panels()
         if ax is None:
-            fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4),
-                                     squeeze=False)
+            fig, axes = plt.subplots(
+                1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False
+            )
             axes = axes[0]
         else:
             axes = np.atleast_1d(np.asarray(ax, dtype=object))
             if len(axes) != len(panels):
                 raise ValueError(
-                    f"ax must hold {len(panels)} Axes ({', '.join(panels)}), "
-                    f"got {len(axes)}."
+                    f"ax must hold {len(panels)} Axes ({', '.join(panels)}), got {len(axes)}."
                 )
             fig = axes[0].figure
         epochs = np.arange(1, len(self.loss_curve) + 1)

@@ -14,20 +14,25 @@ _ACTIVATION = (
     f"    activation : {{{_quoted(HIDDEN_ACTIVATIONS)}}}, default='relu'\n"
     "        Activation function for the hidden layer.\n\n"
     + "".join(
-        textwrap.fill(f"- '{name}', {a.doc}", 96, initial_indent=" " * 8,
-                      subsequent_indent=" " * 10) + "\n"
+        textwrap.fill(
+            f"- '{name}', {a.doc}", 96, initial_indent=" " * 8, subsequent_indent=" " * 10
+        )
+        + "\n"
         for name, a in HIDDEN_ACTIVATIONS.items()
     )
     + "\n"
 )
 _CAN_DIE = [name for name, a in HIDDEN_ACTIVATIONS.items() if a.can_die]
 
-PARAMETERS = """\
+PARAMETERS = (
+    """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith
         hidden layer.
 
-""" + _ACTIVATION + """\
+"""
+    + _ACTIVATION
+    + """\
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
 
@@ -184,8 +189,10 @@ PARAMETERS = """\
         validation score or loss with early stopping, else by final training
         loss). Only used by ``fit`` on a new network.
 """
+)
 
-ATTRIBUTES = """\
+ATTRIBUTES = (
+    """\
     loss_ : float
         The current loss computed with the loss function.
 
@@ -260,7 +267,9 @@ ATTRIBUTES = """\
 
     dead_units_ : ndarray of shape (n_layers - 2,)
         Per hidden layer, the fraction of units whose output is zero for every
-        training sample at the end of fit (""" + " and ".join(f"'{n}'" for n in _CAN_DIE) + """;
+        training sample at the end of fit ("""
+    + " and ".join(f"'{n}'" for n in _CAN_DIE)
+    + """;
         zeros for the other activations, whose outputs are never exactly zero).
 
     init_scores_ : list of shape (n_init,)
@@ -269,6 +278,7 @@ ATTRIBUTES = """\
         (``validation_metric='loss'``) or final training loss (no early
         stopping, 'lbfgs'). The fit keeps the run with the highest.
 """
+)
 
 NOTES = """\
     The forward and backward passes run in numba-compiled kernels: one compiled

@@ -52,13 +52,11 @@ class Layout:
 
     def intercept_views(self, theta: np.ndarray) -> list[np.ndarray]:
         """Bias vectors as views of ``theta``."""
-        return [
-            theta[self.int_off[i] : self.int_off[i + 1]]
-            for i in range(self.n_weight_layers)
-        ]
+        return [theta[self.int_off[i] : self.int_off[i + 1]] for i in range(self.n_weight_layers)]
 
-    def pack(self, coefs: Sequence[ArrayLike], intercepts: Sequence[ArrayLike],
-             dtype: DTypeLike) -> np.ndarray:
+    def pack(
+        self, coefs: Sequence[ArrayLike], intercepts: Sequence[ArrayLike], dtype: DTypeLike
+    ) -> np.ndarray:
         """A new flat buffer holding copies of ``coefs`` and ``intercepts``."""
         theta = np.empty(self.size, dtype=dtype)
         for view, c in zip(self.coef_views(theta), coefs):
@@ -67,8 +65,9 @@ class Layout:
             view[...] = b
         return theta
 
-    def is_view_of(self, theta: np.ndarray, coefs: Sequence[np.ndarray],
-                   intercepts: Sequence[np.ndarray]) -> bool:
+    def is_view_of(
+        self, theta: np.ndarray, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray]
+    ) -> bool:
         """Whether ``coefs``/``intercepts`` are still the views of ``theta``."""
         if len(coefs) != self.n_weight_layers or len(intercepts) != self.n_weight_layers:
             return False
@@ -83,8 +82,9 @@ class Layout:
         return True
 
 
-def initial_params(layout: Layout, weight_init: str, glorot_factor: float,
-                   rng: np.random.RandomState) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def initial_params(
+    layout: Layout, weight_init: str, glorot_factor: float, rng: np.random.RandomState
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Initial weight matrices and bias vectors, drawn from ``rng`` layer by layer.
 
     ``glorot_uniform`` is scikit-learn's scheme: Glorot's bound

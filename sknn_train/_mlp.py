@@ -199,8 +199,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return None
         if not (type(y) is np.ndarray and y.ndim == 1 and self._is_plain_input(X)):
             return None
-        if len(y) != len(X) or not (y.dtype.kind == classes.dtype.kind
-                                    and y.dtype.kind in "iuU"):
+        if len(y) != len(X) or not (y.dtype.kind == classes.dtype.kind and y.dtype.kind in "iuU"):
             return None
         # classes_ is sorted (LabelBinarizer's unique labels)
         index = np.searchsorted(classes, y)
@@ -242,8 +241,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # targets (multilabel, sparse-fitted) go through it.
         if not binarizer.sparse_input_ and type(y_pred) is np.ndarray:
             classes = binarizer.classes_
-            if (binarizer.y_type_ == "multiclass" and y_pred.ndim == 2
-                    and y_pred.shape[1] == len(classes)):
+            if (
+                binarizer.y_type_ == "multiclass"
+                and y_pred.ndim == 2
+                and y_pred.shape[1] == len(classes)
+            ):
                 return classes[np.argmax(y_pred, axis=1)]
             if binarizer.y_type_ == "binary" and y_pred.ndim == 1 and len(classes) == 2:
                 threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
@@ -252,8 +254,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
-                    classes: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -534,8 +541,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def _check_target(self, y):
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
-                "Some value(s) of y are negative which is not allowed for "
-                "loss='poisson'."
+                "Some value(s) of y are negative which is not allowed for loss='poisson'."
             )
 
     # scikit-learn's regressor forgets to call _check_solver here (the
@@ -543,8 +549,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # partial_fit for lbfgs; this one does not.
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: MatrixLike, y: ArrayLike,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters

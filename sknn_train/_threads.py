@@ -42,8 +42,9 @@ def batch_macs(layout: Layout, rows: int) -> int:
 SMALL_CALL_MACS = 1_000_000
 
 
-def blas_threads(macs: int = 0,
-                 total_macs: int | None = None) -> contextlib.AbstractContextManager[None]:
+def blas_threads(
+    macs: int = 0, total_macs: int | None = None
+) -> contextlib.AbstractContextManager[None]:
     """BLAS threads for a fit or predict: one for small products, all for large ones.
 
     ``macs`` is the multiply-adds of one batch's (or chunk's) forward pass,
@@ -73,8 +74,9 @@ def _blas_libraries() -> list[Any]:
     """threadpoolctl's controllers of the loaded BLAS libraries (found once)."""
     global _BLAS_LIBS
     if _BLAS_LIBS is None:
-        _BLAS_LIBS = [lib for lib in ThreadpoolController().lib_controllers
-                      if lib.user_api == "blas"]
+        _BLAS_LIBS = [
+            lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"
+        ]
     return _BLAS_LIBS
 
 

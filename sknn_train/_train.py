@@ -88,9 +88,14 @@ class History:
     def start(cls, theta: np.ndarray, early_stopping: bool) -> History:
         """The history of a network that has not been trained yet."""
         if early_stopping:
-            return cls(validation_scores=[], validation_loss_curve=[],
-                       best_validation_score=-np.inf, best_validation_loss=np.inf,
-                       best_loss=None, best_params=theta.copy())
+            return cls(
+                validation_scores=[],
+                validation_loss_curve=[],
+                best_validation_score=-np.inf,
+                best_validation_loss=np.inf,
+                best_loss=None,
+                best_params=theta.copy(),
+            )
         return cls(best_params=theta.copy())
 
 
@@ -182,8 +187,12 @@ def stratification_labels(Y: np.ndarray, target_type: str | None) -> np.ndarray 
     return codes
 
 
-def validation_split(n_samples: int, validation_fraction: float, rng: np.random.RandomState,
-                     stratify: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    n_samples: int,
+    validation_fraction: float,
+    rng: np.random.RandomState,
+    stratify: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Train / validation row indices drawn from ``rng`` as scikit-learn does."""
     if stratify is not None:
         n_strata = np.unique(stratify).shape[0]
@@ -199,11 +208,20 @@ def validation_split(n_samples: int, validation_fraction: float, rng: np.random.
     return train_idx.astype(np.int64), val_idx
 
 
-def train_stochastic(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndarray,
-                     opt: OptimizerState, config: FitConfig, history: History,
-                     rng: np.random.RandomState, *, train_rows: np.ndarray | None = None,
-                     validate: Validate | None = None,
-                     callbacks: Callbacks = NO_CALLBACKS) -> History:
+def train_stochastic(
+    data: KernelInput,
+    Y: np.ndarray,
+    sw: np.ndarray,
+    theta: np.ndarray,
+    opt: OptimizerState,
+    config: FitConfig,
+    history: History,
+    rng: np.random.RandomState,
+    *,
+    train_rows: np.ndarray | None = None,
+    validate: Validate | None = None,
+    callbacks: Callbacks = NO_CALLBACKS,
+) -> History:
     """Minibatch training with sgd or adam, scikit-learn's epoch semantics.
 
     ``Y`` is the 2-D target and ``sw`` the per-sample weights, in the working
@@ -223,8 +241,9 @@ def train_stochastic(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np
     # memory (fresh pages cost a fault each, on every call). They hold
     # nothing from one batch to the next, so an evaluation between epochs
     # that reuses the same memory (a callback's predict) does no harm.
-    work = make_work(net, batch_size, data.n_features, not data.is_sparse, dtype,
-                     reuse=config.incremental)
+    work = make_work(
+        net, batch_size, data.n_features, not data.is_sparse, dtype, reuse=config.incremental
+    )
     grad = np.empty_like(theta)
     n_w = config.layout.n_weight_layers
     history.n_iter = 0
@@ -246,8 +265,20 @@ def train_stochastic(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np
                 hyper = config.hyper._replace(lr=float(opt.learning_rate), key=np.uint64(key))
                 diag = np.zeros(DIAG_LAYERS + n_w)
                 accumulated = run_epoch(
-                    *data.args(), Y, sw, order, batch_size, theta, grad, opt.state1,
-                    opt.state2, opt.step, net, work, hyper, diag,
+                    *data.args(),
+                    Y,
+                    sw,
+                    order,
+                    batch_size,
+                    theta,
+                    grad,
+                    opt.state1,
+                    opt.state2,
+                    opt.step,
+                    net,
+                    work,
+                    hyper,
+                    diag,
                 )
                 history.n_iter += 1
                 history.loss = accumulated / n_samples
@@ -305,16 +336,23 @@ def train_stochastic(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np
 def _no_improvement_message(config: FitConfig) -> str:
     if config.early_stopping:
         what = "Validation score" if config.validation_metric == "score" else "Validation loss"
-        return ("%s did not improve more than tol=%f for %d consecutive epochs."
-                % (what, config.tol, config.n_iter_no_change))
-    return ("Training loss did not improve more than tol=%f for %d consecutive epochs."
-            % (config.tol, config.n_iter_no_change))
+        return "%s did not improve more than tol=%f for %d consecutive epochs." % (
+            what,
+            config.tol,
+            config.n_iter_no_change,
+        )
+    return "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
+        config.tol,
+        config.n_iter_no_change,
+    )
 
 
 def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -> None:
     """A finite but exploding training loss gets a warning that names the cause."""
-    fix = (f"Lower learning_rate_init (now {config.learning_rate_init:g}) or clip updates "
-           "with max_grad_norm (for example 1.0).")
+    fix = (
+        f"Lower learning_rate_init (now {config.learning_rate_init:g}) or clip updates "
+        "with max_grad_norm (for example 1.0)."
+    )
     if history.diverged_at is not None and np.isfinite(theta).all():
         warn(
             f"Training diverged in epoch {history.diverged_at} (non-finite weights); the "
@@ -341,8 +379,9 @@ def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -
         )
 
 
-def _update_no_improvement_count(history: History, config: FitConfig, theta: np.ndarray,
-                                  validate: Validate | None) -> None:
+def _update_no_improvement_count(
+    history: History, config: FitConfig, theta: np.ndarray, validate: Validate | None
+) -> None:
     """scikit-learn's patience counter, on the validation score or loss.
 
     Without early stopping ``best_loss`` is a number; with it the validation
@@ -385,8 +424,14 @@ def _update_no_improvement_count(history: History, config: FitConfig, theta: np.
             history.best_params = theta.copy()
 
 
-def train_lbfgs(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndarray,
-                config: FitConfig, callbacks: Callbacks = NO_CALLBACKS) -> History:
+def train_lbfgs(
+    data: KernelInput,
+    Y: np.ndarray,
+    sw: np.ndarray,
+    theta: np.ndarray,
+    config: FitConfig,
+    callbacks: Callbacks = NO_CALLBACKS,
+) -> History:
     """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient.
 
     ``theta`` ends holding scipy's solution; the history holds the iteration
@@ -422,8 +467,12 @@ def train_lbfgs(data: KernelInput, Y: np.ndarray, sw: np.ndarray, theta: np.ndar
             method="L-BFGS-B",
             jac=True,
             callback=iteration_done if callbacks else None,
-            options={"maxfun": config.max_fun, "maxiter": config.max_iter, "gtol": config.tol,
-                     **extra},
+            options={
+                "maxfun": config.max_fun,
+                "maxiter": config.max_iter,
+                "gtol": config.tol,
+                **extra,
+            },
         )
     callbacks.end(with_state=False)
     n_iter = check_optimize_result("lbfgs", opt_res, config.max_iter)

@@ -62,15 +62,48 @@ def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
         # an epoch, an L-BFGS gradient and a prediction of a tiny network all
         # run the same compiled entry point: this compiles (or loads) it once
         p = tiny_problem(dtype)
-        run_epoch(*p["data"].args(), p["y"], p["sw"], np.arange(4), 4, p["theta"],
-                  np.empty_like(p["theta"]), np.zeros_like(p["theta"]),
-                  np.zeros_like(p["theta"]), np.zeros(1, dtype=np.int64), p["net"], p["work"],
-                  p["hyper"], np.zeros(3 + 2))
-        full_loss_grad(*p["data"].args(), p["y"], p["sw"], 4, p["theta"],
-                       np.empty_like(p["theta"]), p["net"], p["work"], p["hyper"])
-        evaluate(*p["data"].args(), 4, 4, p["theta"], p["net"], p["work"], PASS_PREDICT,
-                 p["y"], p["sw"], p["hyper"].loss, p["hyper"].eps_loss,
-                 np.empty((4, 2), dtype=dtype), np.zeros(0, dtype=np.uint8))
+        run_epoch(
+            *p["data"].args(),
+            p["y"],
+            p["sw"],
+            np.arange(4),
+            4,
+            p["theta"],
+            np.empty_like(p["theta"]),
+            np.zeros_like(p["theta"]),
+            np.zeros_like(p["theta"]),
+            np.zeros(1, dtype=np.int64),
+            p["net"],
+            p["work"],
+            p["hyper"],
+            np.zeros(3 + 2),
+        )
+        full_loss_grad(
+            *p["data"].args(),
+            p["y"],
+            p["sw"],
+            4,
+            p["theta"],
+            np.empty_like(p["theta"]),
+            p["net"],
+            p["work"],
+            p["hyper"],
+        )
+        evaluate(
+            *p["data"].args(),
+            4,
+            4,
+            p["theta"],
+            p["net"],
+            p["work"],
+            PASS_PREDICT,
+            p["y"],
+            p["sw"],
+            p["hyper"].loss,
+            p["hyper"].eps_loss,
+            np.empty((4, 2), dtype=dtype),
+            np.zeros(0, dtype=np.uint8),
+        )
 
 
 class TinyProblem(TypedDict):
@@ -88,10 +121,16 @@ class TinyProblem(TypedDict):
 def tiny_problem(dtype: DTypeLike) -> TinyProblem:
     """Kernel arguments of a 3-2-2 softmax network on 4 rows (also for kernel tests)."""
     layout = Layout([3, 2, 2])
-    net = build_net(layout, HIDDEN_ACTIVATIONS["relu"].code, OUTPUT_ACTIVATIONS["softmax"],
-                    np.full(3, -1), np.zeros(2))
-    hyper = make_hyper(solver=ADAM, loss=LOG_LOSS, lr=0.001, alpha=1e-4,
-                       eps_loss=float(np.finfo(dtype).eps))
+    net = build_net(
+        layout,
+        HIDDEN_ACTIVATIONS["relu"].code,
+        OUTPUT_ACTIVATIONS["softmax"],
+        np.full(3, -1),
+        np.zeros(2),
+    )
+    hyper = make_hyper(
+        solver=ADAM, loss=LOG_LOSS, lr=0.001, alpha=1e-4, eps_loss=float(np.finfo(dtype).eps)
+    )
     return TinyProblem(
         data=KernelInput(np.ones((4, 3), dtype=dtype), dtype),
         net=net,

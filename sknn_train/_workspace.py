@@ -97,8 +97,9 @@ def scratch(n: int, dtype: DTypeLike) -> np.ndarray:
     return buf[:nbytes].view(dtype)
 
 
-def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype: DTypeLike,
-              reuse: bool = False) -> Work:
+def make_work(
+    net: Net, rows: int, n_features: int, gather: bool, dtype: DTypeLike, reuse: bool = False
+) -> Work:
     """Activation, delta and input buffers for batches of at most ``rows`` rows.
 
     ``reuse=True`` carves them from this thread's :func:`scratch` buffer: for
@@ -114,8 +115,13 @@ def make_work(net: Net, rows: int, n_features: int, gather: bool, dtype: DTypeLi
     # (plain Python on these few values: this runs on every predict call)
     need_pre = any(code in _NEEDS_PRE for code in net.act[1:-1].tolist())
     need_drop = any(p > 0 for p in net.drop[1:-1].tolist())
-    sizes = [(rows if gather else 0) * n_features, total, total if need_pre else 0,
-             total if need_drop else 0, total]
+    sizes = [
+        (rows if gather else 0) * n_features,
+        total,
+        total if need_pre else 0,
+        total if need_drop else 0,
+        total,
+    ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
     bounds = list(itertools.accumulate(sizes, initial=0))

@@ -299,8 +299,14 @@ class _Graph:
         )
         return name
 
-    def node(self, op_type: str, inputs: list[str], hint: str | None = None,
-             output: str | None = None, **attrs: Any) -> str:
+    def node(
+        self,
+        op_type: str,
+        inputs: list[str],
+        hint: str | None = None,
+        output: str | None = None,
+        **attrs: Any,
+    ) -> str:
         output = output or self.name(hint or op_type.lower())
         self.container.add_node(
             op_type,
@@ -333,8 +339,9 @@ class _Graph:
         raise NotImplementedError(f"No ONNX export for output activation code {code}.")
 
 
-def _forward(graph: _Graph, model: MLPClassifier | MLPRegressor, input_name: str,
-             input_proto: int) -> str:
+def _forward(
+    graph: _Graph, model: MLPClassifier | MLPRegressor, input_name: str, input_proto: int
+) -> str:
     """The output layer of ``model`` for the input ``input_name``: its variable name."""
     from skl2onnx.common._apply_operation import apply_cast
 

@@ -18,7 +18,10 @@ def _quiet_convergence():
 
 def classification(n_classes=3, n_samples=150, seed=0):
     X, y = make_classification(
-        n_samples=n_samples, n_features=8, n_informative=5, n_classes=n_classes,
+        n_samples=n_samples,
+        n_features=8,
+        n_informative=5,
+        n_classes=n_classes,
         random_state=seed,
     )
     return X, y

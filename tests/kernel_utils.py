@@ -47,24 +47,53 @@ def make_net(layout, activation, out_act, residual=False, drop=None):
     n_hidden = len(layout.units) - 2
     skip = residual_skips(layout.units[1:-1]) if residual else np.full(n_hidden + 2, -1)
     drop = np.zeros(n_hidden + 1) if drop is None else np.asarray(drop, dtype=float)
-    return build_net(layout, HIDDEN_ACTIVATIONS[activation].code, OUTPUT_ACTIVATIONS[out_act],
-                     skip, drop)
+    return build_net(
+        layout, HIDDEN_ACTIVATIONS[activation].code, OUTPUT_ACTIVATIONS[out_act], skip, drop
+    )
 
 
 def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0):
-    return _hyper(solver=solver, loss=LOSSES[loss], nesterov=nesterov, lr=lr, alpha=alpha,
-                  max_norm=max_norm or None, eps_loss=EPS64, key=key)
+    return _hyper(
+        solver=solver,
+        loss=LOSSES[loss],
+        nesterov=nesterov,
+        lr=lr,
+        alpha=alpha,
+        max_norm=max_norm or None,
+        eps_loss=EPS64,
+        key=key,
+    )
 
 
-def loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, chunk=3,
-                  residual=False, drop=None, key=0):
+def loss_and_grad(
+    X,
+    Y,
+    sw,
+    layout,
+    theta,
+    activation,
+    out_act,
+    loss,
+    alpha,
+    chunk=3,
+    residual=False,
+    drop=None,
+    key=0,
+):
     """Full-batch loss and flat gradient from the compiled kernel."""
     data = KernelInput(X, np.float64)
     net = make_net(layout, activation, out_act, residual, drop)
     work = make_work(net, chunk, data.n_features, not data.is_sparse, np.float64)
     grad = np.empty_like(theta)
     value = full_loss_grad(
-        *data.args(), Y, sw, chunk, theta.copy(), grad, net, work,
+        *data.args(),
+        Y,
+        sw,
+        chunk,
+        theta.copy(),
+        grad,
+        net,
+        work,
         make_hyper(loss, alpha, key),
     )
     return value, grad
@@ -92,13 +121,11 @@ def activation_through_kernels(activation, a, dtype):
     out = np.empty((1, k), dtype=dtype)
     work = make_work(net, 1, 1, False, dtype)
     loss = np.int64(LOSSES["squared_error"])
-    evaluate(*data.args(), 1, 1, theta, net, work, PASS_PREDICT, None, None, loss, EPS64,
-             out, None)
+    evaluate(*data.args(), 1, 1, theta, net, work, PASS_PREDICT, None, None, loss, EPS64, out, None)
     y = np.full((1, k), -10.0, dtype=dtype)
     sw = np.ones(1, dtype=dtype)
     grad = np.empty_like(theta)
     work = make_work(net, 1, 1, True, dtype)
-    full_loss_grad(*data.args(), y, sw, 1, theta, grad, net, work,
-                   make_hyper("squared_error", 0.0))
+    full_loss_grad(*data.args(), y, sw, 1, theta, grad, net, work, make_hyper("squared_error", 0.0))
     b1, b2 = layout.intercept_views(grad)
     return out[0], b1 / b2

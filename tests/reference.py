@@ -140,8 +140,7 @@ def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp, key
     acc = 0.0
     for b, start in enumerate(range(0, len(order), batch_size)):
         rows = order[start : start + batch_size]
-        value, gW, gb = loss_grad(coefs, intercepts, X[rows], Y[rows], sw[rows], hp,
-                                  key_fn(b))
+        value, gW, gb = loss_grad(coefs, intercepts, X[rows], Y[rows], sw[rows], hp, key_fn(b))
         acc += value * len(rows)
         grads = gW + gb
         norm = np.sqrt(sum((g**2).sum() for g in grads))

@@ -72,8 +72,21 @@ def test_output_activations_use_their_own_codes(name, dtype):
     assert net.act[-1] == OUTPUT_ACTIVATIONS[name]
     data = KernelInput(x, dtype)
     out = np.empty((6, k), dtype=dtype)
-    evaluate(*data.args(), 6, 6, theta, net, make_work(net, 6, 3, False, dtype),
-             PASS_PREDICT, None, None, np.int64(0), 1e-16, out, None)
+    evaluate(
+        *data.args(),
+        6,
+        6,
+        theta,
+        net,
+        make_work(net, 6, 3, False, dtype),
+        PASS_PREDICT,
+        None,
+        None,
+        np.int64(0),
+        1e-16,
+        out,
+        None,
+    )
     (w,), (b,) = layout.coef_views(theta), layout.intercept_views(theta)
     a = x.astype(np.float64) @ w.astype(np.float64) + b
     if name == "softmax":
@@ -171,13 +184,15 @@ def test_new_activations_fit_through_the_estimators(name, dtype):
     rng = np.random.RandomState(0)
     X = rng.randn(40, 4).astype(dtype)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    clf = MLPClassifier((6, 5), activation=name, learning_rate_init=0.03, max_iter=100,
-                        random_state=0).fit(X, y)
+    clf = MLPClassifier(
+        (6, 5), activation=name, learning_rate_init=0.03, max_iter=100, random_state=0
+    ).fit(X, y)
     assert clf.coefs_[0].dtype == dtype
     assert np.isfinite(clf.loss_curve_).all() and clf.score(X, y) > 0.9
     assert (clf.dead_units_ == 0).all()
-    reg = MLPRegressor(hidden_layer_sizes=(5,), activation=name, solver="lbfgs", max_iter=20,
-                       random_state=0).fit(X, X[:, 0])
+    reg = MLPRegressor(
+        hidden_layer_sizes=(5,), activation=name, solver="lbfgs", max_iter=20, random_state=0
+    ).fit(X, X[:, 0])
     assert np.isfinite(reg.predict(X)).all()
 
 

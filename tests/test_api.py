@@ -32,8 +32,12 @@ OURS = [MLPClassifier, MLPRegressor]
 # ----------------------------------------------------------------- helpers
 def _clf_data(n=90, n_classes=3, seed=0):
     X, y = make_classification(
-        n_samples=n, n_features=5, n_informative=4, n_redundant=0,
-        n_classes=n_classes, random_state=seed,
+        n_samples=n,
+        n_features=5,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=seed,
     )
     return X, y
 
@@ -143,9 +147,7 @@ def test_sparse_matches_dense(Est, SkEst, solver):
     X, y = _data_for(Est)
     X = X.copy()
     X[np.abs(X) < 0.6] = 0.0  # about half the entries are zero
-    params = dict(
-        hidden_layer_sizes=(7,), solver=solver, max_iter=8, batch_size=16, random_state=1
-    )
+    params = dict(hidden_layer_sizes=(7,), solver=solver, max_iter=8, batch_size=16, random_state=1)
     dense = _fit_quiet(Est(**params), X, y)
     ref = _fit_quiet(SkEst(**params), sp.csr_matrix(X), y)
     for X_sp in (sp.csr_matrix(X), sp.csc_matrix(X)):
@@ -154,17 +156,14 @@ def test_sparse_matches_dense(Est, SkEst, solver):
         _assert_params_close(est, ref, rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(est.loss_, dense.loss_, rtol=1e-9)
         np.testing.assert_allclose(_outputs(est, X_sp), _outputs(dense, X), rtol=1e-7)
-        np.testing.assert_allclose(_outputs(est, X_sp), _outputs(ref, X_sp),
-                                   rtol=1e-6, atol=1e-10)
+        np.testing.assert_allclose(_outputs(est, X_sp), _outputs(ref, X_sp), rtol=1e-6, atol=1e-10)
         if Est is MLPClassifier:
             np.testing.assert_array_equal(est.predict(X_sp), ref.predict(X_sp))
 
 
 # ---------------------------------------------------------- kinds of target
 def test_multilabel_classification():
-    X, Y = make_multilabel_classification(
-        n_samples=80, n_features=5, n_classes=3, random_state=0
-    )
+    X, Y = make_multilabel_classification(n_samples=80, n_features=5, n_classes=3, random_state=0)
     params = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
     est = _fit_quiet(MLPClassifier(**params), X, Y)
     ref = _fit_quiet(sk.MLPClassifier(**params), X, Y)
@@ -199,9 +198,11 @@ def test_multioutput_regression():
     # lbfgs: loss_ is the objective that was minimised, recomputed with NumPy.
     alpha = 1e-2
     lb = _fit_quiet(
-        MLPRegressor(hidden_layer_sizes=(6,), solver="lbfgs", alpha=alpha, max_iter=30,
-                     random_state=0),
-        X, Y,
+        MLPRegressor(
+            hidden_layer_sizes=(6,), solver="lbfgs", alpha=alpha, max_iter=30, random_state=0
+        ),
+        X,
+        Y,
     )
     pred = lb.predict(X)
     penalty = 0.5 * alpha * sum((W**2).sum() for W in lb.coefs_) / len(X)
@@ -249,8 +250,7 @@ def test_integer_sample_weight_equals_repeated_rows_lbfgs(Est, SkEst):
     assert weighted.loss_ == pytest.approx(repeated.loss_, rel=1e-6)
     if Est is MLPClassifier:
         np.testing.assert_array_equal(weighted.predict(X), repeated.predict(X))
-    np.testing.assert_allclose(_outputs(weighted, X), _outputs(repeated, X),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_outputs(weighted, X), _outputs(repeated, X), rtol=1e-5, atol=1e-7)
     # The weights really matter: unweighted training ends elsewhere.
     plain = _fit_quiet(Est(**params), X, y)
     assert abs(plain.loss_ - weighted.loss_) > 1e-4 * abs(weighted.loss_)
@@ -346,8 +346,13 @@ def test_partial_fit_refuses_early_stopping(Est, SkEst):
 def test_partial_fit_sequence_matches_sklearn(Est, SkEst, solver):
     X, y = _data_for(Est, n=120)
     kwargs = {"classes": np.unique(y)} if Est is MLPClassifier else {}
-    params = dict(hidden_layer_sizes=(8,), solver=solver, batch_size=16, random_state=0,
-                  learning_rate_init=0.01)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver=solver,
+        batch_size=16,
+        random_state=0,
+        learning_rate_init=0.01,
+    )
     est, ref = Est(**params), SkEst(**params)
     chunks = [slice(0, 40), slice(40, 80), slice(80, 120), slice(0, 120), slice(20, 60)]
     for k, s in enumerate(chunks):
@@ -367,8 +372,15 @@ def test_partial_fit_sequence_matches_sklearn(Est, SkEst, solver):
 @pytest.mark.parametrize(("Est", "SkEst"), ESTIMATORS, ids=EST_IDS)
 def test_warm_start_continues_training_like_sklearn(Est, SkEst, solver):
     X, y = _data_for(Est, n=100)
-    params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=15, batch_size=20,
-                  learning_rate_init=0.02, warm_start=True, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver=solver,
+        max_iter=15,
+        batch_size=20,
+        learning_rate_init=0.02,
+        warm_start=True,
+        random_state=0,
+    )
     est, ref = Est(**params), SkEst(**params)
     _fit_quiet(est, X, y)
     first = list(est.loss_curve_)
@@ -424,8 +436,7 @@ def test_warm_start_with_other_layer_sizes_raises(Est):
 @pytest.mark.parametrize(("Est", "SkEst"), ESTIMATORS, ids=EST_IDS)
 def test_verbose_output_identical_to_sklearn(Est, SkEst, capsys):
     X, y = _data_for(Est)
-    params = dict(hidden_layer_sizes=(6,), solver="adam", max_iter=3, verbose=True,
-                  random_state=0)
+    params = dict(hidden_layer_sizes=(6,), solver="adam", max_iter=3, verbose=True, random_state=0)
     capsys.readouterr()
     _fit_quiet(Est(**params), X, y)
     ours = capsys.readouterr().out
@@ -596,13 +607,11 @@ def test_params_are_views_of_flat_buffer_and_survive_pickle(Est):
     assert not np.allclose(got, _outputs(est, X))
     # After that predict, in-place edits are seen again.
     clone.intercepts_[0][...] = 1.0
-    np.testing.assert_allclose(_outputs(clone, X), np.squeeze(_numpy_forward(clone, X)),
-                               rtol=1e-10)
+    np.testing.assert_allclose(_outputs(clone, X), np.squeeze(_numpy_forward(clone, X)), rtol=1e-10)
     # In-place edit right after unpickling (arrays no longer views of the buffer).
     other = pickle.loads(pickle.dumps(est))
     other.coefs_[1][...] *= -1.0
-    np.testing.assert_allclose(_outputs(other, X), np.squeeze(_numpy_forward(other, X)),
-                               rtol=1e-10)
+    np.testing.assert_allclose(_outputs(other, X), np.squeeze(_numpy_forward(other, X)), rtol=1e-10)
     # The original is untouched by all of this.
     np.testing.assert_array_equal(_outputs(est, X), after)
 
@@ -712,8 +721,15 @@ def test_poisson_loss_matches_sklearn(solver):
     X = rng.randn(90, 4)
     y = rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1])).astype(float)
     assert (y == 0).any()  # zero counts exercise the xlogy branch
-    params = dict(loss="poisson", hidden_layer_sizes=(6,), solver=solver, max_iter=12,
-                  batch_size=30, learning_rate_init=0.01, random_state=0)
+    params = dict(
+        loss="poisson",
+        hidden_layer_sizes=(6,),
+        solver=solver,
+        max_iter=12,
+        batch_size=30,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
     est = _fit_quiet(MLPRegressor(**params), X, y)
     ref = _fit_quiet(sk.MLPRegressor(**params), X, y)
     assert est.out_activation_ == ref.out_activation_ == "exp"
@@ -738,4 +754,3 @@ def test_poisson_loss_refuses_negative_y():
     # Non-negative targets, zeros included, are accepted.
     _fit_quiet(est, X, np.abs(y) * (y > 0))
     assert np.isfinite(est.predict(X)).all()
-

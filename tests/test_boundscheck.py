@@ -100,8 +100,14 @@ def test_all_kernel_paths_under_numba_boundscheck(tmp_path):
     # they can only remove bounds checks, never add any (about 25 s instead of 40 s).
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", SKNN_TRAIN_NO_CACHE="1", NUMBA_OPT="0")
     env.pop("NUMBA_DISABLE_JIT", None)
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     # an out-of-bounds access in any kernel ends the script with an IndexError
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()

@@ -33,8 +33,14 @@ import sknn_train._jit
 
 PACKAGE = Path(sknn_train.__file__).resolve().parent
 
-_NOT_INHERITED = ("SKNN_TRAIN_NO_CACHE", "NUMBA_BOUNDSCHECK", "NUMBA_CACHE_DIR",
-                  "NUMBA_DISABLE_JIT", "NUMBA_OPT", "PYTHONPATH")
+_NOT_INHERITED = (
+    "SKNN_TRAIN_NO_CACHE",
+    "NUMBA_BOUNDSCHECK",
+    "NUMBA_CACHE_DIR",
+    "NUMBA_DISABLE_JIT",
+    "NUMBA_OPT",
+    "PYTHONPATH",
+)
 
 
 def _env(**extra):
@@ -44,8 +50,14 @@ def _env(**extra):
 
 
 def _run(code, env, cwd, timeout=300):
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -147,13 +159,20 @@ def readonly_install(tmp_path_factory):
     for path in [*package.rglob("*"), package]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     (root / "home").mkdir()
-    env = _env(HOME=str(root / "home"), XDG_CACHE_HOME=str(root / "xdg-cache"),
-               PYTHONPATH=str(site))
+    env = _env(
+        HOME=str(root / "home"), XDG_CACHE_HOME=str(root / "xdg-cache"), PYTHONPATH=str(site)
+    )
     args = [sys.executable, "-c", _READONLY_FIT, str(site)]
-    proc = subprocess.run(args, env=env, cwd=root, capture_output=True, text=True,
-                          timeout=300)
-    yield dict(root=root, site=site, package=package, env=env, args=args, proc=proc,
-               cache=root / "xdg-cache")
+    proc = subprocess.run(args, env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    yield dict(
+        root=root,
+        site=site,
+        package=package,
+        env=env,
+        args=args,
+        proc=proc,
+        cache=root / "xdg-cache",
+    )
     for path in [package, *package.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -210,11 +229,15 @@ def test_changed_kernel_source_leaves_no_warm_kernel(readonly_install, tmp_path)
             text = source.read_text()
             assert text.count("LEAKY_SLOPE = 0.01\n") == 1
             source.write_text(text.replace("LEAKY_SLOPE = 0.01\n", "LEAKY_SLOPE = 0.02\n"))
-        env = _env(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"),
-                   PYTHONPATH=str(site))
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_STAMP)], env=env,
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        env = _env(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"), PYTHONPATH=str(site))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(_STAMP)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         runs[name] = (package, pycache, proc)
     out = {}
     for name, (package, pycache, proc) in runs.items():
@@ -230,16 +253,26 @@ def test_changed_kernel_source_leaves_no_warm_kernel(readonly_install, tmp_path)
     assert before["status"][1] > 0
     assert after["stamp"] != before["stamp"]
     assert after["status"][1] == 0  # every cached kernel is stale now: none loads
-    print(f"\ncache: {before['status'][1]} warm kernels before the edit, "
-          f"{after['status'][1]} after; stamp {before['stamp'][:12]} -> {after['stamp'][:12]}")
+    print(
+        f"\ncache: {before['status'][1]} warm kernels before the edit, "
+        f"{after['status'][1]} after; stamp {before['stamp'][:12]} -> {after['stamp'][:12]}"
+    )
 
 
 # --------------------------------------------------------------------- (d)
 def test_processes_share_a_warm_cache_at_once(readonly_install):
     assert readonly_install["proc"].returncode == 0, "the cache was not built"
-    procs = [subprocess.Popen(readonly_install["args"], env=readonly_install["env"],
-                              cwd=readonly_install["root"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            readonly_install["args"],
+            env=readonly_install["env"],
+            cwd=readonly_install["root"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     first = _last_json(readonly_install["proc"])
     for p, (stdout, stderr) in zip(procs, results):
@@ -268,8 +301,14 @@ print(json.dumps({"misses": sum(run_pass.stats.cache_misses.values()),
 
 
 def _start(env, cwd):
-    return subprocess.Popen([sys.executable, "-c", _FIT_AND_COUNT], env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _FIT_AND_COUNT],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(proc):
@@ -320,14 +359,18 @@ def test_source_stamp_is_installed_here():
         return
     assert jit.STAMP_ERROR is None and jit.CACHE
     assert info.enabled and info.source_stamped and info.reason is None
-    assert str(info) == (f"numba cache: on, source-stamped, {info.directory}, "
-                         f"{info.n_cached} kernels cached")
+    assert str(info) == (
+        f"numba cache: on, source-stamped, {info.directory}, {info.n_cached} kernels cached"
+    )
     assert (info.directory, info.n_cached) == jit.cache_status()
     from numba.core import caching
 
     names = [c.__name__ for c in caching.CacheImpl._locator_classes]
-    assert names[:3] == ["SknnUserProvidedCacheLocator", "SknnInTreeCacheLocator",
-                         "SknnUserWideCacheLocator"]
+    assert names[:3] == [
+        "SknnUserProvidedCacheLocator",
+        "SknnInTreeCacheLocator",
+        "SknnUserWideCacheLocator",
+    ]
     assert sum(n.startswith("Sknn") for n in names) == 3
     for dispatcher in jit.KERNELS:  # every kernel is stamped with all kernel sources
         impl = getattr(dispatcher._cache, "_impl", None)
@@ -361,14 +404,20 @@ _PATCHES = {
         "for name in ('InTreeCacheLocator', '_InTreeCacheLocator'):\n"
         "    if hasattr(caching, name):\n"
         "        delattr(caching, name)",
-        {}, "AttributeError: numba.core.caching has none of InTreeCacheLocator"),
+        {},
+        "AttributeError: numba.core.caching has none of InTreeCacheLocator",
+    ),
     "a changed signature": (
         "base = getattr(caching, 'UserWideCacheLocator', None) or caching._UserWideCacheLocator\n"
         "base.from_function = classmethod(lambda cls, py_func, py_file, flags: None)",
-        {}, "from_function(py_func, py_file, flags), not (py_func, py_file)"),
+        {},
+        "from_function(py_func, py_file, flags), not (py_func, py_file)",
+    ),
     "numba's locator list replaced": (
-        "", {"NUMBA_CACHE_LOCATOR_CLASSES": "InTreeCacheLocator"},
-        "NUMBA_CACHE_LOCATOR_CLASSES is set"),
+        "",
+        {"NUMBA_CACHE_LOCATOR_CLASSES": "InTreeCacheLocator"},
+        "NUMBA_CACHE_LOCATOR_CLASSES is set",
+    ),
 }
 
 
@@ -383,8 +432,10 @@ def test_without_the_source_stamp_kernels_are_not_cached(case, tmp_path):
     assert out["status"][1] == 0 and reason in out["status"][0]
     enabled, stamped, directory, n_cached, why = out["info"]
     assert (enabled, stamped, directory, n_cached) == (False, False, None, 0)
-    expected = ("numba cache: off (sknn_train's source stamp could not be installed: "
-                f"{out['error']}; numba's own stamps could load stale kernels), kernels "
-                "compile in memory")
+    expected = (
+        "numba cache: off (sknn_train's source stamp could not be installed: "
+        f"{out['error']}; numba's own stamps could load stale kernels), kernels "
+        "compile in memory"
+    )
     assert out["line"] == [expected]
     assert why in expected

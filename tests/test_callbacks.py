@@ -19,13 +19,13 @@ def _rows(monitor, task):
     return [r for r in monitor.get_logs().data if r["task_name"] == task]
 
 
-@pytest.mark.parametrize("solver,task", [("adam", "epoch"), ("sgd", "epoch"),
-                                         ("lbfgs", "lbfgs-iter")])
+@pytest.mark.parametrize(
+    "solver,task", [("adam", "epoch"), ("sgd", "epoch"), ("lbfgs", "lbfgs-iter")]
+)
 def test_scoring_monitor_scores_every_iteration(digits, solver, task):
     X, y = digits
     mon = ScoringMonitor(scoring="accuracy")
-    est = MLPClassifier((32,), solver=solver, max_iter=6, random_state=0,
-                        learning_rate_init=0.01)
+    est = MLPClassifier((32,), solver=solver, max_iter=6, random_state=0, learning_rate_init=0.01)
     est.set_callbacks(mon).fit(X, y)
     rows = _rows(mon, task)
     assert len(rows) == est.n_iter_

@@ -23,14 +23,15 @@ def test_from_estimator_draws_the_curves(fitted):
     disp = TrainingCurveDisplay.from_estimator(fitted)
     assert len(disp.ax_) == 3 and disp.figure_ is disp.ax_[0].figure
     np.testing.assert_allclose(disp.lines_["loss"].get_ydata(), fitted.loss_curve_)
-    np.testing.assert_allclose(disp.lines_["validation_loss"].get_ydata(),
-                               fitted.validation_loss_curve_)
-    np.testing.assert_allclose(disp.lines_["validation_score"].get_ydata(),
-                               fitted.validation_scores_)
+    np.testing.assert_allclose(
+        disp.lines_["validation_loss"].get_ydata(), fitted.validation_loss_curve_
+    )
+    np.testing.assert_allclose(
+        disp.lines_["validation_score"].get_ydata(), fitted.validation_scores_
+    )
     norms = np.asarray(fitted.layer_grad_norm_curve_)
     for layer in range(3):
-        np.testing.assert_allclose(disp.lines_[f"grad_norm_{layer}"].get_ydata(),
-                                   norms[:, layer])
+        np.testing.assert_allclose(disp.lines_[f"grad_norm_{layer}"].get_ydata(), norms[:, layer])
     assert disp.ax_[2].get_yscale() == "log"
     plt.close("all")
 

@@ -28,17 +28,44 @@ from sknn_train._kernels import epoch
 #: Checked on every docstring tested here.
 CHECKS = {
     # general layout: quotes, blank lines, tabs, section names and order
-    "GL01", "GL02", "GL03", "GL05", "GL06", "GL07", "GL08", "GL09", "GL10",
+    "GL01",
+    "GL02",
+    "GL03",
+    "GL05",
+    "GL06",
+    "GL07",
+    "GL08",
+    "GL09",
+    "GL10",
     # the summary: present, capitalised, one line ending with a period, imperative
-    "SS01", "SS02", "SS03", "SS04", "SS05", "SS06",
+    "SS01",
+    "SS02",
+    "SS03",
+    "SS04",
+    "SS05",
+    "SS06",
     # parameters: all documented, none unknown, in order, typed ('int', 'bool', 'str'),
     # described in sentences
-    "PR01", "PR02", "PR03", "PR04", "PR05", "PR06", "PR07", "PR08", "PR09", "PR10",
+    "PR01",
+    "PR02",
+    "PR03",
+    "PR04",
+    "PR05",
+    "PR06",
+    "PR07",
+    "PR08",
+    "PR09",
+    "PR10",
     # returns: present and described in sentences
-    "RT01", "RT03", "RT04", "RT05",
+    "RT01",
+    "RT03",
+    "RT04",
+    "RT05",
     "YD01",
     # See Also entries, where there are any, are sentences
-    "SA02", "SA03", "SA04",
+    "SA02",
+    "SA03",
+    "SA04",
 }
 
 #: Checked on the public classes and functions only: a method is explained by
@@ -197,8 +224,9 @@ def kernel_calls(monkeypatch):
 
         return record
 
-    monkeypatch.setattr(epoch, "_run", recording(
-        "run_pass", epoch._run, inspect.signature(epoch.run_pass.py_func)))
+    monkeypatch.setattr(
+        epoch, "_run", recording("run_pass", epoch._run, inspect.signature(epoch.run_pass.py_func))
+    )
     for module, name in ((_train, "run_epoch"), (_train, "full_loss_grad"), (_base, "evaluate")):
         func = getattr(epoch, name)
         monkeypatch.setattr(module, name, recording(name, func, inspect.signature(func)))
@@ -216,7 +244,8 @@ def test_kernel_entries_document_the_arrays_they_get(kernel_calls, dtype):
     clf = sknn_train.MLPClassifier((5, 4), early_stopping=True, max_iter=2, random_state=0)
     clf.fit(X, y).predict_proba(X)
     sknn_train.MLPClassifier((4,), solver="sgd", max_iter=1, random_state=0).fit(
-        sp.csr_matrix(X), y).predict(sp.csr_matrix(X))
+        sp.csr_matrix(X), y
+    ).predict(sp.csr_matrix(X))
     reg = sknn_train.MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=2)
     reg.fit(sp.csr_matrix(Xr), yr).predict(Xr)
 

@@ -27,8 +27,9 @@ def test_multi_output_lbfgs_sees_a_consistent_objective():
     # With loss and gradient consistent, L-BFGS's line search succeeds and the
     # final loss is the minimum of the objective it reports.
     X, Y = regression(n_targets=3)
-    est = MLPRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=300,
-                       random_state=0).fit(X, Y)
+    est = MLPRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=300, random_state=0).fit(
+        X, Y
+    )
     resid = 0.5 * ((est.predict(X) - Y) ** 2).sum(axis=1).mean()
     penalty = 0.5 * est.alpha * sum((W**2).sum() for W in est.coefs_) / X.shape[0]
     assert est.loss_ == pytest.approx(resid + penalty, rel=1e-6)
@@ -40,8 +41,9 @@ def test_multiclass_early_stopping_split_is_stratified():
     y = np.repeat([0, 1, 2], [140, 40, 20])
     Y = np.eye(3)[y]
     est = MLPClassifier(validation_fraction=0.2).fit(rng.randn(200, 2), y)
-    train_idx, val_idx = validation_split(200, 0.2, np.random.RandomState(1),
-                                          stratification_labels(Y, est._label_binarizer.y_type_))
+    train_idx, val_idx = validation_split(
+        200, 0.2, np.random.RandomState(1), stratification_labels(Y, est._label_binarizer.y_type_)
+    )
     np.testing.assert_array_equal(np.bincount(y[val_idx]), [28, 8, 4])
     assert len(np.intersect1d(train_idx, val_idx)) == 0
     assert len(train_idx) + len(val_idx) == 200
@@ -61,8 +63,9 @@ def test_multilabel_early_stopping_split_keeps_label_combinations():
     combos = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 1]])
     Y = combos[np.repeat([0, 1, 2, 3], [100, 60, 30, 10])].astype(float)
     est = MLPClassifier(validation_fraction=0.2).fit(rng.randn(200, 2), Y)
-    _, val_idx = validation_split(200, 0.2, np.random.RandomState(1),
-                                  stratification_labels(Y, est._label_binarizer.y_type_))
+    _, val_idx = validation_split(
+        200, 0.2, np.random.RandomState(1), stratification_labels(Y, est._label_binarizer.y_type_)
+    )
     _, counts = np.unique(Y[val_idx], axis=0, return_counts=True)
     np.testing.assert_array_equal(sorted(counts), [2, 6, 12, 20])
 
@@ -71,8 +74,12 @@ def test_multilabel_split_pools_combinations_seen_once():
     Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [0, 0]] * 5 + [[1, 1]], float)
     Y[-2] = [1, 1]  # make [0, 0] rare enough to be pooled
     est = MLPClassifier().fit(np.random.RandomState(0).randn(len(Y), 2), Y)
-    _, val_idx = validation_split(len(Y), est.validation_fraction, np.random.RandomState(0),
-                                  stratification_labels(Y, est._label_binarizer.y_type_))
+    _, val_idx = validation_split(
+        len(Y),
+        est.validation_fraction,
+        np.random.RandomState(0),
+        stratification_labels(Y, est._label_binarizer.y_type_),
+    )
     assert len(val_idx) >= 2
 
 

@@ -23,16 +23,14 @@ def _numerical_gradient(f, theta, h=1e-6):
     return g
 
 
-def _check(loss, activation, alpha, sparse=False, residual=False, drop=None,
-           hidden=(5, 3)):
+def _check(loss, activation, alpha, sparse=False, residual=False, drop=None, hidden=(5, 3)):
     X, Y, sw, layout, theta, out_act = make_problem(loss, sparse=sparse, hidden=hidden)
     kw = dict(residual=residual, drop=drop, key=12345)
 
     def f(t):
         return loss_and_grad(X, Y, sw, layout, t, activation, out_act, loss, alpha, **kw)[0]
 
-    _, analytic = loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha,
-                                **kw)
+    _, analytic = loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, **kw)
     numeric = _numerical_gradient(f, theta)
     assert np.abs(analytic).max() > 1e-3  # a gradient worth checking
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
@@ -60,11 +58,19 @@ def test_residual_gradient(activation, hidden):
 def test_dropout_gradient_with_fixed_mask(activation, sparse, residual):
     hidden = (6, 4, 6)
     drop = [0.3, 0.4, 0.25, 0.5]  # input, then each hidden layer
-    g = _check("binary_log_loss", activation, 0.2, sparse=sparse, residual=residual,
-               drop=drop, hidden=hidden)
+    g = _check(
+        "binary_log_loss",
+        activation,
+        0.2,
+        sparse=sparse,
+        residual=residual,
+        drop=drop,
+        hidden=hidden,
+    )
     # dropout really masked something: the same network without it differs
-    no_drop = _check("binary_log_loss", activation, 0.2, sparse=sparse, residual=residual,
-                     hidden=hidden)
+    no_drop = _check(
+        "binary_log_loss", activation, 0.2, sparse=sparse, residual=residual, hidden=hidden
+    )
     assert not np.allclose(g, no_drop)
 
 
@@ -85,9 +91,7 @@ def test_gradient_check_detects_a_wrong_gradient():
 def test_chunking_does_not_change_the_result(drop):
     X, Y, sw, layout, theta, out_act = make_problem("log_loss", n=11)
     kw = dict(drop=drop, key=99)
-    one = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=11,
-                        **kw)
-    many = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=2,
-                         **kw)
+    one = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=11, **kw)
+    many = loss_and_grad(X, Y, sw, layout, theta, "relu", out_act, "log_loss", 0.3, chunk=2, **kw)
     assert one[0] == pytest.approx(many[0], rel=1e-12)
     np.testing.assert_allclose(one[1], many[1], rtol=1e-10, atol=1e-14)

@@ -56,8 +56,9 @@ def test_at_most_two_signatures_whatever_the_input():
     # Caching off, in a fresh process: every kernel, also the helpers inlined
     # into the entry points, compiles for each signature it is called with.
     env = dict(os.environ, SKNN_TRAIN_NO_CACHE="1")
-    out = subprocess.run([sys.executable, "-c", _FITS], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _FITS], env=env, check=True, capture_output=True, text=True
+    ).stdout
     compiled = json.loads(out.strip().splitlines()[-1])
     # one compiled entry point runs every pass (training, L-BFGS, evaluation)
     assert compiled["run_pass"] == 2 and compiled["loss_and_delta"] == 2

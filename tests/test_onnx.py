@@ -117,8 +117,10 @@ def test_regressor_every_activation_float64(activation):
         onx = to_onnx(reg, X[:1], target_opset=18)
     (got,) = _session(onx).run(None, {"X": X})
     assert got.dtype == np.float64
-    tol = dict(rtol=1e-7, atol=1e-6) if activation in FLOAT32_ATTRIBUTES else dict(
-        rtol=1e-9, atol=1e-12
+    tol = (
+        dict(rtol=1e-7, atol=1e-6)
+        if activation in FLOAT32_ATTRIBUTES
+        else dict(rtol=1e-9, atol=1e-12)
     )
     np.testing.assert_allclose(got, expected, **tol)
 

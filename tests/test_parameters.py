@@ -32,7 +32,8 @@ def _parameters(cls):
 
 def _positional(cls):
     return [
-        name for name, p in _parameters(cls).items()
+        name
+        for name, p in _parameters(cls).items()
         if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     ]
 

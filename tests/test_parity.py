@@ -84,8 +84,13 @@ def test_adam(target, sample_weight):
 @pytest.mark.parametrize("nesterov", [True, False])
 def test_sgd(target, schedule, nesterov):
     X, ours, ref = _fit_both(
-        target, solver="sgd", learning_rate=schedule, nesterovs_momentum=nesterov,
-        learning_rate_init=0.05, max_iter=12, batch_size=40,
+        target,
+        solver="sgd",
+        learning_rate=schedule,
+        nesterovs_momentum=nesterov,
+        learning_rate_init=0.05,
+        max_iter=12,
+        batch_size=40,
     )
     _assert_same_fit(X, ours, ref)
 
@@ -110,8 +115,13 @@ def test_stopping_and_adaptive_division(solver):
 @pytest.mark.parametrize("sample_weight", [False, True])
 def test_early_stopping(target, solver, sample_weight):
     X, ours, ref = _fit_both(
-        target, sample_weight, solver=solver, early_stopping=True, max_iter=25,
-        n_iter_no_change=3, learning_rate_init=0.02,
+        target,
+        sample_weight,
+        solver=solver,
+        early_stopping=True,
+        max_iter=25,
+        n_iter_no_change=3,
+        learning_rate_init=0.02,
     )
     assert ours.best_validation_score_ == pytest.approx(ref.best_validation_score_, rel=RTOL)
     _assert_same_fit(X, ours, ref)

@@ -15,10 +15,21 @@ HP = dict(lr=0.05, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum=0.9)
 SOLVERS = [("adam", False), ("sgd", True), ("sgd", False)]
 
 
-def _run_both(loss, activation, solver, nesterov, sparse=False, residual=False,
-              drop=None, max_norm=0.0, hidden=(5, 3), epochs=3):
-    X, Y, sw, layout, theta, out_act = make_problem(loss, n=23, sparse=sparse, seed=3,
-                                                    hidden=hidden)
+def _run_both(
+    loss,
+    activation,
+    solver,
+    nesterov,
+    sparse=False,
+    residual=False,
+    drop=None,
+    max_norm=0.0,
+    hidden=(5, 3),
+    epochs=3,
+):
+    X, Y, sw, layout, theta, out_act = make_problem(
+        loss, n=23, sparse=sparse, seed=3, hidden=hidden
+    )
     Xd = X.toarray() if sparse else X
     order = np.random.RandomState(5).permutation(23).astype(np.int64)
     batch_size, alpha, key = 5, 0.3, 777  # 23 rows: the last batch is smaller
@@ -33,13 +44,36 @@ def _run_both(loss, activation, solver, nesterov, sparse=False, residual=False,
     data = KernelInput(X, np.float64)
     net = make_net(layout, activation, out_act, residual, drop)
     work = make_work(net, batch_size, data.n_features, not sparse, np.float64)
-    hyper = make_hyper(loss, alpha, key, solver=SOLVER_CODES[solver], lr=HP["lr"],
-                       nesterov=nesterov, max_norm=max_norm)
+    hyper = make_hyper(
+        loss,
+        alpha,
+        key,
+        solver=SOLVER_CODES[solver],
+        lr=HP["lr"],
+        nesterov=nesterov,
+        max_norm=max_norm,
+    )
     ours, diags = [], []
     for _ in range(epochs):
         diag = np.zeros(DIAG_LAYERS + n_hidden + 1)
-        ours.append(run_epoch(*data.args(), Y, sw, order, batch_size, th, np.empty_like(th),
-                              s1, s2, step, net, work, hyper, diag))
+        ours.append(
+            run_epoch(
+                *data.args(),
+                Y,
+                sw,
+                order,
+                batch_size,
+                th,
+                np.empty_like(th),
+                s1,
+                s2,
+                step,
+                net,
+                work,
+                hyper,
+                diag,
+            )
+        )
         diags.append(diag)
 
     # reference
@@ -47,17 +81,29 @@ def _run_both(loss, activation, solver, nesterov, sparse=False, residual=False,
     coefs = layout.coef_views(ref_theta)
     intercepts = layout.intercept_views(ref_theta)
     params = coefs + intercepts
-    state = {"t": 0, "m": [np.zeros_like(p) for p in params],
-             "v": [np.zeros_like(p) for p in params], "norms": []}
-    hp = dict(HP, activation=activation, out_act=out_act, loss=loss, alpha=alpha,
-              nesterov=nesterov, residual=residual, drop=drop, max_norm=max_norm)
+    state = {
+        "t": 0,
+        "m": [np.zeros_like(p) for p in params],
+        "v": [np.zeros_like(p) for p in params],
+        "norms": [],
+    }
+    hp = dict(
+        HP,
+        activation=activation,
+        out_act=out_act,
+        loss=loss,
+        alpha=alpha,
+        nesterov=nesterov,
+        residual=residual,
+        drop=drop,
+        max_norm=max_norm,
+    )
 
     def key_fn(b):
         return int(mix(np.uint64(key) + np.uint64(b)))
 
     expected = [
-        reference.epoch(coefs, intercepts, Xd, Y, sw, order, batch_size, solver, state, hp,
-                        key_fn)
+        reference.epoch(coefs, intercepts, Xd, Y, sw, order, batch_size, solver, state, hp, key_fn)
         for _ in range(epochs)
     ]
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
@@ -86,8 +132,15 @@ def test_every_activation(activation, solver, nesterov):
 def test_dropout_residual_and_clipping(sparse, residual, activation):
     hidden = (6, 4, 6)
     diags, state = _run_both(
-        "log_loss", activation, "adam", False, sparse=sparse, residual=residual,
-        drop=[0.2, 0.3, 0.5, 0.1], max_norm=0.5, hidden=hidden,
+        "log_loss",
+        activation,
+        "adam",
+        False,
+        sparse=sparse,
+        residual=residual,
+        drop=[0.2, 0.3, 0.5, 0.1],
+        max_norm=0.5,
+        hidden=hidden,
     )
     # The diagnostics are the mean pre-clipping norm the reference saw.
     norms = np.asarray(state["norms"]).reshape(3, -1)

@@ -101,8 +101,11 @@ def _clean_env():
 
 def _run_python(code, timeout=240):
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], env=_clean_env(), capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -117,7 +120,9 @@ def _rss_bytes():
 def _fit(X, y, params=None, **kwargs):
     def run(Est):
         Est(hidden_layer_sizes=(3,), max_iter=3, random_state=0, **(params or {})).fit(
-            X, y, **kwargs)
+            X, y, **kwargs
+        )
+
     return run
 
 
@@ -126,6 +131,7 @@ def _predict(X, method="predict"):
         X_fit, y_fit = _data(Est)
         est = Est(hidden_layer_sizes=(3,), max_iter=3, random_state=0).fit(X_fit, y_fit)
         getattr(est, method)(X)
+
     return run
 
 
@@ -135,6 +141,7 @@ def _partial_fit_then(X2):
         kwargs = {"classes": [0, 1, 2]} if Est in (MLPClassifier, sk.MLPClassifier) else {}
         est = Est(hidden_layer_sizes=(3,), random_state=0).partial_fit(X, y, **kwargs)
         est.partial_fit(X2, y)
+
     return run
 
 
@@ -172,12 +179,14 @@ def _bad_inputs():
             (f"{kind}-predict-empty-X", _predict(X[:0]), kind),
             (f"{kind}-fit-zero-features", _fit(X[:, :0], y), kind),
             (f"{kind}-fit-X-longer-than-y", _fit(X, y[:29]), kind),
-            (f"{kind}-fit-sample-weight-too-short", _fit(X, y, sample_weight=np.ones(29)),
-             kind),
+            (f"{kind}-fit-sample-weight-too-short", _fit(X, y, sample_weight=np.ones(29)), kind),
             (f"{kind}-fit-sample-weight-2d", _fit(X, y, sample_weight=np.ones((30, 2))), kind),
             (f"{kind}-predict-too-few-features", _predict(X[:, :3]), kind),
-            (f"{kind}-predict-too-many-features-csr",
-             _predict(sp.csr_matrix(np.hstack([X, X]))), kind),
+            (
+                f"{kind}-predict-too-many-features-csr",
+                _predict(sp.csr_matrix(np.hstack([X, X]))),
+                kind,
+            ),
             (f"{kind}-partial-fit-other-feature-count", _partial_fit_then(X[:, :2]), kind),
             (f"{kind}-fit-3d-X", _fit(X.reshape(30, 2, 2), y), kind),
             (f"{kind}-predict-3d-X", _predict(X.reshape(30, 2, 2)), kind),
@@ -186,8 +195,7 @@ def _bad_inputs():
             (f"{kind}-fit-complex-X", _fit(X.astype(complex), y), kind),
             (f"{kind}-fit-nan-sample-weight", _fit(X, y, sample_weight=sw_nan), kind),
             (f"{kind}-fit-inf-sample-weight", _fit(X, y, sample_weight=sw_inf), kind),
-            (f"{kind}-fit-all-zero-sample-weight", _fit(X, y, sample_weight=np.zeros(30)),
-             kind),
+            (f"{kind}-fit-all-zero-sample-weight", _fit(X, y, sample_weight=np.zeros(30)), kind),
         ]
     cases += [
         ("regressor-fit-nan-y", _fit(X, y_nan), "regressor"),
@@ -195,12 +203,21 @@ def _bad_inputs():
         ("regressor-fit-3d-y", _fit(X, np.zeros((30, 2, 2))), "regressor"),
         ("classifier-fit-continuous-y", _fit(X, yr), "classifier"),
         # one sample cannot be split for early stopping, whatever the target
-        ("classifier-fit-one-sample-early-stopping",
-         _fit(X[:1], yc[:1], {"early_stopping": True}), "classifier"),
-        ("classifier-fit-one-sample-multilabel-early-stopping",
-         _fit(X[:1], np.array([[1, 0, 1]]), {"early_stopping": True}), "classifier"),
-        ("regressor-fit-one-sample-early-stopping",
-         _fit(X[:1], yr[:1], {"early_stopping": True}), "regressor"),
+        (
+            "classifier-fit-one-sample-early-stopping",
+            _fit(X[:1], yc[:1], {"early_stopping": True}),
+            "classifier",
+        ),
+        (
+            "classifier-fit-one-sample-multilabel-early-stopping",
+            _fit(X[:1], np.array([[1, 0, 1]]), {"early_stopping": True}),
+            "classifier",
+        ),
+        (
+            "regressor-fit-one-sample-early-stopping",
+            _fit(X[:1], yr[:1], {"early_stopping": True}),
+            "regressor",
+        ),
     ]
     return cases
 
@@ -295,8 +312,14 @@ def test_negative_sample_weight_refused(Est, SkEst):
         with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
             est.fit(X, y, sample_weight=weights)
         assert not hasattr(est, "coefs_")
-        assert _outcome(lambda w=weights: SkEst(hidden_layer_sizes=(3,), max_iter=3).fit(
-            X, y, sample_weight=w)) is None
+        assert (
+            _outcome(
+                lambda w=weights: SkEst(hidden_layer_sizes=(3,), max_iter=3).fit(
+                    X, y, sample_weight=w
+                )
+            )
+            is None
+        )
     kwargs = {"classes": [0, 1, 2]} if Est is MLPClassifier else {}
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         Est(hidden_layer_sizes=(3,)).partial_fit(X, y, sample_weight=sw, **kwargs)
@@ -322,8 +345,12 @@ def test_weights_that_vanish_in_float32_are_refused(Est, solver):
 @pytest.mark.parametrize(("Est", "SkEst"), ESTIMATORS, ids=EST_IDS)
 def test_extreme_magnitudes_give_clean_error_or_finite_model(Est, SkEst, solver):
     X, y = _data(Est, n=40)
-    inputs = {"1e300": X * 1e300, "1e300-csr": sp.csr_matrix(X * 1e300),
-              "3e37-float32": (X * 3e37).astype(np.float32), "1e-300": X * 1e-300}
+    inputs = {
+        "1e300": X * 1e300,
+        "1e300-csr": sp.csr_matrix(X * 1e300),
+        "3e37-float32": (X * 3e37).astype(np.float32),
+        "1e-300": X * 1e-300,
+    }
     kwargs = {"classes": [0, 1, 2]} if Est is MLPClassifier else {}
     methods = ["fit"] if solver == "lbfgs" else ["fit", "partial_fit"]
     for (name, Xi), method in itertools.product(inputs.items(), methods):
@@ -379,20 +406,42 @@ def test_unseen_string_label_at_partial_fit_leaves_model_untouched():
 
 # Hyperparameters test_api.py does not try: the new ones and wrong types.
 INVALID_PARAMS = [
-    {"dropout": 1.0}, {"dropout": -0.1}, {"dropout": "half"}, {"dropout": np.nan},
-    {"input_dropout": 1.0}, {"input_dropout": [0.1]}, {"residual": "yes"}, {"residual": 1},
-    {"max_grad_norm": 0}, {"max_grad_norm": -1.0}, {"max_grad_norm": "1"},
-    {"max_grad_norm": np.inf}, {"max_grad_norm": np.nan}, {"weight_init": "xavier"},
-    {"validation_metric": "f1"}, {"n_init": 0}, {"n_init": 1.5}, {"alpha": "0.1"},
-    {"alpha": np.nan}, {"batch_size": 1.5}, {"early_stopping": 1}, {"max_iter": 2.0},
-    {"learning_rate_init": np.nan}, {"tol": np.nan}, {"momentum": 1.5},
-    {"validation_fraction": 1.0}, {"random_state": "seed"}, {"hidden_layer_sizes": "64"},
-    {"activation": None}, {"learning_rate": "cosine"}, {"n_iter_no_change": 0},
+    {"dropout": 1.0},
+    {"dropout": -0.1},
+    {"dropout": "half"},
+    {"dropout": np.nan},
+    {"input_dropout": 1.0},
+    {"input_dropout": [0.1]},
+    {"residual": "yes"},
+    {"residual": 1},
+    {"max_grad_norm": 0},
+    {"max_grad_norm": -1.0},
+    {"max_grad_norm": "1"},
+    {"max_grad_norm": np.inf},
+    {"max_grad_norm": np.nan},
+    {"weight_init": "xavier"},
+    {"validation_metric": "f1"},
+    {"n_init": 0},
+    {"n_init": 1.5},
+    {"alpha": "0.1"},
+    {"alpha": np.nan},
+    {"batch_size": 1.5},
+    {"early_stopping": 1},
+    {"max_iter": 2.0},
+    {"learning_rate_init": np.nan},
+    {"tol": np.nan},
+    {"momentum": 1.5},
+    {"validation_fraction": 1.0},
+    {"random_state": "seed"},
+    {"hidden_layer_sizes": "64"},
+    {"activation": None},
+    {"learning_rate": "cosine"},
+    {"n_iter_no_change": 0},
 ]
 
 
 def _param_id(params):
-    (name, value), = params.items()
+    ((name, value),) = params.items()
     return f"{name}={value!r}"
 
 
@@ -422,8 +471,9 @@ def test_invalid_hyperparameter_value_or_type(Est, params):
 
 def _sorted_sets(msg):
     """``{'b', 'a'}`` -> ``{'a', 'b'}``: a set's order varies between set objects."""
-    return re.sub(r"\{([^{}]*)\}",
-                  lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", msg)
+    return re.sub(
+        r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", msg
+    )
 
 
 @pytest.mark.parametrize("sizes", [(3.5,), (3, "a"), [[3]], (4, -2)], ids=repr)
@@ -442,14 +492,20 @@ def test_malformed_hidden_layer_sizes_like_sklearn(Est, SkEst, sizes):
 def test_per_layer_dropout_checked_with_clear_message(Est):
     X, y = _data(Est)
     cases = [
-        ({"hidden_layer_sizes": (4, 3), "dropout": [0.1, 0.2, 0.3]},
-         r"one float per hidden layer \(2\), got 3 values"),
+        (
+            {"hidden_layer_sizes": (4, 3), "dropout": [0.1, 0.2, 0.3]},
+            r"one float per hidden layer \(2\), got 3 values",
+        ),
         ({"hidden_layer_sizes": (4, 3), "dropout": [0.1, 1.5]}, r"must be in \[0, 1\)"),
         ({"hidden_layer_sizes": (4, 3), "dropout": [0.1, np.nan]}, r"must be in \[0, 1\)"),
-        ({"hidden_layer_sizes": (4,), "dropout": 0.2, "solver": "lbfgs"},
-         "dropout and input_dropout must be 0 with solver='lbfgs'"),
-        ({"hidden_layer_sizes": (4,), "input_dropout": 0.2, "solver": "lbfgs"},
-         "dropout and input_dropout must be 0 with solver='lbfgs'"),
+        (
+            {"hidden_layer_sizes": (4,), "dropout": 0.2, "solver": "lbfgs"},
+            "dropout and input_dropout must be 0 with solver='lbfgs'",
+        ),
+        (
+            {"hidden_layer_sizes": (4,), "input_dropout": 0.2, "solver": "lbfgs"},
+            "dropout and input_dropout must be 0 with solver='lbfgs'",
+        ),
     ]
     for params, msg in cases:
         est = Est(max_iter=2, **params)
@@ -490,9 +546,11 @@ def test_residual_blocks_with_incompatible_widths(Est):
         ((2, 2, 3, 3, 3), 1, 2, 3, 2, 3),
     ]
     for sizes, block, inner, out, n_in, n_out in bad:
-        msg = (rf"block {block} \(hidden layers {inner} and {out}\) must output as many "
-               rf"units as it receives, but hidden layer {out - 2} has {n_in} units and "
-               rf"hidden layer {out} has {n_out}")
+        msg = (
+            rf"block {block} \(hidden layers {inner} and {out}\) must output as many "
+            rf"units as it receives, but hidden layer {out - 2} has {n_in} units and "
+            rf"hidden layer {out} has {n_out}"
+        )
         for solver in ("adam", "lbfgs"):
             est = Est(hidden_layer_sizes=sizes, residual=True, solver=solver, max_iter=2)
             with pytest.raises(ValueError, match=msg):
@@ -511,8 +569,15 @@ def test_residual_blocks_with_incompatible_widths(Est):
 
 
 # ------------------------------------------------------------- the fuzzer
-_TARGETS = ["binary", "multiclass", "one_class", "strings", "multilabel", "regression",
-            "multi_regression"]
+_TARGETS = [
+    "binary",
+    "multiclass",
+    "one_class",
+    "strings",
+    "multilabel",
+    "regression",
+    "multi_regression",
+]
 
 
 @st.composite
@@ -557,8 +622,19 @@ def _fuzz_cases(draw):
     )
     weights = draw(st.sampled_from([None, None, "random", "some_zero"]))
     seed = draw(st.integers(0, 2**32 - 1))
-    return dict(n=n, d=d, dtype=dtype, fmt=fmt, sparsity=sparsity, scale=scale,
-                target=target, params=params, method=method, weights=weights, seed=seed)
+    return dict(
+        n=n,
+        d=d,
+        dtype=dtype,
+        fmt=fmt,
+        sparsity=sparsity,
+        scale=scale,
+        target=target,
+        params=params,
+        method=method,
+        weights=weights,
+        seed=seed,
+    )
 
 
 def _fuzz_data(case):
@@ -614,12 +690,32 @@ def _check_fitted_outputs(est, X, case):
 
 
 def _diverging_case(**changes):
-    base = dict(n=37, d=2, dtype="int64", fmt="dense", sparsity=0.0, scale=1000.0,
-                target="multi_regression", method="partial_fit", weights=None, seed=973320,
-                params=dict(hidden_layer_sizes=(1,), activation="elu", solver="sgd",
-                            dropout=0.9, input_dropout=0.0, residual=False,
-                            max_grad_norm=None, batch_size=1, early_stopping=False,
-                            weight_init="glorot_uniform", max_iter=1, random_state=0))
+    base = dict(
+        n=37,
+        d=2,
+        dtype="int64",
+        fmt="dense",
+        sparsity=0.0,
+        scale=1000.0,
+        target="multi_regression",
+        method="partial_fit",
+        weights=None,
+        seed=973320,
+        params=dict(
+            hidden_layer_sizes=(1,),
+            activation="elu",
+            solver="sgd",
+            dropout=0.9,
+            input_dropout=0.0,
+            residual=False,
+            max_grad_norm=None,
+            batch_size=1,
+            early_stopping=False,
+            weight_init="glorot_uniform",
+            max_iter=1,
+            random_state=0,
+        ),
+    )
     return {**base, **changes}
 
 
@@ -627,17 +723,36 @@ def _diverging_case(**changes):
 # first ends with loss_curve_ [9.6e105, inf] and outputs inf; the second with
 # loss 2e30, weights 3e25 and a float32 output that overflows to inf.
 @example(case=_diverging_case())
-@example(case=_diverging_case(
-    n=1, dtype="float32", target="regression", seed=0,
-    params=dict(hidden_layer_sizes=(1, 1, 1), activation="elu", solver="sgd", dropout=0.0,
-                input_dropout=0.0, residual=True, max_grad_norm=None, batch_size="auto",
-                early_stopping=False, weight_init="glorot_uniform", max_iter=1,
-                random_state=0)))
+@example(
+    case=_diverging_case(
+        n=1,
+        dtype="float32",
+        target="regression",
+        seed=0,
+        params=dict(
+            hidden_layer_sizes=(1, 1, 1),
+            activation="elu",
+            solver="sgd",
+            dropout=0.0,
+            input_dropout=0.0,
+            residual=True,
+            max_grad_norm=None,
+            batch_size="auto",
+            early_stopping=False,
+            weight_init="glorot_uniform",
+            max_iter=1,
+            random_state=0,
+        ),
+    )
+)
 # CI runs the same 150 examples every time (derandomize); a long exploratory
 # run (SKNN_TRAIN_FUZZ_EXAMPLES=3000) draws new ones.
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-          derandomize="SKNN_TRAIN_FUZZ_EXAMPLES" not in os.environ,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize="SKNN_TRAIN_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=_fuzz_cases())
 def test_fuzz_error_or_finite_model(case):
     """Whatever the shape, dtype, format, target and hyperparameters: a ValueError
@@ -685,8 +800,7 @@ def standardised_regression():
 def test_divergence_is_an_error_naming_the_fixes(standardised_regression, dtype):
     X, y = standardised_regression
     X = X.astype(dtype)
-    params = dict(hidden_layer_sizes=(64, 64), solver="sgd", learning_rate_init=1.0,
-                  random_state=0)
+    params = dict(hidden_layer_sizes=(64, 64), solver="sgd", learning_rate_init=1.0, random_state=0)
     est = MLPRegressor(**params)
     with pytest.raises(ValueError) as info:
         est.fit(X, y)
@@ -717,8 +831,14 @@ def test_divergence_is_an_error_naming_the_fixes(standardised_regression, dtype)
 def test_divergence_never_gives_nan_predictions(standardised_regression, seed):
     X, y = standardised_regression
     for es in (False, True):
-        est = MLPRegressor(hidden_layer_sizes=(64, 64), solver="sgd", learning_rate_init=1.0,
-                           random_state=seed, early_stopping=es, max_iter=30)
+        est = MLPRegressor(
+            hidden_layer_sizes=(64, 64),
+            solver="sgd",
+            learning_rate_init=1.0,
+            random_state=seed,
+            early_stopping=es,
+            max_iter=30,
+        )
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
             try:
@@ -729,8 +849,11 @@ def test_divergence_never_gives_nan_predictions(standardised_regression, seed):
                 continue
         assert all(np.isfinite(a).all() for a in est.coefs_ + est.intercepts_)
         assert np.isfinite(est.predict(X)).all()
-        diverging = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)
-                     and "diverg" in str(w.message)]
+        diverging = [
+            str(w.message)
+            for w in rec
+            if issubclass(w.category, ConvergenceWarning) and "diverg" in str(w.message)
+        ]
         for msg in diverging:  # every divergence warning names the two fixes
             assert "learning_rate_init" in msg and "max_grad_norm" in msg, msg
         if est._diverged_at is not None:  # weights went non-finite, best ones restored
@@ -749,8 +872,13 @@ def _determinism_models():
     common = dict(random_state=7, max_iter=8, dropout=0.3, input_dropout=0.1, batch_size=32)
     return {
         "clf-adam": MLPClassifier((10, 6, 10), residual=True, **common),
-        "reg-sgd": MLPRegressor(hidden_layer_sizes=(12,), solver="sgd", max_grad_norm=1.0,
-                                learning_rate_init=0.05, **common),
+        "reg-sgd": MLPRegressor(
+            hidden_layer_sizes=(12,),
+            solver="sgd",
+            max_grad_norm=1.0,
+            learning_rate_init=0.05,
+            **common,
+        ),
     }
 
 
@@ -846,8 +974,9 @@ def test_grid_search_parallel_is_deterministic(dtype):
                 np.testing.assert_array_equal(a, b, err_msg=k)
     assert first.best_params_["dropout"] > 0
     with _quiet():
-        plain = MLPClassifier((8,), max_iter=6, batch_size=16, random_state=3,
-                              **first.best_params_).fit(X, y)
+        plain = MLPClassifier(
+            (8,), max_iter=6, batch_size=16, random_state=3, **first.best_params_
+        ).fit(X, y)
     assert first.best_estimator_._theta.dtype == dtype
     np.testing.assert_array_equal(first.best_estimator_._theta, plain._theta)
     np.testing.assert_array_equal(second.best_estimator_._theta, plain._theta)
@@ -862,13 +991,30 @@ def _thread_jobs():
     Xs = X.copy()
     Xs[np.abs(Xs) < 0.7] = 0
     return [
-        (MLPClassifier((16, 8, 16), residual=True, dropout=0.2, max_iter=15, random_state=0),
-         X, yc),
-        (MLPRegressor(hidden_layer_sizes=(12,), solver="sgd", max_grad_norm=0.5, max_iter=15,
-                      random_state=1), X.astype(np.float32), yr),
+        (
+            MLPClassifier((16, 8, 16), residual=True, dropout=0.2, max_iter=15, random_state=0),
+            X,
+            yc,
+        ),
+        (
+            MLPRegressor(
+                hidden_layer_sizes=(12,),
+                solver="sgd",
+                max_grad_norm=0.5,
+                max_iter=15,
+                random_state=1,
+            ),
+            X.astype(np.float32),
+            yr,
+        ),
         (MLPClassifier((10,), solver="lbfgs", max_iter=40, random_state=2), X, yc),
-        (MLPRegressor(hidden_layer_sizes=(8, 8), early_stopping=True, max_iter=15,
-                      random_state=3), sp.csr_matrix(Xs), yr),
+        (
+            MLPRegressor(
+                hidden_layer_sizes=(8, 8), early_stopping=True, max_iter=15, random_state=3
+            ),
+            sp.csr_matrix(Xs),
+            yr,
+        ),
     ]
 
 
@@ -907,8 +1053,9 @@ def test_concurrent_fits_restore_the_blas_thread_limit(blas_at_two_threads):
     # BLAS settings alone. Two fits overlapping in threads, the first one ending
     # first, must not leave the whole process at one BLAS thread.
     def blas_threads():
-        return [(d["filepath"], d["num_threads"]) for d in threadpool_info()
-                if d["user_api"] == "blas"]
+        return [
+            (d["filepath"], d["num_threads"]) for d in threadpool_info() if d["user_api"] == "blas"
+        ]
 
     before = blas_threads()
     assert before and all(n == 2 for _, n in before)
@@ -920,13 +1067,15 @@ def test_concurrent_fits_restore_the_blas_thread_limit(blas_at_two_threads):
     def fit(name, max_iter):
         t0 = time.perf_counter()
         with _quiet():
-            MLPClassifier((64,), max_iter=max_iter, tol=0, n_iter_no_change=10**6,
-                          random_state=0).fit(X, y)
+            MLPClassifier(
+                (64,), max_iter=max_iter, tol=0, n_iter_no_change=10**6, random_state=0
+            ).fit(X, y)
         spans[name] = (t0, time.perf_counter())
 
     fit("warm-up", 1)  # kernels loaded
     fit("two", 2)
     fit("eight", 8)
+
     def took(name):
         return spans[name][1] - spans[name][0]
 
@@ -972,8 +1121,9 @@ def test_kernels_release_the_gil():
 
     def fit(max_iter):
         with _quiet():
-            MLPRegressor(hidden_layer_sizes=(64,), max_iter=max_iter, tol=0,
-                         random_state=0).fit(X, y)
+            MLPRegressor(hidden_layer_sizes=(64,), max_iter=max_iter, tol=0, random_state=0).fit(
+                X, y
+            )
 
     fit(1)  # kernels loaded
     t0 = time.perf_counter()
@@ -1009,9 +1159,11 @@ def test_kernels_release_the_gil():
             spin(n_spin)
 
     holding = _counter_during(holding_epochs, window) / idle
-    print(f"\nGIL: {n_epochs} epochs of {epoch * 1e3:.0f} ms; counter during the fit at "
-          f"{ratio:.2f} of the idle rate ({during_fit} vs {idle} iterations in "
-          f"{window} s); with GIL-holding calls of the same length {holding:.3f}")
+    print(
+        f"\nGIL: {n_epochs} epochs of {epoch * 1e3:.0f} ms; counter during the fit at "
+        f"{ratio:.2f} of the idle rate ({during_fit} vs {idle} iterations in "
+        f"{window} s); with GIL-holding calls of the same length {holding:.3f}"
+    )
     assert holding < 0.2
     assert ratio > 0.3
 
@@ -1036,16 +1188,23 @@ def test_no_memory_growth_over_long_partial_fit_and_fit_loops():
             if i == 50:
                 readings["fit_start"] = _rss_bytes()
             Est = MLPClassifier if i % 2 else MLPRegressor
-            model = Est(hidden_layer_sizes=(6, 4), max_iter=3, random_state=i,
-                        solver=("adam", "sgd", "lbfgs")[i % 3], early_stopping=i % 4 == 1)
+            model = Est(
+                hidden_layer_sizes=(6, 4),
+                max_iter=3,
+                random_state=i,
+                solver=("adam", "sgd", "lbfgs")[i % 3],
+                early_stopping=i % 4 == 1,
+            )
             model.fit(X.astype(np.float32) if i % 5 == 0 else X, y)
             model.predict(Xs)
     readings["fit_end"] = _rss_bytes()
     t2 = time.perf_counter()
     mb = {k: v / 2**20 for k, v in readings.items()}
-    print(f"\nRSS partial_fit x1000: {mb['partial_fit_start']:.1f} -> "
-          f"{mb['partial_fit_end']:.1f} MB ({t1 - t0:.2f} s); fit/predict x200: "
-          f"{mb['fit_start']:.1f} -> {mb['fit_end']:.1f} MB ({t2 - t1:.2f} s)")
+    print(
+        f"\nRSS partial_fit x1000: {mb['partial_fit_start']:.1f} -> "
+        f"{mb['partial_fit_end']:.1f} MB ({t1 - t0:.2f} s); fit/predict x200: "
+        f"{mb['fit_start']:.1f} -> {mb['fit_end']:.1f} MB ({t2 - t1:.2f} s)"
+    )
     assert est.n_iter_ == 1 and est.t_ == 1000 * 16
     assert mb["partial_fit_end"] - mb["partial_fit_start"] < 20
     assert mb["fit_end"] - mb["fit_start"] < 20
@@ -1086,10 +1245,12 @@ def test_peak_memory_of_a_large_float32_fit_stays_near_the_data_size():
     out = _run_python(_PEAK)
     data, before_data, after_data, peak, maxrss = map(int, out.split()[-5:])
     increase = peak - after_data
-    print(f"\npeak RSS: data {data / 2**20:.1f} MB; RSS {before_data / 2**20:.1f} MB before "
-          f"the data, {after_data / 2**20:.1f} MB after, peak {peak / 2**20:.1f} MB "
-          f"(ru_maxrss {maxrss / 2**20:.1f} MB): fit + predict added "
-          f"{increase / 2**20:.1f} MB")
+    print(
+        f"\npeak RSS: data {data / 2**20:.1f} MB; RSS {before_data / 2**20:.1f} MB before "
+        f"the data, {after_data / 2**20:.1f} MB after, peak {peak / 2**20:.1f} MB "
+        f"(ru_maxrss {maxrss / 2**20:.1f} MB): fit + predict added "
+        f"{increase / 2**20:.1f} MB"
+    )
     assert data == 200_000 * 50 * 4
     assert after_data - before_data >= 0.9 * data  # the data is resident
     assert increase < data
@@ -1139,7 +1300,8 @@ _CORRUPTIONS = {
     "coef-column-dropped": lambda s: s["coefs_"].__setitem__(0, s["coefs_"][0][:, :-1]),
     "coef-transposed": lambda s: s["coefs_"].__setitem__(1, s["coefs_"][1].T),
     "intercept-too-long": lambda s: s["intercepts_"].__setitem__(
-        1, np.append(s["intercepts_"][1], 0.0)),
+        1, np.append(s["intercepts_"][1], 0.0)
+    ),
     # one array fewer: the layer count no longer matches
     "intercept-missing": lambda s: s["intercepts_"].pop(),
     "coef-missing": lambda s: s["coefs_"].pop(),

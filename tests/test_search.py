@@ -18,8 +18,15 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknn_train import MLPClassifier, MLPRegressor
 
-NEW = dict(dropout=[0.1, 0.2, 0.0], input_dropout=0.1, residual=True, max_grad_norm=2.0,
-           weight_init="he_normal", validation_metric="loss", n_init=2)
+NEW = dict(
+    dropout=[0.1, 0.2, 0.0],
+    input_dropout=0.1,
+    residual=True,
+    max_grad_norm=2.0,
+    weight_init="he_normal",
+    validation_metric="loss",
+    n_init=2,
+)
 
 
 def test_clone_and_set_params_keep_new_hyperparameters():
@@ -30,11 +37,21 @@ def test_clone_and_set_params_keep_new_hyperparameters():
     assert (cloned.dropout, cloned.residual, cloned.max_grad_norm) == (0.3, False, None)
 
 
-@pytest.mark.parametrize("bad", [
-    dict(dropout=1.0), dict(dropout=-0.1), dict(input_dropout=1.0), dict(residual="yes"),
-    dict(max_grad_norm=0.0), dict(max_grad_norm=-1.0), dict(weight_init="xavier"),
-    dict(validation_metric="auc"), dict(n_init=0), dict(activation="swish"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(dropout=1.0),
+        dict(dropout=-0.1),
+        dict(input_dropout=1.0),
+        dict(residual="yes"),
+        dict(max_grad_norm=0.0),
+        dict(max_grad_norm=-1.0),
+        dict(weight_init="xavier"),
+        dict(validation_metric="auc"),
+        dict(n_init=0),
+        dict(activation="swish"),
+    ],
+)
 def test_invalid_new_hyperparameters_raise_invalid_parameter_error(bad):
     X, y = classification(n_samples=30)
     with pytest.raises(InvalidParameterError):
@@ -43,8 +60,11 @@ def test_invalid_new_hyperparameters_raise_invalid_parameter_error(bad):
 
 def test_clear_errors_for_inconsistent_settings():
     X, y = classification(n_samples=40)
-    with pytest.raises(ValueError, match=r"block 1 .* hidden layer 1 has 16 units and "
-                                         r"hidden layer 3 has 12"):
+    with pytest.raises(
+        ValueError,
+        match=r"block 1 .* hidden layer 1 has 16 units and "
+        r"hidden layer 3 has 12",
+    ):
         MLPClassifier((16, 8, 12), residual=True).fit(X, y)
     with pytest.raises(ValueError, match="one float per hidden layer"):
         MLPClassifier((8, 8), dropout=[0.1, 0.2, 0.3]).fit(X, y)
@@ -90,10 +110,18 @@ def test_new_hyperparameters_with_partial_fit_warm_start_dtype_sparse(
     X = X.astype(dtype)
     if sparse:
         X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0, X))
-    params = dict(hidden_layer_sizes=(12, 6, 12), residual=True, dropout=[0.1, 0.2, 0.1],
-                  input_dropout=0.1, max_grad_norm=1.0, activation=activation,
-                  weight_init="he_uniform", solver=solver, random_state=0,
-                  learning_rate_init=0.05)
+    params = dict(
+        hidden_layer_sizes=(12, 6, 12),
+        residual=True,
+        dropout=[0.1, 0.2, 0.1],
+        input_dropout=0.1,
+        max_grad_norm=1.0,
+        activation=activation,
+        weight_init="he_uniform",
+        solver=solver,
+        random_state=0,
+        learning_rate_init=0.05,
+    )
     est = MLPClassifier(max_iter=4, **params).fit(X, y)
     assert est.coefs_[0].dtype == dtype and est.predict_proba(X).dtype == dtype
     assert len(est.grad_norm_curve_) == len(est.clip_fraction_curve_) == 4
@@ -108,11 +136,19 @@ def test_new_hyperparameters_with_partial_fit_warm_start_dtype_sparse(
 
 def test_regressor_takes_the_new_hyperparameters():
     X, y = regression()
-    est = MLPRegressor(hidden_layer_sizes=(16, 8, 16), residual=True, dropout=0.1,
-                       max_grad_norm=1.0, activation="gelu", early_stopping=True,
-                       validation_metric="loss", n_init=2, max_iter=200,
-                       learning_rate_init=0.01,
-                       random_state=0).fit(X, y)
+    est = MLPRegressor(
+        hidden_layer_sizes=(16, 8, 16),
+        residual=True,
+        dropout=0.1,
+        max_grad_norm=1.0,
+        activation="gelu",
+        early_stopping=True,
+        validation_metric="loss",
+        n_init=2,
+        max_iter=200,
+        learning_rate_init=0.01,
+        random_state=0,
+    ).fit(X, y)
     assert est.score(X, y) > 0.5
     assert len(est.validation_loss_curve_) == est.n_iter_
     assert est.best_validation_loss_ == pytest.approx(-max(est.init_scores_))
@@ -120,8 +156,12 @@ def test_regressor_takes_the_new_hyperparameters():
 
 def test_grid_search_in_a_pipeline_with_process_workers():
     X, y = classification(n_samples=120)
-    pipe = Pipeline([("scale", StandardScaler()),
-                     ("mlp", MLPClassifier((16, 8, 16), max_iter=5, random_state=0))])
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("mlp", MLPClassifier((16, 8, 16), max_iter=5, random_state=0)),
+        ]
+    )
     grid = {
         "mlp__dropout": [0.0, 0.2],
         "mlp__residual": [False, True],
@@ -145,7 +185,10 @@ def test_randomized_search_with_scipy_distributions():
     search = RandomizedSearchCV(
         MLPClassifier((16,), max_iter=5, random_state=0),
         {"dropout": uniform(0.0, 0.5), "alpha": loguniform(1e-5, 1e-1)},
-        n_iter=6, cv=3, random_state=0, n_jobs=2,
+        n_iter=6,
+        cv=3,
+        random_state=0,
+        n_jobs=2,
     ).fit(X, y)
     dropouts = [p["dropout"] for p in search.cv_results_["params"]]
     assert len(set(dropouts)) == 6 and all(0 <= d < 0.5 for d in dropouts)
@@ -154,14 +197,19 @@ def test_randomized_search_with_scipy_distributions():
 
 def test_grid_over_n_init_and_weight_init_and_halving_search():
     X, y = classification(n_samples=150)
-    grid = {"n_init": [1, 2], "weight_init": ["glorot_uniform", "he_uniform",
-                                              "he_normal", "lecun_normal"]}
+    grid = {
+        "n_init": [1, 2],
+        "weight_init": ["glorot_uniform", "he_uniform", "he_normal", "lecun_normal"],
+    }
     search = GridSearchCV(MLPClassifier((8,), max_iter=5, random_state=0), grid, cv=3)
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 8
     halving = HalvingGridSearchCV(
         MLPClassifier((8,), max_iter=5, random_state=0),
         {"dropout": [0.0, 0.2], "residual": [False], "max_grad_norm": [None, 1.0]},
-        cv=3, factor=2, random_state=0, min_resources=40,
+        cv=3,
+        factor=2,
+        random_state=0,
+        min_resources=40,
     ).fit(X, y)
     assert halving.best_params_["dropout"] in (0.0, 0.2)

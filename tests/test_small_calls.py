@@ -34,8 +34,14 @@ def _sklearn_twin(est):
     """A scikit-learn MLP holding ``est``'s weights: its forward pass is the reference."""
     cls = sk.MLPClassifier if is_classifier(est) else sk.MLPRegressor
     ref = cls(hidden_layer_sizes=est.hidden_layer_sizes, activation=est.activation)
-    for name in ("coefs_", "intercepts_", "n_layers_", "n_outputs_", "out_activation_",
-                 "n_features_in_"):
+    for name in (
+        "coefs_",
+        "intercepts_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "n_features_in_",
+    ):
         setattr(ref, name, getattr(est, name))
     if is_classifier(est):
         ref.classes_ = est.classes_
@@ -174,8 +180,10 @@ def test_predict_errors_and_warnings_like_sklearn():
     for est in (ours, ref):
         with pytest.warns(UserWarning, match="X has feature names, but"):
             est.predict_proba(frame.iloc[:1])
-    named, named_ref = MLPClassifier(**params).fit(frame, y), sk.MLPClassifier(**params).fit(
-        frame, y)
+    named, named_ref = (
+        MLPClassifier(**params).fit(frame, y),
+        sk.MLPClassifier(**params).fit(frame, y),
+    )
     for est in (named, named_ref):
         with pytest.warns(UserWarning, match="X does not have valid feature names"):
             est.predict_proba(X[:1])
@@ -224,10 +232,8 @@ def _target_data(target):
 def test_partial_fit_after_partial_fit_matches_sklearn(target, classes_every_call):
     X, y = _target_data(target)
     regressor = target in ("regression", "two targets")
-    Est, SkEst = (MLPRegressor, sk.MLPRegressor) if regressor else (MLPClassifier,
-                                                                    sk.MLPClassifier)
-    params = dict(hidden_layer_sizes=(10,), batch_size=16, random_state=0,
-                  learning_rate_init=0.01)
+    Est, SkEst = (MLPRegressor, sk.MLPRegressor) if regressor else (MLPClassifier, sk.MLPClassifier)
+    params = dict(hidden_layer_sizes=(10,), batch_size=16, random_state=0, learning_rate_init=0.01)
     # Multi-output squared error: sknn_train reports the sum over outputs,
     # scikit-learn the mean (test_fixed_bugs.py); with alpha=0 that is all.
     scale = 1.0
@@ -241,8 +247,7 @@ def test_partial_fit_after_partial_fit_matches_sklearn(target, classes_every_cal
         ours.partial_fit(X[rows], y[rows], **kwargs)
         ref.partial_fit(X[rows], y[rows], **kwargs)
     assert ours.t_ == ref.t_ == 2 * len(X)
-    np.testing.assert_allclose(ours.loss_curve_, scale * np.asarray(ref.loss_curve_),
-                               rtol=RTOL)
+    np.testing.assert_allclose(ours.loss_curve_, scale * np.asarray(ref.loss_curve_), rtol=RTOL)
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
     if regressor:
@@ -283,8 +288,7 @@ def test_partial_fit_with_a_subset_of_the_classes_and_sample_weight():
         keep = y[rows] != k  # each later chunk misses one class
         kwargs = {"classes": [0, 1, 2, 3]} if k == 0 else {}
         for est in (ours, ref):
-            est.partial_fit(X[rows][keep], y[rows][keep], sample_weight=sw[rows][keep],
-                            **kwargs)
+            est.partial_fit(X[rows][keep], y[rows][keep], sample_weight=sw[rows][keep], **kwargs)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=RTOL)
 
 
@@ -344,8 +348,7 @@ def _later_call_cases(regressor):
 @pytest.mark.parametrize("regressor", [False, True], ids=["classifier", "regressor"])
 def test_later_partial_fit_errors_like_sklearn(regressor):
     X, y, cases = _later_call_cases(regressor)
-    Est, SkEst = (MLPRegressor, sk.MLPRegressor) if regressor else (MLPClassifier,
-                                                                    sk.MLPClassifier)
+    Est, SkEst = (MLPRegressor, sk.MLPRegressor) if regressor else (MLPClassifier, sk.MLPClassifier)
     kwargs = {} if regressor else {"classes": [0, 1, 2]}
     for name, (Xb, yb) in cases.items():
         ours = Est(hidden_layer_sizes=(5,), random_state=0)

@@ -31,8 +31,14 @@ def test_residual_blocks_cure_vanishing_gradients(deep_data, seed):
     # (0.693); with residual blocks the ratio is ~1-2 and the loss falls to
     # ~0.44-0.49 in the same 40 epochs.
     X, y = deep_data
-    params = dict(hidden_layer_sizes=(16,) * 17, activation="logistic", max_iter=40,
-                  random_state=seed, tol=0, n_iter_no_change=1000)
+    params = dict(
+        hidden_layer_sizes=(16,) * 17,
+        activation="logistic",
+        max_iter=40,
+        random_state=seed,
+        tol=0,
+        n_iter_no_change=1000,
+    )
     plain = MLPClassifier(**params).fit(X, y)
     res = MLPClassifier(residual=True, **params).fit(X, y)
     g_plain = np.asarray(plain.layer_grad_norm_curve_)
@@ -55,8 +61,13 @@ def test_clipping_tames_a_too_large_learning_rate(regression_data, seed):
     # sgd at learning rate 0.5 with momentum: R^2 0.13-0.55 without clipping,
     # 0.90-0.999 with max_grad_norm=1 (4-10% of the updates clipped).
     X, y = regression_data
-    params = dict(hidden_layer_sizes=(64, 64), solver="sgd", learning_rate_init=0.5,
-                  max_iter=50, random_state=seed)
+    params = dict(
+        hidden_layer_sizes=(64, 64),
+        solver="sgd",
+        learning_rate_init=0.5,
+        max_iter=50,
+        random_state=seed,
+    )
     wild = MLPRegressor(**params).fit(X, y)
     tame = MLPRegressor(max_grad_norm=1.0, **params).fit(X, y)
     assert wild.score(X, y) < 0.6
@@ -92,8 +103,15 @@ def test_fused_step_equals_finish_then_step(solver, dtype):
     # weights spans two blocks, and the diagnostics must agree too.
     X, y = make_regression(n_samples=300, n_features=70, random_state=0)
     X = StandardScaler().fit_transform(X).astype(dtype)
-    params = dict(hidden_layer_sizes=(80, 30), solver=solver, max_iter=5, random_state=0,
-                  learning_rate_init=1e-3, tol=0, n_iter_no_change=100)
+    params = dict(
+        hidden_layer_sizes=(80, 30),
+        solver=solver,
+        max_iter=5,
+        random_state=0,
+        learning_rate_init=1e-3,
+        tol=0,
+        n_iter_no_change=100,
+    )
     fused = MLPRegressor(**params).fit(X, y / 100)
     split = MLPRegressor(max_grad_norm=1e30, **params).fit(X, y / 100)
     rtol = 1e-10 if dtype == np.float64 else 1e-4
@@ -111,8 +129,9 @@ def test_dead_relu_units_are_reported_and_leaky_relu_avoids_them(seed):
     # relu layer dies; leaky_relu's units keep a gradient and none die.
     X, y = make_classification(n_samples=800, n_features=20, random_state=0)
     X = 5 * StandardScaler().fit_transform(X)
-    params = dict(hidden_layer_sizes=(64, 64), learning_rate_init=0.05, max_iter=30,
-                  random_state=seed)
+    params = dict(
+        hidden_layer_sizes=(64, 64), learning_rate_init=0.05, max_iter=30, random_state=seed
+    )
     relu = MLPClassifier(**params).fit(X, y)
     leaky = MLPClassifier(activation="leaky_relu", **params).fit(X, y)
     assert relu.dead_units_.shape == (2,)
@@ -130,11 +149,18 @@ def test_dropout_narrows_the_generalisation_gap(seed):
     # 200 noisy training rows, (256, 256) units, 100 epochs: without dropout the
     # train/test accuracy gap is 0.25-0.29 and the log-loss gap 1.2-1.5; with
     # dropout 0.7 they are 0.12-0.17 and 0.28-0.38.
-    X, y = make_classification(n_samples=1200, n_features=30, n_informative=8, flip_y=0.3,
-                               random_state=seed)
+    X, y = make_classification(
+        n_samples=1200, n_features=30, n_informative=8, flip_y=0.3, random_state=seed
+    )
     Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=200, random_state=seed)
-    params = dict(hidden_layer_sizes=(256, 256), max_iter=100, random_state=seed, tol=0,
-                  n_iter_no_change=1000, alpha=0)
+    params = dict(
+        hidden_layer_sizes=(256, 256),
+        max_iter=100,
+        random_state=seed,
+        tol=0,
+        n_iter_no_change=1000,
+        alpha=0,
+    )
     gaps = {}
     for p in (0.0, 0.7):
         m = MLPClassifier(dropout=p, **params).fit(Xtr, ytr)
@@ -148,9 +174,15 @@ def test_dropout_narrows_the_generalisation_gap(seed):
 @pytest.mark.parametrize("metric", ["score", "loss"])
 def test_early_stopping_stops_after_patience_and_restores_the_best(metric):
     X, y = make_classification(n_samples=400, n_features=20, flip_y=0.2, random_state=0)
-    m = MLPClassifier((128,), early_stopping=True, validation_metric=metric,
-                      n_iter_no_change=5, max_iter=500, random_state=0,
-                      learning_rate_init=0.01).fit(X, y)
+    m = MLPClassifier(
+        (128,),
+        early_stopping=True,
+        validation_metric=metric,
+        n_iter_no_change=5,
+        max_iter=500,
+        random_state=0,
+        learning_rate_init=0.01,
+    ).fit(X, y)
     assert m.n_iter_ < 500
     curve = m.validation_scores_ if metric == "score" else m.validation_loss_curve_
     curve = np.asarray(curve)
@@ -165,8 +197,9 @@ def test_early_stopping_stops_after_patience_and_restores_the_best(metric):
     for shape in [(20, 128), (128,), (128, 1), (1,)]:
         rng.uniform(size=shape)
     Y = np.asarray(y)[:, None].astype(float)
-    _, val_idx = validation_split(len(y), m.validation_fraction, rng,
-                                  stratification_labels(Y, "binary"))
+    _, val_idx = validation_split(
+        len(y), m.validation_fraction, rng, stratification_labels(Y, "binary")
+    )
     if metric == "score":
         assert m.score(X[val_idx], y[val_idx]) == pytest.approx(m.best_validation_score_)
     else:
@@ -195,21 +228,24 @@ def test_n_init_keeps_the_best_initialisation():
     # the first run alone is what n_init=1 gives
     single = MLPClassifier((8,), max_iter=20, random_state=0).fit(X, y)
     assert single.loss_ == pytest.approx(-m.init_scores_[0])
-    es = MLPClassifier((8,), n_init=3, early_stopping=True, max_iter=20,
-                       random_state=0).fit(X, y)
+    es = MLPClassifier((8,), n_init=3, early_stopping=True, max_iter=20, random_state=0).fit(X, y)
     assert es.best_validation_score_ == pytest.approx(max(es.init_scores_))
 
 
-@pytest.mark.parametrize("scheme,std", [
-    ("he_normal", lambda fi: np.sqrt(2 / fi)),
-    ("lecun_normal", lambda fi: np.sqrt(1 / fi)),
-    ("he_uniform", lambda fi: np.sqrt(6 / fi) / np.sqrt(3)),
-])
+@pytest.mark.parametrize(
+    "scheme,std",
+    [
+        ("he_normal", lambda fi: np.sqrt(2 / fi)),
+        ("lecun_normal", lambda fi: np.sqrt(1 / fi)),
+        ("he_uniform", lambda fi: np.sqrt(6 / fi) / np.sqrt(3)),
+    ],
+)
 def test_weight_init_schemes_have_their_variance(scheme, std):
     X = np.random.RandomState(0).randn(50, 400)
     y = np.arange(50) % 2
-    m = MLPClassifier((300,), weight_init=scheme, max_iter=1, learning_rate_init=1e-12,
-                      random_state=0).fit(X, y)
+    m = MLPClassifier(
+        (300,), weight_init=scheme, max_iter=1, learning_rate_init=1e-12, random_state=0
+    ).fit(X, y)
     W = m.coefs_[0]
     assert W.std() == pytest.approx(std(400), rel=0.02)
     assert abs(W.mean()) < 0.05 * W.std()

@@ -27,13 +27,37 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "sknn_train"
 
 #: Every constructor parameter at scikit-learn's / sknn_train's default.
 DEFAULTS = dict(
-    hidden_layer_sizes=(100,), activation="relu", solver="adam", alpha=0.0001,
-    batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-    max_iter=200, loss="squared_error", shuffle=True, random_state=None, tol=1e-4,
-    verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-    early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-    n_iter_no_change=10, max_fun=15000, dropout=0.0, input_dropout=0.0, residual=False,
-    max_grad_norm=None, weight_init="glorot_uniform", validation_metric="score", n_init=1,
+    hidden_layer_sizes=(100,),
+    activation="relu",
+    solver="adam",
+    alpha=0.0001,
+    batch_size="auto",
+    learning_rate="constant",
+    learning_rate_init=0.001,
+    power_t=0.5,
+    max_iter=200,
+    loss="squared_error",
+    shuffle=True,
+    random_state=None,
+    tol=1e-4,
+    verbose=False,
+    warm_start=False,
+    momentum=0.9,
+    nesterovs_momentum=True,
+    early_stopping=False,
+    validation_fraction=0.1,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    n_iter_no_change=10,
+    max_fun=15000,
+    dropout=0.0,
+    input_dropout=0.0,
+    residual=False,
+    max_grad_norm=None,
+    weight_init="glorot_uniform",
+    validation_metric="score",
+    n_init=1,
 )
 
 
@@ -42,11 +66,19 @@ def _setup(X, y, seed=0, incremental=False, **params):
     params = {**DEFAULTS, **params}
     Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float64)
     layout = Layout([X.shape[1], *params["hidden_layer_sizes"], Y.shape[1]])
-    config = resolve(params, n_samples=len(X), n_outputs=Y.shape[1], layout=layout,
-                     out_activation="identity", dtype=np.float64, incremental=incremental)
+    config = resolve(
+        params,
+        n_samples=len(X),
+        n_outputs=Y.shape[1],
+        layout=layout,
+        out_activation="identity",
+        dtype=np.float64,
+        incremental=incremental,
+    )
     rng = np.random.RandomState(seed)
-    theta = layout.pack(*initial_params(layout, config.weight_init, config.glorot_factor, rng),
-                        np.float64)
+    theta = layout.pack(
+        *initial_params(layout, config.weight_init, config.glorot_factor, rng), np.float64
+    )
     return config, KernelInput(X, np.float64), Y, np.ones(len(X)), theta, rng
 
 
@@ -82,12 +114,20 @@ def _reachable(module):
     return seen - {module}
 
 
-ESTIMATOR_MODULES = {"sknn_train._base", "sknn_train._mlp", "sknn_train._callbacks",
-                     "sknn_train.onnx", "sknn_train.cli", "sknn_train._display"}
+ESTIMATOR_MODULES = {
+    "sknn_train._base",
+    "sknn_train._mlp",
+    "sknn_train._callbacks",
+    "sknn_train.onnx",
+    "sknn_train.cli",
+    "sknn_train._display",
+}
 
 
-@pytest.mark.parametrize("module", ["sknn_train._train", "sknn_train._config",
-                                    "sknn_train._kernels.epoch", "sknn_train._warmup"])
+@pytest.mark.parametrize(
+    "module",
+    ["sknn_train._train", "sknn_train._config", "sknn_train._kernels.epoch", "sknn_train._warmup"],
+)
 def test_the_training_core_imports_no_estimator(module):
     reached = _reachable(module)
     assert "sknn_train._kernels.network" in reached or module == "sknn_train._kernels.epoch"
@@ -133,8 +173,9 @@ def test_history_continues_across_one_epoch_calls():
     for call in range(3):
         # the estimator re-seeds its generator on every call; the first one
         # drew the initial weights from it before shuffling
-        history = train_stochastic(data, Y, sw, theta, opt, config, history,
-                                   rng if call == 0 else np.random.RandomState(0))
+        history = train_stochastic(
+            data, Y, sw, theta, opt, config, history, rng if call == 0 else np.random.RandomState(0)
+        )
         est.partial_fit(X, y)
         assert history.stop_reason == "one_epoch"
     np.testing.assert_array_equal(theta, est._theta)
@@ -143,8 +184,9 @@ def test_history_continues_across_one_epoch_calls():
 
 def test_early_stopping_counts_patience_and_restores_the_best_parameters():
     X, y = regression()
-    config, data, Y, sw, theta, rng = _setup(X, y, hidden_layer_sizes=(5,), max_iter=50,
-                                             early_stopping=True, n_iter_no_change=2)
+    config, data, Y, sw, theta, rng = _setup(
+        X, y, hidden_layer_sizes=(5,), max_iter=50, early_stopping=True, n_iter_no_change=2
+    )
     scores = iter([0.1, 0.5, 0.4, 0.45, 0.5, 0.9])
     seen = []
 
@@ -154,8 +196,18 @@ def test_early_stopping_counts_patience_and_restores_the_best_parameters():
 
     opt = OptimizerState(config.solver, theta.size, theta.dtype, config.learning_rate_init)
     rows = np.arange(len(X) - 20, dtype=np.int64)
-    history = train_stochastic(data, Y, sw, theta, opt, config, History.start(theta, True),
-                               rng, train_rows=rows, validate=validate)
+    history = train_stochastic(
+        data,
+        Y,
+        sw,
+        theta,
+        opt,
+        config,
+        History.start(theta, True),
+        rng,
+        train_rows=rows,
+        validate=validate,
+    )
     # 0.5 at epoch 2, then three epochs without beating it by tol: 3 > n_iter_no_change
     assert history.n_iter == 5 and history.stop_reason == "no_improvement"
     assert history.validation_scores == [0.1, 0.5, 0.4, 0.45, 0.5]
@@ -166,13 +218,21 @@ def test_early_stopping_counts_patience_and_restores_the_best_parameters():
 
 def test_divergence_stops_with_a_reason():
     X, y = regression()
-    config, data, Y, sw, theta, rng = _setup(X, y, hidden_layer_sizes=(5,), max_iter=30,
-                                             solver="sgd", learning_rate_init=1e6, momentum=0.0)
+    config, data, Y, sw, theta, rng = _setup(
+        X,
+        y,
+        hidden_layer_sizes=(5,),
+        max_iter=30,
+        solver="sgd",
+        learning_rate_init=1e6,
+        momentum=0.0,
+    )
     opt = OptimizerState(config.solver, theta.size, theta.dtype, config.learning_rate_init)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        history = train_stochastic(data, Y, sw, theta, opt, config,
-                                   History.start(theta, False), rng)
+        history = train_stochastic(
+            data, Y, sw, theta, opt, config, History.start(theta, False), rng
+        )
     assert history.stop_reason == "diverged" and history.diverged_at == history.n_iter
     assert not np.isfinite(theta).all()
 
@@ -212,8 +272,11 @@ def test_no_hyperparameter_is_read_after_the_resolution(monkeypatch):
 
     monkeypatch.setattr(base, "resolve", resolve_then_watch)
     X, y = classification()
-    for params in (dict(early_stopping=True, dropout=0.1, max_grad_norm=1.0),
-                   dict(solver="lbfgs"), dict(solver="sgd", learning_rate="invscaling")):
+    for params in (
+        dict(early_stopping=True, dropout=0.1, max_grad_norm=1.0),
+        dict(solver="lbfgs"),
+        dict(solver="sgd", learning_rate="invscaling"),
+    ):
         est = _Watched((6,), max_iter=5, random_state=0, **params)
         est.fit(X, y)
         assert est.__dict__["_reads"] == [], params
@@ -252,8 +315,16 @@ def test_fitted_attributes_set_by_hand_then_partial_fit_as_sklearn():
     y = np.array([0])
     results = []
     for Est in (sk.MLPClassifier, MLPClassifier):
-        mlp = Est(solver="sgd", learning_rate_init=0.1, alpha=0.1, activation="logistic",
-                  random_state=1, max_iter=1, hidden_layer_sizes=2, momentum=0)
+        mlp = Est(
+            solver="sgd",
+            learning_rate_init=0.1,
+            alpha=0.1,
+            activation="logistic",
+            random_state=1,
+            max_iter=1,
+            hidden_layer_sizes=2,
+            momentum=0,
+        )
         mlp.coefs_ = [np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0]]), np.array([[0.1], [0.2]])]
         mlp.intercepts_ = [np.array([0.1, 0.1]), np.array([1.0])]
         mlp.n_outputs_ = 1
@@ -272,7 +343,10 @@ def test_fitted_attributes_set_by_hand_then_partial_fit_as_sklearn():
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     # the worked example's numbers (scikit-learn's test)
-    np.testing.assert_almost_equal(ours.coefs_[0], [[0.098, 0.195756], [0.2956664, 0.096008],
-                                                    [0.4939998, -0.002244]], decimal=3)
+    np.testing.assert_almost_equal(
+        ours.coefs_[0],
+        [[0.098, 0.195756], [0.2956664, 0.096008], [0.4939998, -0.002244]],
+        decimal=3,
+    )
     assert ours.loss_curve_ == pytest.approx(theirs.loss_curve_)
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)

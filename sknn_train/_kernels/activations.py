@@ -179,8 +179,9 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         can_die=False,
         onnx=_onnx_gelu,
         reference=lambda a: 0.5 * a * (1.0 + _erf(a * _INV_SQRT2)),
-        reference_grad=lambda a: 0.5 * (1.0 + _erf(a * _INV_SQRT2))
-        + a * np.exp(-0.5 * a * a) * _INV_SQRT_2PI,
+        reference_grad=lambda a: (
+            0.5 * (1.0 + _erf(a * _INV_SQRT2)) + a * np.exp(-0.5 * a * a) * _INV_SQRT_2PI
+        ),
     ),
     "softplus": HiddenActivation(
         code=SOFTPLUS,
@@ -207,10 +208,12 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         needs_pre=False,  # slope from the output: z + scale * alpha below 0
         can_die=False,
         onnx=lambda graph, x: graph.node("Selu", [x], alpha=SELU_ALPHA, gamma=SELU_SCALE),
-        reference=lambda a: SELU_SCALE
-        * np.where(a > 0, a, SELU_ALPHA * np.expm1(np.minimum(a, 0.0))),
-        reference_grad=lambda a: SELU_SCALE
-        * np.where(a > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(a, 0.0))),
+        reference=lambda a: (
+            SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(np.minimum(a, 0.0)))
+        ),
+        reference_grad=lambda a: (
+            SELU_SCALE * np.where(a > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(a, 0.0)))
+        ),
     ),
     "mish": HiddenActivation(
         code=MISH,

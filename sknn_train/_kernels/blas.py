@@ -148,18 +148,62 @@ def _gemm(trans_a, trans_b, m, n, k, a, b, beta, c):
                 c[i] = 0.0
         if n == 1:  # C (m, 1) = op(A) @ b
             if trans_a:  # A stored (k, m): column-major (m, k)
-                matvec(_slot(_NO_TRANS, np.int8), _slot(m, _INT), _slot(k, _INT),
-                       _slot(1.0, c), a, _slot(m, _INT), b, one, _slot(beta, c), c, one)
+                matvec(
+                    _slot(_NO_TRANS, np.int8),
+                    _slot(m, _INT),
+                    _slot(k, _INT),
+                    _slot(1.0, c),
+                    a,
+                    _slot(m, _INT),
+                    b,
+                    one,
+                    _slot(beta, c),
+                    c,
+                    one,
+                )
             else:  # A stored (m, k): column-major (k, m), transposed
-                matvec(_slot(_TRANS, np.int8), _slot(k, _INT), _slot(m, _INT),
-                       _slot(1.0, c), a, _slot(k, _INT), b, one, _slot(beta, c), c, one)
+                matvec(
+                    _slot(_TRANS, np.int8),
+                    _slot(k, _INT),
+                    _slot(m, _INT),
+                    _slot(1.0, c),
+                    a,
+                    _slot(k, _INT),
+                    b,
+                    one,
+                    _slot(beta, c),
+                    c,
+                    one,
+                )
         elif m == 1:  # C (1, n) = a @ op(B), i.e. C^T = op(B)^T a
             if trans_b:  # B stored (n, k): column-major (k, n)
-                matvec(_slot(_TRANS, np.int8), _slot(k, _INT), _slot(n, _INT),
-                       _slot(1.0, c), b, _slot(k, _INT), a, one, _slot(beta, c), c, one)
+                matvec(
+                    _slot(_TRANS, np.int8),
+                    _slot(k, _INT),
+                    _slot(n, _INT),
+                    _slot(1.0, c),
+                    b,
+                    _slot(k, _INT),
+                    a,
+                    one,
+                    _slot(beta, c),
+                    c,
+                    one,
+                )
             else:  # B stored (k, n): column-major (n, k)
-                matvec(_slot(_NO_TRANS, np.int8), _slot(n, _INT), _slot(k, _INT),
-                       _slot(1.0, c), b, _slot(n, _INT), a, one, _slot(beta, c), c, one)
+                matvec(
+                    _slot(_NO_TRANS, np.int8),
+                    _slot(n, _INT),
+                    _slot(k, _INT),
+                    _slot(1.0, c),
+                    b,
+                    _slot(n, _INT),
+                    a,
+                    one,
+                    _slot(beta, c),
+                    c,
+                    one,
+                )
         else:
             # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
             lda = m if trans_a else k

@@ -33,8 +33,21 @@ Hyper = namedtuple(
 )
 
 
-def make_hyper(*, loss, eps_loss, solver=SGD, lr=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-               momentum=0.9, nesterov=True, alpha=0.0, max_norm=None, key=0):
+def make_hyper(
+    *,
+    loss,
+    eps_loss,
+    solver=SGD,
+    lr=0.0,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    momentum=0.9,
+    nesterov=True,
+    alpha=0.0,
+    max_norm=None,
+    key=0,
+):
     """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
 
     The one builder of the tuple: another field type (an int learning rate, a
@@ -105,8 +118,9 @@ def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
     The gradient is ``gscale * grad`` (see :func:`clip_factor`).
     """
     if hyper.solver == ADAM:
-        adam_update(theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon,
-                    gscale)
+        adam_update(
+            theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon, gscale
+        )
     else:
         sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov, gscale)
 
@@ -188,8 +202,9 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
     lr = step_rate(step[0], hyper)
     # Clipping needs the global norm before any update: a second sweep.
     fused = np.int64(hyper.max_norm <= 0)
-    w2, norm = finish_gradient(theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2,
-                               lr, fused)
+    w2, norm = finish_gradient(
+        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, fused
+    )
     if not fused:
         gscale = clip_factor(norm, hyper.max_norm)
         if gscale < 1.0:
@@ -201,8 +216,30 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 
 
 @entry
-def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, theta, grad,
-             state1, state2, step, net, work, hyper, diag, out, alive):
+def run_pass(
+    task,
+    x,
+    data,
+    indices,
+    indptr,
+    is_sparse,
+    n,
+    y,
+    sw,
+    order,
+    size,
+    theta,
+    grad,
+    state1,
+    state2,
+    step,
+    net,
+    work,
+    hyper,
+    diag,
+    out,
+    alive,
+):
     """Run one pass over the rows ``order`` in batches (or chunks) of ``size`` rows.
 
     ``task`` says which pass; every pass but training takes ``order =
@@ -362,16 +399,40 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
         if evaluating:
             acc += data_loss
             continue
-        backward(xm, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key,
-                 row0, gradient)
+        backward(
+            xm,
+            data,
+            indices,
+            indptr,
+            rows,
+            is_sparse,
+            m,
+            theta,
+            grad,
+            net,
+            work,
+            key,
+            row0,
+            gradient,
+        )
         if gradient:
             acc += data_loss
             continue
         w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
         acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
     if gradient:
-        w2, _ = finish_gradient(theta, grad, net, total_sw, diag[DIAG_LAYERS:], hyper, grad[:0],
-                                grad[:0], 0.0, np.int64(0))
+        w2, _ = finish_gradient(
+            theta,
+            grad,
+            net,
+            total_sw,
+            diag[DIAG_LAYERS:],
+            hyper,
+            grad[:0],
+            grad[:0],
+            0.0,
+            np.int64(0),
+        )
         return acc / total_sw + 0.5 * hyper.alpha * w2 / total_sw
     if task == PASS_LOSS:
         return acc / total_sw if total_sw > 0 else 0.0
@@ -383,8 +444,26 @@ def run_pass(task, x, data, indices, indptr, is_sparse, n, y, sw, order, size, t
 # empty placeholders of the right types (one compiled signature per dtype).
 
 
-def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, theta, grad,
-              state1, state2, step, net, work, hyper, diag):
+def run_epoch(
+    x,
+    data,
+    indices,
+    indptr,
+    is_sparse,
+    y,
+    sw,
+    order,
+    batch_size,
+    theta,
+    grad,
+    state1,
+    state2,
+    step,
+    net,
+    work,
+    hyper,
+    diag,
+):
     """Run one epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
 
     Every batch is gathered, passed forward (with dropout) and backward, its
@@ -449,13 +528,35 @@ def run_epoch(x, data, indices, indptr, is_sparse, y, sw, order, batch_size, the
         its rows, scikit-learn's accumulated loss.
     """
     _, empty_2d = _empty(theta.dtype)
-    return _run(PASS_TRAIN, x, data, indices, indptr, is_sparse, order.shape[0], y, sw, order,
-                batch_size, theta, grad, state1, state2, step, net, work, hyper, diag,
-                empty_2d, _NO_UNITS)
+    return _run(
+        PASS_TRAIN,
+        x,
+        data,
+        indices,
+        indptr,
+        is_sparse,
+        order.shape[0],
+        y,
+        sw,
+        order,
+        batch_size,
+        theta,
+        grad,
+        state1,
+        state2,
+        step,
+        net,
+        work,
+        hyper,
+        diag,
+        empty_2d,
+        _NO_UNITS,
+    )
 
 
-def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work,
-                   hyper):
+def full_loss_grad(
+    x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work, hyper
+):
     """Compute the loss and its gradient over the whole training set, for L-BFGS.
 
     The rows are visited in contiguous chunks of ``chunk`` rows, so memory
@@ -504,13 +605,51 @@ def full_loss_grad(x, data, indices, indptr, is_sparse, y, sw, chunk, theta, gra
     empty, empty_2d = _empty(theta.dtype)
     n = y.shape[0]
     diag = np.zeros(DIAG_LAYERS + net.units.shape[0])
-    return _run(PASS_GRADIENT, x, data, indices, indptr, is_sparse, n, y, sw, _all_rows(n),
-                chunk, theta, grad, empty, empty, _NO_STEP, net, work, hyper, diag, empty_2d,
-                _NO_UNITS)
+    return _run(
+        PASS_GRADIENT,
+        x,
+        data,
+        indices,
+        indptr,
+        is_sparse,
+        n,
+        y,
+        sw,
+        _all_rows(n),
+        chunk,
+        theta,
+        grad,
+        empty,
+        empty,
+        _NO_STEP,
+        net,
+        work,
+        hyper,
+        diag,
+        empty_2d,
+        _NO_UNITS,
+    )
 
 
-def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mode, y, sw,
-             loss, eps_loss, out, alive):
+def evaluate(
+    x,
+    data,
+    indices,
+    indptr,
+    is_sparse,
+    n,
+    chunk,
+    theta,
+    net,
+    work,
+    mode,
+    y,
+    sw,
+    loss,
+    eps_loss,
+    out,
+    alive,
+):
     """Evaluate the network without dropout on ``n`` rows, in chunks (see :func:`run_pass`).
 
     ``mode`` chooses what is computed: ``PASS_PREDICT`` the outputs,
@@ -569,11 +708,30 @@ def evaluate(x, data, indices, indptr, is_sparse, n, chunk, theta, net, work, mo
         The weighted mean data loss for ``PASS_LOSS``, else 0.0.
     """
     empty, empty_2d = _empty(theta.dtype)
-    return _run(mode, x, data, indices, indptr, is_sparse, n,
-                empty_2d if y is None else y, empty if sw is None else sw, _all_rows(n),
-                chunk, theta, empty, empty, empty, _NO_STEP, net, work,
-                _eval_hyper(loss, eps_loss), _NO_DIAG, empty_2d if out is None else out,
-                _NO_UNITS if alive is None else alive)
+    return _run(
+        mode,
+        x,
+        data,
+        indices,
+        indptr,
+        is_sparse,
+        n,
+        empty_2d if y is None else y,
+        empty if sw is None else sw,
+        _all_rows(n),
+        chunk,
+        theta,
+        empty,
+        empty,
+        empty,
+        _NO_STEP,
+        net,
+        work,
+        _eval_hyper(loss, eps_loss),
+        _NO_DIAG,
+        empty_2d if out is None else out,
+        _NO_UNITS if alive is None else alive,
+    )
 
 
 def _run(*args):

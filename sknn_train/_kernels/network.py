@@ -124,24 +124,56 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
         a = layer_view(work.acts, work.act_off[j], m, fan_out)
         if l == 0 and is_sparse:
             zero_rows(a)
-            csr_rows_product(data, indices, indptr, rows,
-                             layer_view(theta, net.coef_off[0], fan_in, fan_out), a,
-                             np.int64(0), net.drop[0], key, row0)
+            csr_rows_product(
+                data,
+                indices,
+                indptr,
+                rows,
+                layer_view(theta, net.coef_off[0], fan_in, fan_out),
+                a,
+                np.int64(0),
+                net.drop[0],
+                key,
+                row0,
+            )
         else:
             h = xb if l == 0 else layer_output(work, net, l, m)
-            gemm(0, 0, m, fan_out, fan_in, address(h, 0), address(theta, net.coef_off[l]), 0.0,
-                 address(a, 0))
+            gemm(
+                0,
+                0,
+                m,
+                fan_out,
+                fan_in,
+                address(h, 0),
+                address(theta, net.coef_off[l]),
+                0.0,
+                address(a, 0),
+            )
         s = net.skip[j]
         has_skip = s >= 0  # residual block: the block's input is added too
-        finish_layer(a, flat_view(theta, net.int_off[l], fan_out),
-                     layer_output(work, net, s, m) if has_skip else a, has_skip)
+        finish_layer(
+            a,
+            flat_view(theta, net.int_off[l], fan_out),
+            layer_output(work, net, s, m) if has_skip else a,
+            has_skip,
+        )
         if j < n_w:
             size = m * fan_out
-            activate(flat_view(work.acts, work.act_off[j], size),
-                     flat_view(work.pre, work.act_off[j], size), size, net.act[j])
+            activate(
+                flat_view(work.acts, work.act_off[j], size),
+                flat_view(work.pre, work.act_off[j], size),
+                size,
+                net.act[j],
+            )
             if net.drop[j] > 0:
-                dropout_rows(a, layer_view(work.dacts, work.act_off[j], m, fan_out),
-                             key, j, row0, net.drop[j])
+                dropout_rows(
+                    a,
+                    layer_view(work.dacts, work.act_off[j], m, fan_out),
+                    key,
+                    j,
+                    row0,
+                    net.drop[j],
+                )
         else:
             output_activate(a, flat_view(work.acts, work.act_off[j], m * fan_out), net.act[j])
 
@@ -159,8 +191,9 @@ def bias_gradient(d, gb, accumulate):
 
 
 @kernel(inline=True)
-def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key,
-             row0, accumulate):
+def backward(
+    xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key, row0, accumulate
+):
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
     ``work.deltas`` must hold the output delta at the output layer's offset.
@@ -180,8 +213,9 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
         if l == 0 and is_sparse:
             if not accumulate:
                 zero_rows(gw)
-            csr_rows_product(data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0],
-                             key, row0)
+            csr_rows_product(
+                data, indices, indptr, rows, d, gw, np.int64(1), net.drop[0], key, row0
+            )
         else:
             h = xb if l == 0 else layer_output(work, net, l, m)
             gemm(1, 0, fan_in, fan_out, m, address(h, 0), address(d, 0), beta, address(gw, 0))
@@ -192,15 +226,27 @@ def backward(xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, wo
             t = net.skip_to[l]
             if t >= 0:
                 copy_block(layer_view(work.deltas, work.act_off[t], m, units[t]), g)
-            gemm(0, 1, m, fan_in, fan_out, address(d, 0), address(theta, net.coef_off[l]),
-                 1.0 if t >= 0 else 0.0, address(g, 0))
+            gemm(
+                0,
+                1,
+                m,
+                fan_in,
+                fan_out,
+                address(d, 0),
+                address(theta, net.coef_off[l]),
+                1.0 if t >= 0 else 0.0,
+                address(g, 0),
+            )
             if net.drop[l] > 0:
                 dropout_rows(g, g, key, l, row0, net.drop[l])
             size = m * fan_in
-            activation_backward(flat_view(work.acts, work.act_off[l], size),
-                                flat_view(work.pre, work.act_off[l], size),
-                                flat_view(work.deltas, work.act_off[l], size),
-                                size, net.act[l])
+            activation_backward(
+                flat_view(work.acts, work.act_off[l], size),
+                flat_view(work.pre, work.act_off[l], size),
+                flat_view(work.deltas, work.act_off[l], size),
+                size,
+                net.act[l],
+            )
 
 
 @kernel
