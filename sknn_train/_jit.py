@@ -29,12 +29,14 @@ import os
 import pathlib
 import sys
 import time
+import types
 from typing import NamedTuple
 
 import llvmlite
 import numba
 from numba.core import event
 
+fcntl: types.ModuleType | None
 try:
     import fcntl
 except ImportError:  # not on POSIX: processes compile without coordinating
@@ -74,7 +76,7 @@ def _numba_locator(caching, *names):
 
 
 def _project_locator(base):
-    class Locator(base):
+    class Locator(base):  # type: ignore[valid-type, misc]  # numba's class, found at run time
         _sknn_train = True  # marks the project's locators in numba's list
 
         def get_source_stamp(self):

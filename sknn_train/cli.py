@@ -55,7 +55,7 @@ def _demo(args) -> int:
 
     # 1. the same network, same settings, both libraries, interleaved
     params = dict(hidden_layer_sizes=(100,), max_iter=args.epochs, random_state=0)
-    times = {"sknn_train": [], "scikit-learn": []}
+    times: dict[str, list[float]] = {"sknn_train": [], "scikit-learn": []}
     scores = {}
     Xs_train = X_train / 16.0
     Xs_test = X_test / 16.0
@@ -125,8 +125,13 @@ def _load_benchmark(name: str):
     """Import ``benchmarks/<name>.py`` of the checkout (not a package: loaded by path)."""
     import importlib.util
 
-    path = _benchmarks_dir() / f"{name}.py"
+    folder = _benchmarks_dir()
+    if folder is None:
+        raise FileNotFoundError("the benchmarks are part of a source checkout, not of the package")
+    path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"sknn_bench_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the benchmark {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
