@@ -108,6 +108,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "weight_init": [StrOptions(set(WEIGHT_INITS))],
         "validation_metric": [StrOptions({"score", "loss"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "linear", "coslog4"}), None],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -144,6 +147,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         weight_init,
         validation_metric,
         n_init,
+        lr_schedule,
+        warmup_fraction,
+        weight_decay,
     ):
         self.activation = activation
         self.solver = solver
@@ -176,6 +182,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.weight_init = weight_init
         self.validation_metric = validation_metric
         self.n_init = n_init
+        self.lr_schedule = lr_schedule
+        self.warmup_fraction = warmup_fraction
+        self.weight_decay = weight_decay
 
     # ------------------------------------------------------------------ setup
     @classmethod

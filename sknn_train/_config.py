@@ -27,7 +27,7 @@ from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._kernels.epoch import Hyper, make_hyper
 from ._kernels.losses import LOSSES
 from ._kernels.network import Net
-from ._kernels.optim import SOLVERS
+from ._kernels.optim import SCHEDULES, SOLVERS
 from ._layout import Layout
 from ._warnings import warn
 
@@ -284,9 +284,21 @@ def resolve(
     train_net, predict_net = _networks(layout, hidden_code, out_code, skip, drop)
     loss = loss_name(params["loss"], out_activation)
     batch_size = 0
+    total_steps = 1
     if stochastic:
         n_train = training_rows(n_samples, early_stopping, params["validation_fraction"])
         batch_size = batch_rows(params["batch_size"], n_train)
+        total_steps = int(params["max_iter"]) * -(-n_train // batch_size)
+    schedule = params["lr_schedule"]
+    warmup = float(params["warmup_fraction"])
+    if (schedule is not None or warmup > 0) and params["learning_rate"] != "constant":
+        what = (
+            f"lr_schedule={schedule!r}" if schedule is not None else (f"warmup_fraction={warmup:g}")
+        )
+        raise ValueError(
+            f"{what} and learning_rate={params['learning_rate']!r} both set the learning "
+            "rate over the fit: use learning_rate='constant' with a schedule or a warm-up."
+        )
     hyper = make_hyper(
         loss=LOSSES[loss],
         eps_loss=float(np.finfo(dtype).eps),
@@ -299,6 +311,10 @@ def resolve(
         nesterov=params["nesterovs_momentum"],
         alpha=params["alpha"],
         max_norm=params["max_grad_norm"],
+        schedule=SCHEDULES[schedule],
+        warmup=warmup,
+        total_steps=total_steps,
+        weight_decay=params["weight_decay"],
     )
     return FitConfig(
         dtype=np.dtype(dtype),

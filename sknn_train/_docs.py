@@ -188,6 +188,29 @@ PARAMETERS = (
         after another from ``random_state``; the best is kept (by best
         validation score or loss with early stopping, else by final training
         loss). Only used by ``fit`` on a new network.
+
+    lr_schedule : {'cosine', 'linear', 'coslog4'} or None, default=None
+        Learning-rate schedule of 'sgd' and 'adam' over the whole fit: the rate
+        of an update is ``learning_rate_init * f(p)``, ``p`` the fraction of
+        the fit's updates (``max_iter`` epochs) already taken. 'cosine':
+        ``(1 + cos(pi p)) / 2``; 'linear': ``1 - p``; 'coslog4': four cosine
+        cycles spaced logarithmically, ``(1 - cos(2 pi log2(1 + 15 p))) / 2``
+        (RealMLP's). Adam's bias correction applies on top. None keeps
+        ``learning_rate``'s behaviour; a schedule needs
+        ``learning_rate='constant'``. A ``partial_fit`` call counts as one of
+        ``max_iter`` epochs; ``p`` stops at 1.
+
+    warmup_fraction : float, default=0.0
+        Fraction of the fit's updates over which the rate grows linearly from
+        0 (``min(1, p / warmup_fraction)`` times the schedule's rate). 0: no
+        warm-up. Must be in [0, 1).
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW, Loshchilov and Hutter 2019): before
+        each update every weight matrix (not the biases) is multiplied by
+        ``1 - lr_t * weight_decay``, ``lr_t`` the scheduled rate without
+        Adam's bias correction. Independent of ``alpha`` (scikit-learn's L2
+        term of the loss).
 """
 )
 

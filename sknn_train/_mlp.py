@@ -107,6 +107,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         weight_init="glorot_uniform",
         validation_metric="score",
         n_init=1,
+        lr_schedule=None,
+        warmup_fraction=0.0,
+        weight_decay=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -140,6 +143,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             weight_init=weight_init,
             validation_metric=validation_metric,
             n_init=n_init,
+            lr_schedule=lr_schedule,
+            warmup_fraction=warmup_fraction,
+            weight_decay=weight_decay,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -446,6 +452,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         weight_init="glorot_uniform",
         validation_metric="score",
         n_init=1,
+        lr_schedule=None,
+        warmup_fraction=0.0,
+        weight_decay=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -479,6 +488,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             weight_init=weight_init,
             validation_metric=validation_metric,
             n_init=n_init,
+            lr_schedule=lr_schedule,
+            warmup_fraction=warmup_fraction,
+            weight_decay=weight_decay,
         )
 
     def predict(self, X: MatrixLike) -> np.ndarray:

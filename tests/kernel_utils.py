@@ -52,8 +52,9 @@ def make_net(layout, activation, out_act, residual=False, drop=None):
     )
 
 
-def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0):
+def make_hyper(loss, alpha, key=0, solver=1, lr=0.05, nesterov=True, max_norm=0.0, **extra):
     return _hyper(
+        **extra,
         solver=solver,
         loss=LOSSES[loss],
         nesterov=nesterov,

@@ -132,6 +132,19 @@ def loss_grad(coefs, intercepts, X, Y, sw, hp, key):
     return value, gW, gb
 
 
+def scheduled_lr(lr, done, total, schedule, warmup):
+    """SPEC 4.1: ``lr * w(p) * f(p)`` after ``done`` of ``total`` updates."""
+    p = min(done / total, 1.0)
+    f = {
+        None: 1.0,
+        "cosine": (1 + np.cos(np.pi * p)) / 2,
+        "linear": 1 - p,
+        "coslog4": (1 - np.cos(2 * np.pi * np.log2(1 + 15 * p))) / 2,
+    }[schedule]
+    w = min(1.0, p / warmup) if warmup > 0 else 1.0
+    return lr * w * f
+
+
 def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp, key_fn):
     """One epoch over rows ``order``; updates ``coefs``/``intercepts``/``state`` in place.
 
@@ -148,10 +161,19 @@ def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp, key
         if hp["max_norm"] > 0 and norm > hp["max_norm"]:
             grads = [g * (hp["max_norm"] / norm) for g in grads]
         params = coefs + intercepts
+        # the schedule's rate after the updates taken so far (SPEC 4.1) ...
+        done = state.get("updates", 0)
+        state["updates"] = done + 1
+        base_lr = scheduled_lr(
+            hp["lr"], done, hp.get("total", 1), hp.get("schedule"), hp.get("warmup", 0.0)
+        )
+        # ... and decoupled weight decay of the weight matrices first (SPEC 4.2)
+        for W in coefs:
+            W *= 1 - base_lr * hp.get("weight_decay", 0.0)
         if solver == "adam":
             state["t"] += 1
             t = state["t"]
-            lr = hp["lr"] * np.sqrt(1 - hp["beta_2"] ** t) / (1 - hp["beta_1"] ** t)
+            lr = base_lr * np.sqrt(1 - hp["beta_2"] ** t) / (1 - hp["beta_1"] ** t)
             for p, g, m, v in zip(params, grads, state["m"], state["v"]):
                 m *= hp["beta_1"]
                 m += (1 - hp["beta_1"]) * g
@@ -161,9 +183,9 @@ def epoch(coefs, intercepts, X, Y, sw, order, batch_size, solver, state, hp, key
         else:
             for p, g, v in zip(params, grads, state["m"]):
                 v *= hp["momentum"]
-                v -= hp["lr"] * g
+                v -= base_lr * g
                 if hp["nesterov"]:
-                    p += hp["momentum"] * v - hp["lr"] * g
+                    p += hp["momentum"] * v - base_lr * g
                 else:
                     p += v
     return acc

@@ -7,6 +7,7 @@ from kernel_utils import LOSS_CASES, make_hyper, make_net, make_problem
 
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
 from sknn_train._kernels.epoch import DIAG_BATCHES, DIAG_LAYERS, DIAG_NORM, run_epoch
+from sknn_train._kernels.optim import SCHEDULES
 from sknn_train._kernels.optim import SOLVERS as SOLVER_CODES
 from sknn_train._kernels.rng import mix
 from sknn_train._workspace import KernelInput, make_work
@@ -26,6 +27,10 @@ def _run_both(
     max_norm=0.0,
     hidden=(5, 3),
     epochs=3,
+    schedule=None,
+    warmup=0.0,
+    weight_decay=0.0,
+    budget=None,
 ):
     X, Y, sw, layout, theta, out_act = make_problem(
         loss, n=23, sparse=sparse, seed=3, hidden=hidden
@@ -52,6 +57,10 @@ def _run_both(
         lr=HP["lr"],
         nesterov=nesterov,
         max_norm=max_norm,
+        schedule=SCHEDULES[schedule],
+        warmup=warmup,
+        total_steps=(budget or epochs) * -(-23 // batch_size),
+        weight_decay=weight_decay,
     )
     ours, diags = [], []
     for _ in range(epochs):
@@ -97,6 +106,10 @@ def _run_both(
         residual=residual,
         drop=drop,
         max_norm=max_norm,
+        schedule=schedule,
+        warmup=warmup,
+        total=(budget or epochs) * -(-23 // batch_size),
+        weight_decay=weight_decay,
     )
 
     def key_fn(b):
@@ -147,3 +160,38 @@ def test_dropout_residual_and_clipping(sparse, residual, activation):
     got = [d[DIAG_NORM] / d[DIAG_BATCHES] for d in diags]
     np.testing.assert_allclose(got, norms.mean(axis=1), rtol=1e-10)
     assert (norms > 0.5).any()  # clipping was active
+
+
+@pytest.mark.parametrize("schedule", [None, "cosine", "linear", "coslog4"])
+@pytest.mark.parametrize(("solver", "nesterov"), SOLVERS)
+@pytest.mark.parametrize(
+    ("warmup", "weight_decay"), [(0.0, 0.0), (0.3, 0.0), (0.0, 0.5), (0.2, 0.5)]
+)
+def test_schedule_and_decoupled_decay_step_by_step(
+    schedule, solver, nesterov, warmup, weight_decay
+):
+    # SPEC 4.1 / 4.2: per update, the scheduled rate (warm-up, schedule factor
+    # over the epochs' updates, past the end of the fit too) and the decay of
+    # every weight matrix before the step; 4 epochs of a 3-epoch budget.
+    _run_both(
+        "log_loss",
+        "tanh",
+        solver,
+        nesterov,
+        epochs=4,
+        budget=3,
+        schedule=schedule,
+        warmup=warmup,
+        weight_decay=weight_decay,
+    )
+    _run_both(
+        "binary_log_loss",
+        "relu",
+        solver,
+        nesterov,
+        epochs=2,
+        schedule=schedule,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        max_norm=0.5,
+    )

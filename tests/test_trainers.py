@@ -58,6 +58,9 @@ DEFAULTS = dict(
     weight_init="glorot_uniform",
     validation_metric="score",
     n_init=1,
+    lr_schedule=None,
+    warmup_fraction=0.0,
+    weight_decay=0.0,
 )
 
 

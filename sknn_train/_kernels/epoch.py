@@ -24,12 +24,22 @@ from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
 from .network import backward, copy_block, forward, layer_view, scale_gradient
-from .optim import ADAM, SGD, adam_rate, adam_update, sgd_update
+from .optim import (
+    ADAM,
+    NO_SCHEDULE,
+    SGD,
+    adam_rate,
+    adam_update,
+    decay_weights,
+    scheduled_rate,
+    sgd_update,
+)
 from .rng import mix
 
 Hyper = namedtuple(
     "Hyper",
-    "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key",
+    "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key "
+    "schedule warmup total_steps weight_decay",
 )
 
 
@@ -47,12 +57,18 @@ def make_hyper(
     alpha=0.0,
     max_norm=None,
     key=0,
+    schedule=NO_SCHEDULE,
+    warmup=0.0,
+    total_steps=1.0,
+    weight_decay=0.0,
 ):
     """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
 
     The one builder of the tuple: another field type (an int learning rate, a
     Python int key) would compile another signature. ``max_norm=None`` turns
-    clipping off.
+    clipping off. ``schedule`` / ``warmup`` / ``total_steps``: the learning-rate
+    schedule over ``total_steps`` updates (``optim.scheduled_rate``);
+    ``weight_decay``: the decoupled decay of the weight matrices.
     """
     return Hyper(
         solver=np.int64(solver),
@@ -67,6 +83,10 @@ def make_hyper(
         max_norm=0.0 if max_norm is None else float(max_norm),
         eps_loss=float(eps_loss),
         key=np.uint64(key),
+        schedule=np.int64(schedule),
+        warmup=float(warmup),
+        total_steps=float(max(total_steps, 1.0)),
+        weight_decay=float(weight_decay),
     )
 
 
@@ -105,10 +125,15 @@ def clip_factor(norm, max_norm):
 
 @kernel(inline=True)
 def step_rate(t, hyper):
-    """The learning rate of an update: Adam's bias-corrected one at step ``t``, or SGD's."""
+    """The rate of update ``t`` (1 first): the scheduled rate, and Adam's bias-corrected one.
+
+    Returns ``(rate, scheduled)``: ``scheduled`` is the rate before Adam's bias
+    correction, the one decoupled weight decay uses (SPEC 4.2).
+    """
+    scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
     if hyper.solver == ADAM:
-        return adam_rate(t, hyper.lr, hyper.beta_1, hyper.beta_2)
-    return hyper.lr
+        return adam_rate(t, scheduled, hyper.beta_1, hyper.beta_2), scheduled
+    return scheduled, scheduled
 
 
 @kernel
@@ -132,14 +157,17 @@ STEP_BLOCK = 4096
 
 
 @kernel
-def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, update):
+def finish_gradient(
+    theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, decay, update
+):
     """Finish the raw gradients and, when ``update``, take the optimizer step too.
 
     Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
     Block by block: finish the block's gradient, add its squares to the
     layer's norm and its weights' squares to the L2 penalty (weights before
-    any update), then, with ``update`` (no clipping), update the block at
-    rate ``lr`` while it is in cache: the parameters and the optimizer state
+    any update), then, with ``update`` (no clipping), multiply a weight
+    block by ``decay`` (decoupled weight decay; 1: none) and update the block
+    at rate ``lr`` while it is in cache: the parameters and the optimizer state
     cross memory once per batch instead of twice. ``layer_norms[l]`` is added
     the norm of weight matrix ``l``'s gradient. Returns
     ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the loss
@@ -168,6 +196,8 @@ def finish_gradient(theta, grad, net, sw_sum, layer_norms, hyper, state1, state2
                 w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
             s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
             if update:
+                if weights and decay != 1.0:
+                    decay_weights(w, as_dtype_of(decay, w))
                 optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
             b0 = b1
         if weights:
@@ -197,18 +227,20 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 
     Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
     """
-    if hyper.solver == ADAM:
-        step[0] += 1
-    lr = step_rate(step[0], hyper)
+    step[0] += 1  # updates taken: Adam's bias correction and the schedule's progress
+    lr, scheduled = step_rate(step[0], hyper)
+    decay = 1.0 - scheduled * hyper.weight_decay
     # Clipping needs the global norm before any update: a second sweep.
     fused = np.int64(hyper.max_norm <= 0)
     w2, norm = finish_gradient(
-        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, fused
+        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, decay, fused
     )
     if not fused:
         gscale = clip_factor(norm, hyper.max_norm)
         if gscale < 1.0:
             diag[DIAG_CLIPPED] += 1.0
+        if decay != 1.0:
+            decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
         optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
     diag[DIAG_NORM] += norm
     diag[DIAG_BATCHES] += 1.0
@@ -431,6 +463,7 @@ def run_pass(
             grad[:0],
             grad[:0],
             0.0,
+            1.0,
             np.int64(0),
         )
         return acc / total_sw + 0.5 * hyper.alpha * w2 / total_sw

@@ -15,6 +15,43 @@ SGD = 0
 ADAM = 1
 SOLVERS = {"sgd": SGD, "adam": ADAM}
 
+# Learning-rate schedule codes (SPEC 4.1): the factor f(p) of the rate at progress p.
+NO_SCHEDULE = 0  # scikit-learn's: the rate OptimizerState keeps (invscaling, adaptive)
+COSINE = 1  # (1 + cos(pi p)) / 2
+LINEAR = 2  # 1 - p
+COSLOG4 = 3  # (1 - cos(2 pi log2(1 + 15 p))) / 2: four cosine cycles, log-spaced
+SCHEDULES = {None: NO_SCHEDULE, "cosine": COSINE, "linear": LINEAR, "coslog4": COSLOG4}
+
+
+@kernel(inline=True)
+def scheduled_rate(lr, done, total, schedule, warmup):
+    """The rate of the update after ``done`` updates of ``total``: ``lr * w(p) * f(p)``.
+
+    ``p = min(done / total, 1)``; ``f`` is the schedule's factor, ``w(p) =
+    min(1, p / warmup)`` the linear warm-up (``warmup`` <= 0: none). Without
+    a schedule or a warm-up, ``lr`` itself (bit for bit: scikit-learn's rate).
+    """
+    if schedule == NO_SCHEDULE and warmup <= 0:
+        return lr
+    p = done / total if done < total else 1.0
+    f = 1.0
+    if schedule == COSINE:
+        f = 0.5 * (1.0 + math.cos(math.pi * p))
+    elif schedule == LINEAR:
+        f = 1.0 - p
+    elif schedule == COSLOG4:
+        f = 0.5 * (1.0 - math.cos(2.0 * math.pi * math.log2(1.0 + 15.0 * p)))
+    if warmup > 0 and p < warmup:
+        f *= p / warmup
+    return lr * f
+
+
+@kernel(inline=True)
+def decay_weights(w, factor):
+    """``w *= factor`` in place: decoupled weight decay, ``factor = 1 - lr * weight_decay``."""
+    for p in range(w.shape[0]):
+        w[p] *= factor
+
 
 @kernel(inline=True)
 def adam_rate(t, lr_init, beta_1, beta_2):
