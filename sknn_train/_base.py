@@ -21,6 +21,7 @@ from ._config import (
     check_layer_units,
     prediction_net,
     resolve,
+    smoothed_targets,
 )
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
@@ -458,12 +459,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         theta = self._theta
         data = KernelInput(X, dtype)
         Y = kernel_array(y, dtype)
+        # label smoothing changes what is fitted, not what is validated
+        Y_fit = Y
+        if config.label_smoothing:
+            softmax = config.out_activation == "softmax"
+            Y_fit = smoothed_targets(Y, config.label_smoothing, softmax)
+        sample_weight = self._fit_sample_weight(y, sample_weight, config)
         if sample_weight is None:
             sw = np.ones(X.shape[0], dtype=dtype)
         else:
             sw = kernel_array(sample_weight, dtype)
         if not config.stochastic:
-            self._store_history(train_lbfgs(data, Y, sw, theta, config, callbacks), config)
+            self._store_history(train_lbfgs(data, Y_fit, sw, theta, config, callbacks), config)
             return False
         opt = self.__dict__.get("_optimizer_state")
         if not config.incremental or opt is None:
@@ -480,7 +487,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             validate = self._validation(X, Y, sample_weight, val_rows, config)
         history = train_stochastic(
             data,
-            Y,
+            Y_fit,
             sw,
             theta,
             opt,
@@ -493,6 +500,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         )
         self._store_history(history, config)
         return history.interrupted
+
+    def _fit_sample_weight(self, y, sample_weight, config):
+        """The sample weights the fit uses (the classifier multiplies in its class weights)."""
+        return sample_weight
 
     def _validation(self, X, Y, sample_weight, rows, config):
         """Early stopping's validation function: score and loss of the held-out ``rows``.

@@ -52,6 +52,7 @@ class FitConfig:
     predict_net: Net  # without: what predict and the validation pass use
     hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
     loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
+    out_activation: str
     uses_dropout: bool
     can_die: bool  # hidden units can output zero on every row: dead_units_ counts them
     # the epoch loop
@@ -73,6 +74,9 @@ class FitConfig:
     weight_init: str
     glorot_factor: float  # Glorot's bound numerator: 2 for logistic units, else 6
     n_init: int  # initialisations a first fit tries
+    # the classifier's target and weights
+    label_smoothing: float  # e of the targets (1 - e) y + e / K
+    class_weight: Any  # None, a dict or 'balanced'
 
 
 def check_hidden_sizes(hidden_layer_sizes: int | Iterable[int]) -> list:
@@ -200,6 +204,17 @@ def build_net(
     return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates)
 
 
+def smoothed_targets(Y: np.ndarray, smoothing: float, softmax: bool) -> np.ndarray:
+    """SPEC 4.3: softmax targets ``(1 - e) y + e / K``, logistic ones ``(1 - e) y + e / 2``.
+
+    ``Y`` is the (n, K) indicator matrix in the working dtype; ``softmax``
+    whether the output layer is a softmax (multiclass) rather than logistic
+    units (binary, multilabel).
+    """
+    k = Y.shape[1] if softmax else 2
+    return np.ascontiguousarray((1.0 - smoothing) * Y + smoothing / k, dtype=Y.dtype)
+
+
 def loss_name(loss: str, out_activation: str) -> str:
     """The loss the kernels compute: log loss on logistic outputs is the binary one."""
     if loss == "log_loss" and out_activation == "logistic":
@@ -325,6 +340,7 @@ def resolve(
         predict_net=predict_net,
         hyper=hyper,
         loss=loss,
+        out_activation=out_activation,
         uses_dropout=uses_dropout,
         can_die=HIDDEN_ACTIVATIONS[activation].can_die and len(sizes) > 0,
         incremental=bool(incremental),
@@ -344,4 +360,6 @@ def resolve(
         weight_init=params["weight_init"],
         glorot_factor=2.0 if activation == "logistic" else 6.0,
         n_init=int(params["n_init"]),
+        label_smoothing=float(params.get("label_smoothing", 0.0)),
+        class_weight=params.get("class_weight"),
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -32,6 +34,12 @@ def _fmt(doc):
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     __doc__ = _fmt(
         """Multi-layer Perceptron classifier on numba-compiled kernels.
 
@@ -42,6 +50,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     Parameters
     ----------
 {params}
+    label_smoothing : float, default=0.0
+        Label smoothing ``e`` in [0, 1): the network is fitted to the targets
+        ``(1 - e) * onehot + e / n_classes`` (softmax output) or
+        ``(1 - e) * y + e / 2`` (logistic outputs: binary, multilabel), so it
+        is not pushed towards probabilities of exactly 0 and 1. ``loss_`` and
+        ``loss_curve_`` are the cross-entropy against the smoothed targets;
+        early stopping's validation loss is the plain log loss.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{{class_label: weight}}``: each sample's weight
+        is its class's weight times its ``sample_weight``, in the loss, the
+        gradient, the ``alpha / S`` term and the validation score.
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))`` of the
+        ``y`` passed to ``fit`` (scikit-learn's ``compute_class_weight``); it
+        is refused by ``partial_fit``, whose calls see parts of the data. Not
+        for multilabel targets.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -110,7 +135,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         lr_schedule=None,
         warmup_fraction=0.0,
         weight_decay=0.0,
+        label_smoothing=0.0,
+        class_weight=None,
     ):
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -185,6 +214,28 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
+
+    def _fit_sample_weight(self, y, sample_weight, config):
+        """``sample_weight`` times each sample's class weight (SPEC 4.4)."""
+        class_weight = config.class_weight
+        if class_weight is None:
+            return sample_weight
+        binarizer = self._label_binarizer
+        if binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                "class_weight is not supported for multilabel targets: a sample belongs "
+                "to several classes. Pass sample_weight instead."
+            )
+        if class_weight == "balanced" and config.incremental:
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: one call's "
+                "class frequencies are not the data's. Compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+            )
+        index = y[:, 0].astype(np.intp) if y.shape[1] == 1 else np.argmax(y, axis=1)
+        labels = self.classes_[index]
+        weights = compute_sample_weight(class_weight, labels)
+        return weights if sample_weight is None else weights * sample_weight
 
     def _encode_known_labels(self, X, y):
         """The indicator matrix of a later partial_fit call's ``y``, or None.

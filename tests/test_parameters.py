@@ -39,12 +39,15 @@ def _positional(cls):
 
 
 BASE = _parameters(BaseMultilayerPerceptron)
+#: The classifier's own parameters (SPEC 4.3, 4.4), after the shared ones.
+CLASSIFIER_ONLY = ["label_smoothing", "class_weight"]
 
 
 def test_the_estimators_take_the_base_parameters():
     assert set(_parameters(MLPRegressor)) == set(BASE)
     # the classifier's loss is fixed, not a parameter
-    assert set(_parameters(MLPClassifier)) == set(BASE) - {"loss"}
+    assert set(_parameters(MLPClassifier)) == (set(BASE) - {"loss"}) | set(CLASSIFIER_ONLY)
+    assert list(_parameters(MLPClassifier))[-len(CLASSIFIER_ONLY) :] == CLASSIFIER_ONLY
     assert MLPClassifier().loss == "log_loss"
     assert "loss" not in MLPClassifier().get_params()
 

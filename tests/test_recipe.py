@@ -97,3 +97,124 @@ def test_search_over_the_new_parameters():
     ).fit(X, y)
     assert len(grid.cv_results_["params"]) == 8
     assert set(grid.best_params_) == {"lr_schedule", "warmup_fraction", "weight_decay"}
+
+
+# --------------------------------------------------- label smoothing, class weights
+def _numerical_gradient(f, theta, h=1e-6):
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        up, down = theta.copy(), theta.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "binary_log_loss"])
+def test_gradient_with_smoothed_targets_and_class_weights(loss):
+    from kernel_utils import loss_and_grad, make_problem
+
+    from sknn_train._config import smoothed_targets
+
+    X, Y, sw, layout, theta, out_act = make_problem(loss, n=9)
+    Y = smoothed_targets(Y, 0.2, softmax=out_act == "softmax")
+    class_weight = np.array([3.0, 0.5, 1.5])[np.argmax(Y, axis=1)]  # per-sample class weight
+    sw = sw * class_weight
+
+    def f(t):
+        return loss_and_grad(X, Y, sw, layout, t, "tanh", out_act, loss, 0.3)[0]
+
+    analytic = loss_and_grad(X, Y, sw, layout, theta, "tanh", out_act, loss, 0.3)[1]
+    np.testing.assert_allclose(analytic, _numerical_gradient(f, theta), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_balanced_class_weight_is_the_equivalent_sample_weight(solver):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = classification(n_samples=200)
+    y = np.where(np.arange(200) < 150, y, 0)  # class 0 dominates
+    params = dict(hidden_layer_sizes=(8,), max_iter=15, random_state=0, solver=solver)
+    weighted = MLPClassifier(class_weight="balanced", **params).fit(X, y)
+    explicit = MLPClassifier(**params).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_array_equal(weighted._theta, explicit._theta)
+    # a dict multiplies the sample weights the user passes
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, 200)
+    cw = {0: 0.5, 1: 2.0, 2: 3.0}
+    a = MLPClassifier(class_weight=cw, **params).fit(X, y, sample_weight=sw)
+    b = MLPClassifier(**params).fit(X, y, sample_weight=sw * np.array([0.5, 2.0, 3.0])[y])
+    np.testing.assert_array_equal(a._theta, b._theta)
+
+
+def test_balanced_class_weights_raise_minority_recall():
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import recall_score
+
+    X, y = make_classification(
+        n_samples=2000, n_features=10, weights=[0.95], flip_y=0.05, class_sep=0.5, random_state=0
+    )
+    Xtr, Xte, ytr, yte = X[:1000], X[1000:], y[:1000], y[1000:]
+    params = dict(hidden_layer_sizes=(16,), max_iter=100, random_state=0)
+    plain = recall_score(yte, MLPClassifier(**params).fit(Xtr, ytr).predict(Xte))
+    balanced = recall_score(
+        yte, MLPClassifier(class_weight="balanced", **params).fit(Xtr, ytr).predict(Xte)
+    )
+    assert balanced > plain + 0.2, (plain, balanced)
+
+
+def test_class_weight_refusals():
+    X, y = classification()
+    Y = np.column_stack([y == 0, y == 1])
+    with pytest.raises(ValueError, match="multilabel"):
+        MLPClassifier(class_weight={0: 1.0}, max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match="partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=np.unique(y))
+    # a dict is fine in partial_fit
+    MLPClassifier(class_weight={0: 2.0}).partial_fit(X, y, classes=np.unique(y))
+
+
+def test_label_smoothing_lowers_held_out_log_loss_of_an_overconfident_network():
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import log_loss
+
+    X, y = make_classification(
+        n_samples=600, n_features=20, n_informative=5, flip_y=0.1, random_state=0
+    )
+    Xtr, Xte, ytr, yte = X[:300], X[300:], y[:300], y[300:]
+    params = dict(
+        hidden_layer_sizes=(128,), max_iter=300, alpha=0.0, learning_rate_init=0.01, random_state=0
+    )
+    sharp = MLPClassifier(**params).fit(Xtr, ytr)
+    smooth = MLPClassifier(label_smoothing=0.1, **params).fit(Xtr, ytr)
+    assert sharp.predict_proba(Xtr).max() > 0.999  # overconfident
+    # drawn to the smoothed target 0.95, not beyond
+    assert np.median(smooth.predict_proba(Xtr).max(axis=1)) < 0.97
+    assert log_loss(yte, smooth.predict_proba(Xte)) < 0.7 * log_loss(yte, sharp.predict_proba(Xte))
+
+
+def test_smoothing_trains_on_smoothed_targets_and_validates_on_plain_log_loss():
+    from sklearn.metrics import log_loss
+
+    from sknn_train._train import stratification_labels, validation_split
+
+    X, y = classification()
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=20,
+        random_state=0,
+        early_stopping=True,
+        validation_metric="loss",
+        n_iter_no_change=100,
+    )
+    m = MLPClassifier(label_smoothing=0.3, **params).fit(X, y)
+    rng = np.random.RandomState(0)  # SPEC 3 draw order: weights, bias per layer, split
+    for shape in [(8, 16), (16,), (16, 3), (3,)]:
+        rng.uniform(size=shape)
+    Y = np.eye(3)[y]
+    _, val = validation_split(len(y), 0.1, rng, stratification_labels(Y, "multiclass"))
+    p = m.predict_proba(X[val])
+    assert log_loss(y[val], p) == pytest.approx(m.best_validation_loss_, rel=1e-9)
+    # the training loss is the cross-entropy against the smoothed targets: never
+    # below their entropy
+    smoothed = 0.7 * Y + 0.1
+    assert min(m.loss_curve_) > -(smoothed[0] * np.log(smoothed[0])).sum()
