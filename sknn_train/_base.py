@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.metrics import get_scorer_names
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -107,11 +108,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "residual": ["boolean"],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "weight_init": [StrOptions(set(WEIGHT_INITS))],
-        "validation_metric": [StrOptions({"score", "loss"})],
+        "validation_metric": [
+            StrOptions({"score", "loss"} | set(get_scorer_names())),
+            callable,
+        ],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "linear", "coslog4"}), None],
         "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+        "output_init": [StrOptions({"weight_init", "zeros"})],
     }
 
     @abstractmethod
@@ -151,6 +157,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         lr_schedule,
         warmup_fraction,
         weight_decay,
+        restore_best_weights,
+        output_init,
     ):
         self.activation = activation
         self.solver = solver
@@ -186,6 +194,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.lr_schedule = lr_schedule
         self.warmup_fraction = warmup_fraction
         self.weight_decay = weight_decay
+        self.restore_best_weights = restore_best_weights
+        self.output_init = output_init
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -243,10 +253,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         coefs, intercepts = initial_params(
             config.layout, config.weight_init, config.glorot_factor, self._random_state
         )
+        if config.zero_output:  # drawn, then zeroed: every later draw stays as without
+            coefs[-1][...] = 0.0
+            intercepts[-1][...] = 0.0
         self._set_theta(self._layout.pack(coefs, intercepts, config.dtype))
         self._optimizer_state = None
         if config.stochastic:
-            self._store_history(History.start(self._theta, config.early_stopping), config)
+            self._store_history(
+                History.start(self._theta, config.early_stopping, config.validation), config
+            )
 
     def _history(self, config):
         """The training history in the fitted attributes, to continue (partial_fit, warm start).
@@ -479,7 +494,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         rng = self._random_state
         train_rows = validate = None
-        if config.early_stopping:
+        if config.validation:
             target_type = self._label_binarizer.y_type_ if is_classifier(self) else None
             train_rows, val_rows = validation_split(
                 X.shape[0], config.validation_fraction, rng, stratification_labels(Y, target_type)
@@ -506,10 +521,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return sample_weight
 
     def _validation(self, X, Y, sample_weight, rows, config):
-        """Early stopping's validation function: score and loss of the held-out ``rows``.
+        """The validation function: score and loss of the held-out ``rows``.
 
         One forward pass over them gives both (the network outputs and the
-        weighted mean loss).
+        weighted mean loss); a scorer (``validation_metric``, SPEC 4.7) scores
+        the model itself, whose ``coefs_`` view the parameters being trained.
         """
         X_val = X[rows]
         y_val = Y[rows]
@@ -521,10 +537,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         out = np.empty(Y_kernel.shape, dtype=config.dtype)
         loss, eps = config.hyper.loss, config.hyper.eps_loss
 
+        scorer = config.scorer
+        scorer_kw = {} if sw_val is None else {"sample_weight": sw_val}
+
         def validate():
             value = self._evaluate(
                 X_val, PASS_LOSS, out=out, Y=Y_kernel, sw=sw_kernel, loss=loss, eps_loss=eps
             )
+            if scorer is not None:  # a scikit-learn scorer of the model as it is now
+                return float(scorer(self, X_val, y_val, **scorer_kw)), float(value)
             return self._score_outputs(out, y_val, sw_val), float(value)
 
         return validate
@@ -532,8 +553,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _init_score(self, config):
         """What ``n_init`` maximises, higher is better: the best validation score, the
         negated best validation loss, or the negated final training loss."""
-        if config.early_stopping:
-            if config.validation_metric == "score":
+        if config.validation:
+            if config.validation_metric != "loss":
                 return float(self.best_validation_score_)
             return -float(self.best_validation_loss_)
         loss = float(self.loss_)

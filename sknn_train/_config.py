@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
+from sklearn.metrics import get_scorer
 from sklearn.model_selection._split import _validate_shuffle_split
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -67,13 +68,16 @@ class FitConfig:
     power_t: float
     verbose: bool
     early_stopping: bool
+    validation: bool  # held-out rows scored every epoch: early stopping or restore_best_weights
     validation_fraction: float
-    validation_metric: str  # 'score' or 'loss'
+    validation_metric: Any  # 'score', 'loss', a scorer name or a scorer callable
+    scorer: Any  # the scorer of a validation_metric other than 'score' / 'loss', else None
     max_fun: int
     # the initial weights
     weight_init: str
     glorot_factor: float  # Glorot's bound numerator: 2 for logistic units, else 6
     n_init: int  # initialisations a first fit tries
+    zero_output: bool  # output layer's weights and biases start at 0 (output_init='zeros')
     # the classifier's target and weights
     label_smoothing: float  # e of the targets (1 - e) y + e / K
     class_weight: Any  # None, a dict or 'balanced'
@@ -292,6 +296,12 @@ def resolve(
     early_stopping = bool(params["early_stopping"]) and stochastic
     if early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
+    validation = stochastic and (early_stopping or bool(params["restore_best_weights"]))
+    if validation and incremental:
+        raise ValueError(
+            "partial_fit does not support restore_best_weights=True: each call sees "
+            "other rows, so no validation set stays held out."
+        )
     skip = residual_wiring(sizes, params["residual"])
     activation = params["activation"]
     hidden_code = HIDDEN_ACTIVATIONS[activation].code
@@ -301,7 +311,7 @@ def resolve(
     batch_size = 0
     total_steps = 1
     if stochastic:
-        n_train = training_rows(n_samples, early_stopping, params["validation_fraction"])
+        n_train = training_rows(n_samples, validation, params["validation_fraction"])
         batch_size = batch_rows(params["batch_size"], n_train)
         total_steps = int(params["max_iter"]) * -(-n_train // batch_size)
     schedule = params["lr_schedule"]
@@ -354,12 +364,17 @@ def resolve(
         power_t=float(params["power_t"]),
         verbose=params["verbose"],
         early_stopping=early_stopping,
+        validation=validation,
         validation_fraction=float(params["validation_fraction"]),
         validation_metric=params["validation_metric"],
+        scorer=None
+        if params["validation_metric"] in ("score", "loss")
+        else get_scorer(params["validation_metric"]),
         max_fun=int(params["max_fun"]),
         weight_init=params["weight_init"],
         glorot_factor=2.0 if activation == "logistic" else 6.0,
         n_init=int(params["n_init"]),
+        zero_output=params["output_init"] == "zeros",
         label_smoothing=float(params.get("label_smoothing", 0.0)),
         class_weight=params.get("class_weight"),
     )

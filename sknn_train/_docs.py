@@ -178,10 +178,14 @@ PARAMETERS = (
         their standard variance (2 / fan_in for He, 1 / fan_in for LeCun) and set
         the biases to zero.
 
-    validation_metric : {'score', 'loss'}, default='score'
-        What early stopping monitors: 'score' (accuracy or R², as
-        scikit-learn) or 'loss' (the validation loss, lower is better).
-        Only used when early_stopping=True.
+    validation_metric : str or callable, default='score'
+        What the held-out rows are judged by, for early stopping,
+        ``restore_best_weights`` and ``n_init``: 'score' (accuracy or R², as
+        scikit-learn), 'loss' (the validation loss, lower is better), any
+        scikit-learn scorer name ('neg_log_loss', 'roc_auc',
+        'balanced_accuracy', ...) or a scorer callable ``scorer(estimator, X,
+        y)``, higher is better. Only used with early_stopping=True or
+        restore_best_weights=True.
 
     n_init : int, default=1
         Number of networks trained from different initialisations drawn one
@@ -211,6 +215,20 @@ PARAMETERS = (
         ``1 - lr_t * weight_decay``, ``lr_t`` the scheduled rate without
         Adam's bias correction. Independent of ``alpha`` (scikit-learn's L2
         term of the loss).
+
+    restore_best_weights : bool, default=False
+        Hold out ``validation_fraction`` of the training data (as early
+        stopping does), score it after every epoch with ``validation_metric``
+        and, at the end, restore the weights of the best epoch. Training runs
+        on to ``max_iter`` (or until the training loss stalls, or
+        ``early_stopping`` stops it). 'sgd' and 'adam' only; not in
+        ``partial_fit``.
+
+    output_init : {'weight_init', 'zeros'}, default='weight_init'
+        The output layer's initial weights and biases: drawn by
+        ``weight_init`` like the other layers, or 'zeros' (RealMLP's choice:
+        the network starts from a constant prediction and every hidden layer
+        still learns, since the output weights move at the first step).
 """
 )
 

@@ -135,6 +135,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         lr_schedule=None,
         warmup_fraction=0.0,
         weight_decay=0.0,
+        restore_best_weights=False,
+        output_init="weight_init",
         label_smoothing=0.0,
         class_weight=None,
     ):
@@ -175,6 +177,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             lr_schedule=lr_schedule,
             warmup_fraction=warmup_fraction,
             weight_decay=weight_decay,
+            restore_best_weights=restore_best_weights,
+            output_init=output_init,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -506,6 +510,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         lr_schedule=None,
         warmup_fraction=0.0,
         weight_decay=0.0,
+        restore_best_weights=False,
+        output_init="weight_init",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -542,6 +548,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             lr_schedule=lr_schedule,
             warmup_fraction=warmup_fraction,
             weight_decay=weight_decay,
+            restore_best_weights=restore_best_weights,
+            output_init=output_init,
         )
 
     def predict(self, X: MatrixLike) -> np.ndarray:

@@ -85,15 +85,20 @@ class History:
     interrupted: bool = False
 
     @classmethod
-    def start(cls, theta: np.ndarray, early_stopping: bool) -> History:
-        """The history of a network that has not been trained yet."""
-        if early_stopping:
+    def start(cls, theta: np.ndarray, early_stopping: bool, validation: bool = False) -> History:
+        """The history of a network that has not been trained yet.
+
+        ``validation``: held-out rows are scored (``restore_best_weights``);
+        with ``early_stopping`` they always are and the training loss's best
+        is not tracked (scikit-learn's ``best_loss_ = None``).
+        """
+        if early_stopping or validation:
             return cls(
                 validation_scores=[],
                 validation_loss_curve=[],
                 best_validation_score=-np.inf,
                 best_validation_loss=np.inf,
-                best_loss=None,
+                best_loss=None if early_stopping else np.inf,
                 best_params=theta.copy(),
             )
         return cls(best_params=theta.copy())
@@ -327,7 +332,7 @@ def train_stochastic(
         history.stop_reason = "interrupted"
     callbacks.end(with_state=False)  # a task left open by an interruption
 
-    if config.early_stopping:
+    if config.validation:
         theta[...] = history.best_params
     _warn_if_diverging(history, theta, config)
     return history
@@ -335,7 +340,7 @@ def train_stochastic(
 
 def _no_improvement_message(config: FitConfig) -> str:
     if config.early_stopping:
-        what = "Validation score" if config.validation_metric == "score" else "Validation loss"
+        what = "Validation loss" if config.validation_metric == "loss" else "Validation score"
         return "%s did not improve more than tol=%f for %d consecutive epochs." % (
             what,
             config.tol,
@@ -382,46 +387,46 @@ def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -
 def _update_no_improvement_count(
     history: History, config: FitConfig, theta: np.ndarray, validate: Validate | None
 ) -> None:
-    """scikit-learn's patience counter, on the validation score or loss.
+    """scikit-learn's patience counter, on the validation metric or the training loss.
 
-    Without early stopping ``best_loss`` is a number; with it the validation
-    fields are (:meth:`History.start`): the casts below say so to mypy.
+    With a validation function (early stopping, ``restore_best_weights``) the
+    held-out rows are scored every epoch and the best parameters kept; the
+    patience counts on them with early stopping, on the training loss
+    otherwise. A ``validation_metric`` other than ``'loss'`` is a score
+    (higher is better). The casts tell mypy which fields
+    :meth:`History.start` filled.
     """
-    if validate is None:
-        best_loss = cast(float, history.best_loss)
-        if history.loss_curve[-1] > best_loss - config.tol:
-            history.no_improvement_count += 1
+    patience_on_validation = False
+    if validate is not None:
+        val_score, val_loss = validate()
+        cast(list, history.validation_scores).append(val_score)
+        cast(list, history.validation_loss_curve).append(val_loss)
+        if config.verbose:
+            print("Validation score: %f" % val_score)
+        best_score = cast(float, history.best_validation_score)
+        best_val_loss = cast(float, history.best_validation_loss)
+        if config.validation_metric == "loss":
+            stalled = not val_loss < best_val_loss - config.tol
+            better = val_loss < best_val_loss
         else:
-            history.no_improvement_count = 0
-        if history.loss_curve[-1] < best_loss:
-            history.best_loss = history.loss_curve[-1]
+            stalled = val_score < best_score + config.tol
+            better = val_score > best_score
+        if better:
+            history.best_validation_score = val_score
+            history.best_validation_loss = val_loss
+            history.best_params = theta.copy()
+        if config.early_stopping:
+            patience_on_validation = True
+            history.no_improvement_count = history.no_improvement_count + 1 if stalled else 0
+    if patience_on_validation:
         return
-
-    val_score, val_loss = validate()
-    cast(list, history.validation_scores).append(val_score)
-    cast(list, history.validation_loss_curve).append(val_loss)
-    if config.verbose:
-        print("Validation score: %f" % val_score)
-    best_score = cast(float, history.best_validation_score)
-    best_val_loss = cast(float, history.best_validation_loss)
-    if config.validation_metric == "score":
-        if val_score < (best_score + config.tol):
-            history.no_improvement_count += 1
-        else:
-            history.no_improvement_count = 0
-        if val_score > best_score:
-            history.best_validation_score = val_score
-            history.best_validation_loss = val_loss
-            history.best_params = theta.copy()
+    best_loss = cast(float, history.best_loss)
+    if history.loss_curve[-1] > best_loss - config.tol:
+        history.no_improvement_count += 1
     else:
-        if not val_loss < best_val_loss - config.tol:
-            history.no_improvement_count += 1
-        else:
-            history.no_improvement_count = 0
-        if val_loss < best_val_loss:
-            history.best_validation_loss = val_loss
-            history.best_validation_score = val_score
-            history.best_params = theta.copy()
+        history.no_improvement_count = 0
+    if history.loss_curve[-1] < best_loss:
+        history.best_loss = history.loss_curve[-1]
 
 
 def train_lbfgs(

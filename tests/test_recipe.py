@@ -218,3 +218,85 @@ def test_smoothing_trains_on_smoothed_targets_and_validates_on_plain_log_loss():
     # below their entropy
     smoothed = 0.7 * Y + 0.1
     assert min(m.loss_curve_) > -(smoothed[0] * np.log(smoothed[0])).sum()
+
+
+# ------------------------------------- best epoch, validation metrics, output init
+def _validation_rows(y, n_features, hidden, n_out, fraction=0.1, seed=0):
+    """The held-out rows of a fit with ``random_state=seed`` (SPEC 3's draw order)."""
+    from sknn_train._train import stratification_labels, validation_split
+
+    rng = np.random.RandomState(seed)
+    units = [n_features, *hidden, n_out]
+    for a, b in zip(units[:-1], units[1:]):
+        rng.uniform(size=(a, b))
+        rng.uniform(size=b)
+    Y = np.eye(n_out)[y] if n_out > 1 else y[:, None].astype(float)
+    kind = "multiclass" if n_out > 1 else "binary"
+    return validation_split(len(y), fraction, rng, stratification_labels(Y, kind))[1]
+
+
+def test_restore_best_weights_returns_the_best_validation_epoch():
+    X, y = classification()
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=40,
+        learning_rate_init=0.05,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
+    est = MLPClassifier(restore_best_weights=True, **params).fit(X, y)
+    assert est.n_iter_ == 40  # no early stop: training ran on
+    assert len(est.validation_scores_) == 40
+    val = _validation_rows(y, 8, (16,), 3)
+    assert est.score(X[val], y[val]) == pytest.approx(max(est.validation_scores_))
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    # without it the last epoch's weights are kept
+    last = MLPClassifier(**params).fit(X, y)
+    assert not np.array_equal(last._theta, est._theta)
+
+
+def test_restore_best_weights_is_refused_by_partial_fit():
+    X, y = classification()
+    with pytest.raises(ValueError, match="restore_best_weights"):
+        MLPClassifier(restore_best_weights=True).partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("metric", ["neg_log_loss", "balanced_accuracy", "callable"])
+def test_scorer_as_validation_metric(metric):
+    from sklearn.metrics import get_scorer, make_scorer, recall_score
+
+    X, y = classification()
+    scorer = make_scorer(recall_score, average="macro") if metric == "callable" else metric
+    est = MLPClassifier(
+        (16,),
+        max_iter=30,
+        early_stopping=True,
+        validation_metric=scorer,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X, y)
+    val = _validation_rows(y, 8, (16,), 3)
+    got = get_scorer(scorer)(est, X[val], y[val])
+    # the restored weights are those of the best epoch by that scorer
+    assert got == pytest.approx(est.best_validation_score_, rel=1e-9)
+    assert est.best_validation_score_ == max(est.validation_scores_)
+
+
+def test_zero_output_layer_starts_from_a_constant_prediction():
+    X, y = classification()
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=1,
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1e-30,
+        random_state=0,
+    )
+    zero = MLPClassifier(output_init="zeros", **params).fit(X, y)
+    drawn = MLPClassifier(**params).fit(X, y)
+    assert np.abs(zero.coefs_[-1]).max() < 1e-25 and np.abs(zero.intercepts_[-1]).max() < 1e-25
+    np.testing.assert_allclose(zero.coefs_[0], drawn.coefs_[0], atol=1e-25)  # same draws
+    np.testing.assert_allclose(zero.predict_proba(X), 1 / 3, atol=1e-12)
+    trained = MLPClassifier((16,), output_init="zeros", max_iter=100, random_state=0).fit(X, y)
+    assert trained.score(X, y) > 0.8

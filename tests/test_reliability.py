@@ -420,7 +420,7 @@ INVALID_PARAMS = [
     {"max_grad_norm": np.inf},
     {"max_grad_norm": np.nan},
     {"weight_init": "xavier"},
-    {"validation_metric": "f1"},
+    {"validation_metric": "not_a_scorer"},
     {"n_init": 0},
     {"n_init": 1.5},
     {"alpha": "0.1"},

@@ -61,6 +61,8 @@ DEFAULTS = dict(
     lr_schedule=None,
     warmup_fraction=0.0,
     weight_decay=0.0,
+    restore_best_weights=False,
+    output_init="weight_init",
 )
 
 
