@@ -1,12 +1,12 @@
 """numpydoc rules for the public API and the kernel entry points.
 
 Every public class and function (``sknn_train.__all__``,
-``sknn_train.onnx.__all__``), every public method that sknn_train itself
-defines, and the four kernel entry points of ``_kernels/epoch.py`` are run
-through :func:`numpydoc.validate.validate`; the checks are chosen below, each
-left-out one with its reason. The kernel entry points must also state the
-shape and dtype of every array argument, and what they state is compared with
-the arrays the estimators really pass.
+``sknn_train.onnx.__all__``, ``sknn_train.preprocessing.__all__``), every
+public method that sknn_train itself defines, and the four kernel entry points
+of ``_kernels/epoch.py`` are run through :func:`numpydoc.validate.validate`;
+the checks are chosen below, each left-out one with its reason. The kernel
+entry points must also state the shape and dtype of every array argument, and
+what they state is compared with the arrays the estimators really pass.
 """
 
 import inspect
@@ -22,6 +22,7 @@ from sklearn.utils._metadata_requests import RequestMethod
 
 import sknn_train
 import sknn_train.onnx
+import sknn_train.preprocessing
 from sknn_train import _base, _train
 from sknn_train._kernels import epoch
 
@@ -97,7 +98,7 @@ REQUIRED_METHODS = {
 def _public_objects():
     """The public classes and functions, by import path."""
     objects = {}
-    for module in (sknn_train, sknn_train.onnx):
+    for module in (sknn_train, sknn_train.onnx, sknn_train.preprocessing):
         for name in module.__all__:
             if name in NOT_OBJECTS:
                 continue
