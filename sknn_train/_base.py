@@ -118,6 +118,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
         "output_init": [StrOptions({"weight_init", "zeros"})],
+        "input_scaling": ["boolean"],
     }
 
     @abstractmethod
@@ -159,6 +160,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         weight_decay,
         restore_best_weights,
         output_init,
+        input_scaling,
     ):
         self.activation = activation
         self.solver = solver
@@ -196,6 +198,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.weight_decay = weight_decay
         self.restore_best_weights = restore_best_weights
         self.output_init = output_init
+        self.input_scaling = input_scaling
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -335,7 +338,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._theta = theta
         self.coefs_ = self._layout.coef_views(theta)
         self.intercepts_ = self._layout.intercept_views(theta)
-        self._param_views = tuple(self.coefs_) + tuple(self.intercepts_)
+        scale = self._layout.scale_view(theta)
+        if scale is not None:
+            self.input_scale_ = scale
+        else:
+            self.__dict__.pop("input_scale_", None)
+        self._param_views = self._user_arrays()
+
+    def _user_arrays(self):
+        """The fitted arrays a user sees: ``coefs_``, ``intercepts_``, ``input_scale_``."""
+        scale = self.__dict__.get("input_scale_")
+        return (*self.coefs_, *self.intercepts_, *(() if scale is None else (scale,)))
 
     def _views_unchanged(self):
         """Whether ``coefs_``/``intercepts_`` are still the very views ``_set_theta`` made.
@@ -350,10 +363,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         theta = self.__dict__.get("_theta")
         if views is None or theta is None:
             return False
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if len(coefs) + len(intercepts) != len(views):
+        arrays = self._user_arrays()
+        if len(arrays) != len(views):
             return False
-        for arr, view in zip([*coefs, *intercepts], views):
+        for arr, view in zip(arrays, views):
             if arr is not view or view.base is not theta:
                 return False
         return True
@@ -369,24 +382,35 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return
         layout = self.__dict__.get("_layout")
         theta = self.__dict__.get("_theta")
+        scale = self.__dict__.get("input_scale_")
         if (
             layout is not None
             and theta is not None
             and layout.is_view_of(theta, self.coefs_, self.intercepts_)
+            and (scale is None) == (layout.n_scale == 0)
+            and (scale is None or scale.base is theta)
         ):
             # new view objects of the same buffer: remember them
-            self._param_views = tuple(self.coefs_) + tuple(self.intercepts_)
+            self._param_views = self._user_arrays()
             return
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
         units = [c.shape[0] for c in coefs] + [coefs[-1].shape[1]]
         common = np.result_type(*coefs, *intercepts)
         dtype = np.float32 if common == np.float32 else np.float64
-        self._layout = Layout(units)
+        if scale is not None:
+            scale = np.asarray(scale)
+            if scale.shape != (units[0],):
+                raise ValueError(
+                    f"input_scale_ has shape {scale.shape}; the network takes {units[0]} "
+                    "features, so it must have shape "
+                    f"({units[0]},)."
+                )
+        self._layout = Layout(units, n_scale=0 if scale is None else units[0])
         net = self.__dict__.get("_predict_net")
         if net is not None and net.units.tolist() != units:
             self._predict_net = None  # another network: rebuilt from the parameters
-        self._set_theta(self._layout.pack(coefs, intercepts, dtype))
+        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -412,9 +436,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._check_target(y)
         layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
         if first_pass:
-            layout, out_activation = Layout(layer_units), self._out_activation()
+            n_scale = layer_units[0] if self.input_scaling else 0
+            layout, out_activation = Layout(layer_units, n_scale), self._out_activation()
         else:
             layout, out_activation = self._layout, self.out_activation_
+            if bool(layout.n_scale) != bool(self.input_scaling):
+                raise ValueError(
+                    f"The network of the previous fit was trained with input_scaling="
+                    f"{bool(layout.n_scale)}, this call asks for input_scaling="
+                    f"{bool(self.input_scaling)}. Set warm_start=False or keep input_scaling."
+                )
             if list(layout.units) != layer_units:
                 raise ValueError(
                     "The network of the previous fit has layer sizes "

@@ -32,6 +32,12 @@ from ._kernels.optim import SCHEDULES, SOLVERS
 from ._layout import Layout
 from ._warnings import warn
 
+#: Learning-rate multiplier of the input scaling (SPEC 4.5): RealMLP-TD's
+#: ``scale_lr_factor``. Each factor ``s_j`` is one parameter against a row of
+#: ``W0``'s many, and Adam moves every parameter by about the rate, so at the
+#: weights' rate the scaling would barely move relative to its start at 1.
+INPUT_SCALE_LR = 6.0
+
 WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -205,7 +211,10 @@ def build_net(
             skip_to[s] = j
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
-    return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates)
+    scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
+    return Net(
+        layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates, scale_off
+    )
 
 
 def smoothed_targets(Y: np.ndarray, smoothing: float, softmax: bool) -> np.ndarray:
@@ -340,6 +349,7 @@ def resolve(
         warmup=warmup,
         total_steps=total_steps,
         weight_decay=params["weight_decay"],
+        scale_lr=INPUT_SCALE_LR if layout.n_scale else 1.0,
     )
     return FitConfig(
         dtype=np.dtype(dtype),

@@ -229,6 +229,15 @@ PARAMETERS = (
         ``weight_init`` like the other layers, or 'zeros' (RealMLP's choice:
         the network starts from a constant prediction and every hidden layer
         still learns, since the output weights move at the first step).
+
+    input_scaling : bool, default=False
+        Learn one factor per input feature (initialised to 1, fitted attribute
+        ``input_scale_``): the first layer sees ``X * input_scale_``, a
+        diagonal layer that lets the network weigh its features (RealMLP's
+        "front scale"). Trained by the same optimizer at
+        6 times the learning rate (RealMLP's factor: a factor is one
+        parameter against a row of the first weight matrix), not penalised by
+        ``alpha`` or ``weight_decay``. Sparse input stays sparse.
 """
 )
 

@@ -22,7 +22,7 @@ class Layout:
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     """
 
-    def __init__(self, layer_units: ArrayLike) -> None:
+    def __init__(self, layer_units: ArrayLike, n_scale: int = 0) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
         self.coef_off = np.zeros(n + 1, dtype=np.int64)
@@ -32,7 +32,10 @@ class Layout:
         self.int_off[0] = self.coef_off[n]
         for i in range(n):
             self.int_off[i + 1] = self.int_off[i] + self.units[i + 1]
-        self.size = int(self.int_off[n])
+        #: Input scaling (SPEC 4.5): ``n_scale`` factors after the biases (0: none).
+        self.n_scale = int(n_scale)
+        self.scale_off = int(self.int_off[n])
+        self.size = self.scale_off + self.n_scale
         self.n_weight_layers = n
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
@@ -54,15 +57,25 @@ class Layout:
         """Bias vectors as views of ``theta``."""
         return [theta[self.int_off[i] : self.int_off[i + 1]] for i in range(self.n_weight_layers)]
 
+    def scale_view(self, theta: np.ndarray) -> np.ndarray | None:
+        """The input scaling factors as a view of ``theta``, or None without them."""
+        return theta[self.scale_off : self.size] if self.n_scale else None
+
     def pack(
-        self, coefs: Sequence[ArrayLike], intercepts: Sequence[ArrayLike], dtype: DTypeLike
+        self,
+        coefs: Sequence[ArrayLike],
+        intercepts: Sequence[ArrayLike],
+        dtype: DTypeLike,
+        scale: ArrayLike | None = None,
     ) -> np.ndarray:
-        """A new flat buffer holding copies of ``coefs`` and ``intercepts``."""
+        """A new flat buffer holding copies of ``coefs``, ``intercepts`` and the
+        input scaling factors (``scale``; ones when None)."""
         theta = np.empty(self.size, dtype=dtype)
         for view, c in zip(self.coef_views(theta), coefs):
             view[...] = c
         for view, b in zip(self.intercept_views(theta), intercepts):
             view[...] = b
+        theta[self.scale_off :] = 1.0 if scale is None else scale
         return theta
 
     def is_view_of(

@@ -137,6 +137,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         weight_decay=0.0,
         restore_best_weights=False,
         output_init="weight_init",
+        input_scaling=False,
         label_smoothing=0.0,
         class_weight=None,
     ):
@@ -179,6 +180,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             weight_decay=weight_decay,
             restore_best_weights=restore_best_weights,
             output_init=output_init,
+            input_scaling=input_scaling,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -512,6 +514,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         weight_decay=0.0,
         restore_best_weights=False,
         output_init="weight_init",
+        input_scaling=False,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -550,6 +553,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             weight_decay=weight_decay,
             restore_best_weights=restore_best_weights,
             output_init=output_init,
+            input_scaling=input_scaling,
         )
 
     def predict(self, X: MatrixLike) -> np.ndarray:

@@ -121,6 +121,8 @@ def make_work(
         total if need_pre else 0,
         total if need_drop else 0,
         total,
+        # the first layer's scaled weights (input scaling)
+        widths[0] * widths[1] if int(net.scale_off[0]) >= 0 else 0,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -133,6 +135,7 @@ def make_work(
         dacts=parts[3],
         deltas=parts[4],
         act_off=act_off,
+        w0=parts[5],
     )
 
 

@@ -358,6 +358,9 @@ def _forward(
             f"{type(model).__name__} has {n_w} weight matrices but its network "
             f"describes {len(act)} layers; refit it."
         )
+    scale = getattr(model, "input_scale_", None)
+    if scale is not None:  # input scaling: the first layer sees X * input_scale_
+        x = graph.node("Mul", [x, graph.const("input_scale", np.asarray(scale).reshape(1, -1))])
     layers = [x]  # layers[j]: the output of layer j (0 is the input)
     for l in range(n_w):
         j = l + 1

@@ -300,3 +300,90 @@ def test_zero_output_layer_starts_from_a_constant_prediction():
     np.testing.assert_allclose(zero.predict_proba(X), 1 / 3, atol=1e-12)
     trained = MLPClassifier((16,), output_init="zeros", max_iter=100, random_state=0).fit(X, y)
     assert trained.score(X, y) > 0.8
+
+
+# --------------------------------------------------------------- input scaling
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_gradient_with_input_scaling(sparse, loss):
+    from kernel_utils import loss_and_grad, make_problem
+
+    from sknn_train._layout import Layout
+
+    X, Y, sw, plain, theta, out_act = make_problem(loss, n=9, sparse=sparse, hidden=(5, 4))
+    layout = Layout(plain.units, n_scale=plain.units[0])
+    rng = np.random.RandomState(1)
+    theta = np.concatenate([theta, rng.uniform(0.3, 2.0, layout.n_scale)])  # s != 1
+
+    def f(t):
+        return loss_and_grad(X, Y, sw, layout, t, "tanh", out_act, loss, 0.3)[0]
+
+    value, analytic = loss_and_grad(X, Y, sw, layout, theta, "tanh", out_act, loss, 0.3)
+    np.testing.assert_allclose(analytic, _numerical_gradient(f, theta), rtol=1e-5, atol=1e-8)
+    # the scaled network is the plain one with diag(s) W0 as its first weights
+    folded = theta[: plain.size].copy()
+    W0 = plain.coef_views(folded)[0]
+    W0 *= theta[plain.size :, None]
+    penalty = 0.3 / (2 * sw.sum()) * sum((W**2).sum() for W in plain.coef_views(theta))
+    data_loss = loss_and_grad(X, Y, sw, plain, folded, "tanh", out_act, loss, 0.0)[0]
+    assert value == pytest.approx(data_loss + penalty, rel=1e-12)
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_input_scaling_is_learnt_and_predicts_as_the_folded_network(Est):
+    import scipy.sparse as sp
+
+    X, y = classification() if Est is MLPClassifier else regression()
+    params = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+    est = Est(input_scaling=True, **params).fit(X, y)
+    assert est.input_scale_.shape == (X.shape[1],)
+    assert not np.allclose(est.input_scale_, 1.0)  # trained
+    # predictions: the plain network whose first weights are diag(s) W0
+    folded = Est(**params).fit(X, y)
+    folded.coefs_ = [est.input_scale_[:, None] * est.coefs_[0], *est.coefs_[1:]]
+    folded.intercepts_ = list(est.intercepts_)
+    out = (lambda e: e.predict_proba(X)) if Est is MLPClassifier else (lambda e: e.predict(X))
+    np.testing.assert_allclose(out(est), out(folded), rtol=1e-10, atol=1e-12)
+    # sparse input gives the dense fit
+    sparse = Est(input_scaling=True, **params).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse._theta, est._theta, rtol=1e-9, atol=1e-12)
+    assert not hasattr(folded, "input_scale_")
+
+
+def test_input_scaling_is_not_decayed_and_persists():
+    import pickle
+
+    X, y = classification()
+    est = MLPClassifier(
+        (16,),
+        input_scaling=True,
+        weight_decay=50.0,
+        learning_rate_init=0.01,
+        max_iter=30,
+        random_state=0,
+    ).fit(X, y)
+    assert max(np.abs(W).max() for W in est.coefs_) < 0.03  # the weights are decayed away
+    assert np.abs(est.input_scale_).min() > 0.5  # the scaling is not
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    np.testing.assert_array_equal(loaded.input_scale_, est.input_scale_)
+    # assigning the scaling by hand reaches the kernels
+    loaded.input_scale_ = np.zeros(X.shape[1])
+    p = loaded.predict_proba(X)
+    np.testing.assert_allclose(p, p[:1].repeat(len(X), axis=0), atol=1e-12)  # input ignored
+    with pytest.raises(ValueError, match="input_scaling"):
+        est.set_params(warm_start=True, input_scaling=False).fit(X, y)
+
+
+def test_input_scaling_exports_to_onnx():
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from sknn_train.onnx import to_onnx
+
+    X, y = classification()
+    X = X.astype(np.float32)
+    est = MLPClassifier((8,), input_scaling=True, max_iter=20, random_state=0).fit(X, y)
+    onx = to_onnx(est, X[:1], options={"zipmap": False})
+    _, proba = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})
+    np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-4, atol=1e-6)

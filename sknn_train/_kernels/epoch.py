@@ -23,7 +23,14 @@ import numpy as np
 from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
-from .network import backward, copy_block, forward, layer_view, scale_gradient
+from .network import (
+    backward,
+    chain_input_scale,
+    copy_block,
+    forward,
+    layer_view,
+    scale_gradient,
+)
 from .optim import (
     ADAM,
     NO_SCHEDULE,
@@ -39,7 +46,7 @@ from .rng import mix
 Hyper = namedtuple(
     "Hyper",
     "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key "
-    "schedule warmup total_steps weight_decay",
+    "schedule warmup total_steps weight_decay scale_lr",
 )
 
 
@@ -61,6 +68,7 @@ def make_hyper(
     warmup=0.0,
     total_steps=1.0,
     weight_decay=0.0,
+    scale_lr=1.0,
 ):
     """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
 
@@ -68,7 +76,8 @@ def make_hyper(
     Python int key) would compile another signature. ``max_norm=None`` turns
     clipping off. ``schedule`` / ``warmup`` / ``total_steps``: the learning-rate
     schedule over ``total_steps`` updates (``optim.scheduled_rate``);
-    ``weight_decay``: the decoupled decay of the weight matrices.
+    ``weight_decay``: the decoupled decay of the weight matrices;
+    ``scale_lr``: the learning-rate multiplier of the input scaling.
     """
     return Hyper(
         solver=np.int64(solver),
@@ -87,6 +96,7 @@ def make_hyper(
         warmup=float(warmup),
         total_steps=float(max(total_steps, 1.0)),
         weight_decay=float(weight_decay),
+        scale_lr=float(scale_lr),
     )
 
 
@@ -203,6 +213,15 @@ def finish_gradient(
         if weights:
             layer_norms[l] += math.sqrt(s)
         total += s
+    so = net.scale_off[0]
+    if so >= 0:  # input scaling: no penalty, no decay, its own rate
+        hi = so + net.units[0]
+        g = grad[so:hi]
+        w = theta[so:hi]
+        scale_gradient(g, w, zero, inv)
+        total += float(dot(hi - so, address(g, 0), address(g, 0)))
+        if update:
+            optimizer_update(w, g, state1[so:hi], state2[so:hi], lr * hyper.scale_lr, 1.0, hyper)
     return w2, math.sqrt(total)
 
 
@@ -241,7 +260,17 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
             diag[DIAG_CLIPPED] += 1.0
         if decay != 1.0:
             decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
-        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
+        so = net.scale_off[0]
+        if so < 0:
+            optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
+        else:  # the input scaling at its own rate
+            optimizer_update(
+                theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper
+            )
+            optimizer_update(
+                theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale,
+                hyper,
+            )
     diag[DIAG_NORM] += norm
     diag[DIAG_BATCHES] += 1.0
     return w2
@@ -450,9 +479,13 @@ def run_pass(
         if gradient:
             acc += data_loss
             continue
+        if net.scale_off[0] >= 0:
+            chain_input_scale(theta, grad, net)
         w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
         acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
     if gradient:
+        if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
+            chain_input_scale(theta, grad, net)
         w2, _ = finish_gradient(
             theta,
             grad,

@@ -16,6 +16,15 @@ whose table entry says ``needs_pre``),
 ``dacts`` (outputs after dropout, only with dropout), ``deltas`` and ``xb``
 (the gathered dense input rows), with ``act_off`` the offset of each layer.
 
+Input scaling (SPEC 4.5): when ``scale_off[0] >= 0`` the vector ``s`` of
+``units[0]`` factors at ``theta[scale_off[0]:]`` multiplies the input. The
+first layer then computes ``(x * s) @ W0 = x @ (diag(s) W0)``: the forward pass
+uses the effective weights ``diag(s) W0`` (``work.w0``, made per batch by
+:func:`scale_first_weights`), the backward pass yields their gradient
+``G = x.T @ delta``, and :func:`chain_input_scale` turns it into
+``dW0 = diag(s) G`` and ``ds = rowsum(G * W0)``. Input dropout and sparse input
+stay as they are: the input itself is never scaled.
+
 The input of a batch is either the dense ``(m, d)`` block ``xb`` (with input
 dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
 rows ``rows`` of ``(data, indices, indptr)``.
@@ -31,8 +40,8 @@ from .activations import activate, activation_backward, output_activate
 from .blas import address, gemm
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
 
-Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop")
-Work = namedtuple("Work", "xb acts pre dacts deltas act_off")
+Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off")
+Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0")
 
 
 @kernel
@@ -106,6 +115,38 @@ def finish_layer(a, b, skip, has_skip):
                 a[r, c] += b[c]
 
 
+@kernel
+def scale_first_weights(theta, net, w0):
+    """``w0 = diag(s) W0``: the first layer's weights as the scaled input sees them."""
+    d = net.units[0]
+    h = net.units[1]
+    so = net.scale_off[0]
+    base = net.coef_off[0]
+    for r in range(d):
+        f = theta[so + r]
+        for c in range(h):
+            w0[r * h + c] = f * theta[base + r * h + c]
+
+
+@kernel
+def chain_input_scale(theta, grad, net):
+    """From ``G``, the gradient of the effective weights ``diag(s) W0`` (in the
+    first layer's slot of ``grad``), the gradients of ``W0`` and of ``s``."""
+    d = net.units[0]
+    h = net.units[1]
+    so = net.scale_off[0]
+    base = net.coef_off[0]
+    for r in range(d):
+        f = theta[so + r]
+        gs = 0.0
+        for c in range(h):
+            q = base + r * h + c
+            g = grad[q]
+            gs += g * theta[q]
+            grad[q] = g * f
+        grad[so + r] = gs
+
+
 @kernel(inline=True)
 def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0):
     """Fill ``work`` with every layer's output for a batch of ``m`` rows.
@@ -117,6 +158,12 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
     n_w = units.shape[0] - 1
     if net.drop[0] > 0 and not is_sparse:
         dropout_rows(xb, xb, key, np.int64(0), row0, net.drop[0])
+    # the first layer's weights: theta's, or their scaled copy (input scaling)
+    scaled = net.scale_off[0] >= 0
+    if scaled:
+        scale_first_weights(theta, net, work.w0)
+    w_first = work.w0 if scaled else theta
+    off_first = 0 if scaled else net.coef_off[0]
     for l in range(n_w):
         j = l + 1
         fan_in = units[l]
@@ -129,7 +176,7 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
                 indices,
                 indptr,
                 rows,
-                layer_view(theta, net.coef_off[0], fan_in, fan_out),
+                layer_view(w_first, off_first, fan_in, fan_out),
                 a,
                 np.int64(0),
                 net.drop[0],
@@ -145,7 +192,7 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
                 fan_out,
                 fan_in,
                 address(h, 0),
-                address(theta, net.coef_off[l]),
+                address(w_first, off_first) if l == 0 else address(theta, net.coef_off[l]),
                 0.0,
                 address(a, 0),
             )
