@@ -212,9 +212,7 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    return Net(
-        layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates, scale_off
-    )
+    return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates, scale_off)
 
 
 def smoothed_targets(Y: np.ndarray, smoothing: float, softmax: bool) -> np.ndarray:

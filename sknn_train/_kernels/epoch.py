@@ -264,11 +264,14 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
         if so < 0:
             optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
         else:  # the input scaling at its own rate
+            optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
             optimizer_update(
-                theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper
-            )
-            optimizer_update(
-                theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale,
+                theta[so:],
+                grad[so:],
+                state1[so:],
+                state2[so:],
+                lr * hyper.scale_lr,
+                gscale,
                 hyper,
             )
     diag[DIAG_NORM] += norm
