@@ -387,3 +387,26 @@ def test_input_scaling_exports_to_onnx():
     onx = to_onnx(est, X[:1], options={"zipmap": False})
     _, proba = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})
     np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+def test_randomized_search_over_every_new_parameter():
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = classification()
+    space = {
+        "lr_schedule": [None, "cosine", "linear", "coslog4"],
+        "warmup_fraction": [0.0, 0.2],
+        "weight_decay": [0.0, 0.05],
+        "label_smoothing": [0.0, 0.1],
+        "class_weight": [None, "balanced"],
+        "input_scaling": [False, True],
+        "restore_best_weights": [False, True],
+        "validation_metric": ["score", "neg_log_loss"],
+        "output_init": ["weight_init", "zeros"],
+        "activation": ["selu", "mish"],
+    }
+    search = RandomizedSearchCV(
+        MLPClassifier((8,), max_iter=8, random_state=0), space, n_iter=6, cv=2, random_state=0
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert set(search.best_params_) == set(space)
