@@ -59,6 +59,29 @@ CASES = {
     "reg-lbfgs": lambda: MLPRegressor(
         hidden_layer_sizes=(8,), solver="lbfgs", max_grad_norm=1.0, **COMMON
     ),
+    # the tabular recipe (SPEC 4): the input scaling is fitted state too
+    "clf-recipe": lambda: MLPClassifier(
+        (8, 8),
+        activation="selu",
+        lr_schedule="coslog4",
+        warmup_fraction=0.1,
+        weight_decay=0.01,
+        label_smoothing=0.1,
+        class_weight="balanced",
+        input_scaling=True,
+        restore_best_weights=True,
+        validation_metric="neg_log_loss",
+        output_init="zeros",
+        **COMMON,
+    ),
+    "reg-recipe": lambda: MLPRegressor(
+        hidden_layer_sizes=(8,),
+        activation="mish",
+        input_scaling=True,
+        lr_schedule="cosine",
+        weight_decay=0.01,
+        **COMMON,
+    ),
 }
 DTYPES = {"f32": np.float32, "f64": np.float64}
 FORMATS = ("pickle", "joblib", "skops")
