@@ -234,16 +234,16 @@ def loss_name(loss: str, out_activation: str) -> str:
 
 
 def prediction_net(layout: Layout, activation: str, residual: bool, out_activation: str) -> Net:
-    """The network without dropout: what ``predict`` and the validation pass run."""
-    sizes = [int(u) for u in layout.units[1:-1]]
-    skip = residual_skips(sizes) if residual else np.full(len(sizes) + 2, -1, dtype=np.int64)
-    return build_net(
-        layout,
-        HIDDEN_ACTIVATIONS[activation].code,
-        OUTPUT_ACTIVATIONS[out_activation],
-        skip,
-        np.zeros(len(sizes) + 1),
-    )
+    """The network without dropout: what ``predict`` and the validation pass run.
+
+    For a model whose fit did not leave one (loaded from an old pickle, or
+    ``coefs_`` set by hand): the same memoised builder a fit uses.
+    """
+    sizes = layout.units[1:-1].tolist()
+    skip = tuple(residual_skips(sizes).tolist()) if residual else (-1,) * (len(sizes) + 2)
+    no_dropout = (0.0,) * (len(sizes) + 1)
+    hidden, out = HIDDEN_ACTIVATIONS[activation].code, OUTPUT_ACTIVATIONS[out_activation]
+    return _networks(layout, hidden, out, skip, no_dropout)[1]
 
 
 def training_rows(n_samples: int, early_stopping: bool, validation_fraction: float) -> int:

@@ -8,6 +8,7 @@ over them (same weights, same curves).
 
 import ast
 import dataclasses
+import inspect
 import pathlib
 import warnings
 
@@ -25,45 +26,13 @@ from sknn_train._workspace import KernelInput
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "sknn_train"
 
-#: Every constructor parameter at scikit-learn's / sknn_train's default.
-DEFAULTS = dict(
-    hidden_layer_sizes=(100,),
-    activation="relu",
-    solver="adam",
-    alpha=0.0001,
-    batch_size="auto",
-    learning_rate="constant",
-    learning_rate_init=0.001,
-    power_t=0.5,
-    max_iter=200,
-    loss="squared_error",
-    shuffle=True,
-    random_state=None,
-    tol=1e-4,
-    verbose=False,
-    warm_start=False,
-    momentum=0.9,
-    nesterovs_momentum=True,
-    early_stopping=False,
-    validation_fraction=0.1,
-    beta_1=0.9,
-    beta_2=0.999,
-    epsilon=1e-8,
-    n_iter_no_change=10,
-    max_fun=15000,
-    dropout=0.0,
-    input_dropout=0.0,
-    residual=False,
-    max_grad_norm=None,
-    weight_init="glorot_uniform",
-    validation_metric="score",
-    n_init=1,
-    lr_schedule=None,
-    warmup_fraction=0.0,
-    weight_decay=0.0,
-    restore_best_weights=False,
-    output_init="weight_init",
-)
+#: Every constructor parameter at its default (read off the signature: the
+#: trainers themselves are driven without an estimator instance).
+DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(MLPRegressor.__init__).parameters.items()
+    if name != "self"
+}
 
 
 def _setup(X, y, seed=0, incremental=False, **params):
