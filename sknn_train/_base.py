@@ -455,6 +455,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 )
         self._random_state = self._fresh_random_state()
         config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype, incremental)
+        y = self._fit_targets(y, sample_weight, config, first_pass)
 
         n_init = 1 if (incremental or not first_pass) else config.n_init
         # one task per epoch; L-BFGS also opens a last, empty one after it stops
@@ -547,6 +548,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._store_history(history, config)
         return history.interrupted
 
+    def _fit_targets(self, y, sample_weight, config, first_pass):
+        """The 2-D targets the network is fitted to (the regressor may standardize them)."""
+        return y
+
+    def _user_targets(self, Y):
+        """The targets as the user gave them, from the network's targets ``Y``."""
+        return Y
+
     def _fit_sample_weight(self, y, sample_weight, config):
         """The sample weights the fit uses (the classifier multiplies in its class weights)."""
         return sample_weight
@@ -559,9 +568,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         the model itself, whose ``coefs_`` view the parameters being trained.
         """
         X_val = X[rows]
-        y_val = Y[rows]
-        if is_classifier(self):
-            y_val = self._label_binarizer.inverse_transform(y_val)
+        y_val = self._user_targets(Y[rows])
         sw_val = None if sample_weight is None else sample_weight[rows]
         Y_kernel = kernel_array(Y[rows], config.dtype)
         sw_kernel = kernel_array(np.ones(len(rows)) if sw_val is None else sw_val, config.dtype)

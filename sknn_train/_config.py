@@ -87,6 +87,7 @@ class FitConfig:
     # the classifier's target and weights
     label_smoothing: float  # e of the targets (1 - e) y + e / K
     class_weight: Any  # None, a dict or 'balanced'
+    normalize_y: bool  # the regressor fits standardized targets
 
 
 def check_hidden_sizes(hidden_layer_sizes: int | Iterable[int]) -> list:
@@ -385,4 +386,5 @@ def resolve(
         zero_output=params["output_init"] == "zeros",
         label_smoothing=float(params.get("label_smoothing", 0.0)),
         class_weight=params.get("class_weight"),
+        normalize_y=bool(params.get("normalize_y", False)),
     )

@@ -221,6 +221,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
+    def _user_targets(self, Y):
+        return self._label_binarizer.inverse_transform(Y)
+
     def _fit_sample_weight(self, y, sample_weight, config):
         """``sample_weight`` times each sample's class weight (SPEC 4.4)."""
         class_weight = config.class_weight
@@ -442,9 +445,29 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         (exponential output), which requires ``y >= 0``.
 
 {params}
+    normalize_y : bool, default=False
+        Fit the network to standardized targets, ``(y - mean) / std`` per
+        output (``y / mean`` with ``loss='poisson'``, whose log link needs
+        positive targets), and undo it in :meth:`predict`: the output layer then
+        starts at the right scale, whatever the units of ``y``, as
+        :class:`~sklearn.gaussian_process.GaussianProcessRegressor`'s parameter
+        of that name does. The mean and standard deviation are
+        ``sample_weight``-weighted and taken from the ``y`` of the call that
+        starts the fit; ``warm_start`` and later ``partial_fit`` calls keep them.
+        ``loss_`` and ``loss_curve_`` are then in the standardized units.
+
     Attributes
     ----------
 {attrs}
+    target_mean_ : ndarray of shape (n_outputs,)
+        With ``normalize_y``: the mean subtracted from each target (0 for
+        Poisson). Absent otherwise.
+
+    target_scale_ : ndarray of shape (n_outputs,)
+        With ``normalize_y``: the scale each centred target was divided by (its
+        standard deviation, or its mean for Poisson; 1 for a constant target).
+        Absent otherwise.
+
     See Also
     --------
     MLPClassifier : Multi-layer Perceptron classifier.
@@ -473,6 +496,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
+        "normalize_y": ["boolean"],
     }
 
     def __init__(
@@ -515,7 +539,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         restore_best_weights=False,
         output_init="weight_init",
         input_scaling=False,
+        normalize_y=False,
     ):
+        self.normalize_y = normalize_y
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -576,9 +602,56 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _predictions(self, y_pred):
         """Predicted values from the network outputs (1-D for one output)."""
+        y_pred = self._user_targets(y_pred)
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
+
+    def _user_targets(self, Y):
+        """``Y`` in the user's units: the standardization of ``normalize_y`` undone."""
+        scale = self.__dict__.get("target_scale_")
+        if scale is None:
+            return Y
+        dtype = Y.dtype
+        return Y * scale.astype(dtype) + self.target_mean_.astype(dtype)
+
+    def _fit_targets(self, y, sample_weight, config, first_pass):
+        """The targets standardized with ``normalize_y``; statistics of the first fit.
+
+        Squared error fits ``(y - mean) / std`` per column, Poisson fits
+        ``y / mean`` (a count's scale; the log link keeps it positive), with the
+        sample-weighted mean and standard deviation of the ``y`` of the call that
+        starts the fit. ``warm_start`` and later ``partial_fit`` calls keep the
+        statistics: the network was trained in their units.
+        """
+        fitted = "target_scale_" in self.__dict__
+        if not first_pass:
+            if config.normalize_y != fitted:
+                raise ValueError(
+                    f"The network of the previous fit was trained with normalize_y={fitted}, "
+                    f"this call asks for normalize_y={config.normalize_y}. Set "
+                    "warm_start=False or keep normalize_y."
+                )
+        elif not config.normalize_y:
+            self.__dict__.pop("target_scale_", None)
+            self.__dict__.pop("target_mean_", None)
+        else:
+            weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+            y64 = np.asarray(y, dtype=np.float64)
+            mean = np.average(y64, axis=0, weights=weights)
+            if config.loss == "poisson":
+                self.target_mean_ = np.zeros_like(mean)
+                self.target_scale_ = np.where(mean > 0, mean, 1.0)
+            else:
+                std = np.sqrt(np.average((y64 - mean) ** 2, axis=0, weights=weights))
+                self.target_mean_ = mean
+                # a constant column is fitted as it is (scikit-learn's zero-scale rule)
+                self.target_scale_ = np.where(std > 10 * np.finfo(np.float64).eps, std, 1.0)
+        if not config.normalize_y:
+            return y
+        if y.dtype.kind != "f":  # integer targets (partial_fit passes them as they are)
+            y = y.astype(np.float64)
+        return (y - self.target_mean_.astype(y.dtype)) / self.target_scale_.astype(y.dtype)
 
     def _validate_input(self, X, y, incremental, reset):
         if incremental and not reset and self._is_plain_target(X, y):

@@ -70,6 +70,7 @@ from ._kernels.activations import (
     OUT_SOFTMAX,
 )
 from ._mlp import MLPClassifier, MLPRegressor
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 if TYPE_CHECKING:
     import onnx
@@ -81,8 +82,6 @@ _INSTALL_HINT = (
     "with: pip install sknn_train[onnx]"
 )
 
-CLASSIFIER_ALIAS = "SknnTrainMLPClassifier"
-REGRESSOR_ALIAS = "SknnTrainMLPRegressor"
 
 _HIDDEN_BY_CODE = {a.code: a for a in HIDDEN_ACTIVATIONS.values()}
 _registered = False
@@ -135,20 +134,23 @@ def register_converters() -> None:
     skl2onnx = _require_skl2onnx()
     if _registered:
         return
-    skl2onnx.update_registered_converter(
-        MLPClassifier,
-        CLASSIFIER_ALIAS,
-        _classifier_shape,
-        _convert_classifier,
-        options={
-            "zipmap": [True, False, "columns"],
-            "output_class_labels": [False, True],
-            "nocl": [True, False],
-        },
-    )
-    skl2onnx.update_registered_converter(
-        MLPRegressor, REGRESSOR_ALIAS, _regressor_shape, _convert_regressor
-    )
+    # skl2onnx looks converters up by exact type: the Tabular classes register too
+    for cls in (MLPClassifier, TabularMLPClassifier):
+        skl2onnx.update_registered_converter(
+            cls,
+            f"SknnTrain{cls.__name__}",
+            _classifier_shape,
+            _convert_classifier,
+            options={
+                "zipmap": [True, False, "columns"],
+                "output_class_labels": [False, True],
+                "nocl": [True, False],
+            },
+        )
+    for cls in (MLPRegressor, TabularMLPRegressor):
+        skl2onnx.update_registered_converter(
+            cls, f"SknnTrain{cls.__name__}", _regressor_shape, _convert_regressor
+        )
     _registered = True
 
 
@@ -390,6 +392,12 @@ def _convert_regressor(scope: Any, operator: Any, container: Any) -> None:
     dtype, input_proto = _input(operator)
     graph = _Graph(scope, container, dtype)
     y = _forward(graph, model, operator.inputs[0].full_name, input_proto)
+    scale = getattr(model, "target_scale_", None)
+    if scale is not None:  # normalize_y: back to the target's units
+        y = graph.node("Mul", [y, graph.const("target_scale", np.reshape(scale, (1, -1)))])
+        y = graph.node(
+            "Add", [y, graph.const("target_mean", np.reshape(model.target_mean_, (1, -1)))]
+        )
     apply_identity(scope, y, operator.outputs[0].full_name, container)
 
 

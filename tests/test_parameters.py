@@ -41,10 +41,13 @@ def _positional(cls):
 BASE = _parameters(BaseMultilayerPerceptron)
 #: The classifier's own parameters (SPEC 4.3, 4.4), after the shared ones.
 CLASSIFIER_ONLY = ["label_smoothing", "class_weight"]
+#: The regressor's own parameters, after the shared ones.
+REGRESSOR_ONLY = ["normalize_y"]
 
 
 def test_the_estimators_take_the_base_parameters():
-    assert set(_parameters(MLPRegressor)) == set(BASE)
+    assert set(_parameters(MLPRegressor)) == set(BASE) | set(REGRESSOR_ONLY)
+    assert list(_parameters(MLPRegressor))[-len(REGRESSOR_ONLY) :] == REGRESSOR_ONLY
     # the classifier's loss is fixed, not a parameter
     assert set(_parameters(MLPClassifier)) == (set(BASE) - {"loss"}) | set(CLASSIFIER_ONLY)
     assert list(_parameters(MLPClassifier))[-len(CLASSIFIER_ONLY) :] == CLASSIFIER_ONLY
@@ -90,7 +93,7 @@ def test_every_parameter_reaches_the_base(Est, SkEst):
     for name, sentinel in sentinels.items():
         assert params[name] is sentinel, name
     # __init__ stores the parameters and nothing else (scikit-learn's rule)
-    fixed = {"loss"} if Est is MLPClassifier else set()
+    fixed = {"loss"} if issubclass(Est, MLPClassifier) else set()
     assert set(vars(est)) == set(sentinels) | fixed
 
 

@@ -20,7 +20,7 @@ import pytest
 import skops.io as sio  # noqa: E402
 from conftest import classification, regression
 
-from sknn_train import MLPClassifier, MLPRegressor
+from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_UNTRUSTED = {
     "sknn_train._mlp.MLPClassifier",
     "sknn_train._mlp.MLPRegressor",
+    "sknn_train._tabular.TabularMLPClassifier",
+    "sknn_train._tabular.TabularMLPRegressor",
 }
 
 COMMON = dict(max_iter=15, random_state=0)
@@ -80,8 +82,12 @@ CASES = {
         input_scaling=True,
         lr_schedule="cosine",
         weight_decay=0.01,
+        normalize_y=True,
         **COMMON,
     ),
+    # the recipe's estimators, their defaults on a smaller network
+    "clf-tabular": lambda: TabularMLPClassifier((8, 8), **COMMON),
+    "reg-tabular": lambda: TabularMLPRegressor(hidden_layer_sizes=(8, 8), **COMMON),
 }
 DTYPES = {"f32": np.float32, "f64": np.float64}
 FORMATS = ("pickle", "joblib", "skops")
@@ -209,7 +215,7 @@ def test_skops_untrusted_types(tmp_path, case, dname):
     sio.dump(est, path)
     untrusted = set(sio.get_untrusted_types(file=path))
     # the estimator's class must always be trusted; the rest is internal state
-    assert f"sknn_train._mlp.{type(est).__name__}" in untrusted
+    assert f"{type(est).__module__}.{type(est).__name__}" in untrusted
     assert untrusted <= EXPECTED_UNTRUSTED, untrusted - EXPECTED_UNTRUSTED
     with pytest.raises(Exception, match="[Uu]ntrusted"):
         sio.load(path)
