@@ -47,8 +47,9 @@ its defaults:
   ``ConvergenceWarning`` s of its fits are counted). Its target is *not*
   scaled: on diabetes and diamonds (targets in the hundreds and thousands) the
   default MLP regressor is far from converged after 200 epochs.
-* ``tabular-mlp``: ``sknn_train.TabularMLPClassifier`` /
-  ``TabularMLPRegressor``, defaults. Skipped with a message while sknn_train has
+* ``tabular-mlp``: ``sknn_train.preprocessing.SmoothClipScaler`` then
+  ``sknn_train.TabularMLPClassifier`` / ``TabularMLPRegressor``, defaults
+  (the pipeline their docstrings recommend). Skipped with a message while sknn_train has
   no such classes; until then ``sknn-mlp`` is run by default in its place.
 * ``sknn-mlp``: ``StandardScaler`` then ``sknn_train.MLPClassifier`` /
   ``MLPRegressor``, defaults (the same model as ``sklearn-mlp``); it stands in
@@ -388,9 +389,11 @@ def _tabular_missing() -> str | None:
 
 
 def _tabular_mlp(task, seed, counts):
+    from sknn_train.preprocessing import SmoothClipScaler
+
     clf, reg = _tabular_classes()
     cls = clf if task == CLF else reg
-    return cls(random_state=seed, **_poisson(cls, counts))
+    return make_pipeline(SmoothClipScaler(), cls(random_state=seed, **_poisson(cls, counts)))
 
 
 def _sknn_mlp(task, seed, counts):
@@ -518,7 +521,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
     for key in systems:
         system = SYSTEMS[key]
         t0 = time.perf_counter()
-        if key == "sknn-mlp":
+        if key in ("sknn-mlp", "tabular-mlp"):
             import sknn_train
 
             sknn_train.warmup(["float64"])
