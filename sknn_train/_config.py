@@ -304,12 +304,11 @@ def resolve(
     early_stopping = bool(params["early_stopping"]) and stochastic
     if early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    validation = stochastic and (early_stopping or bool(params["restore_best_weights"]))
-    if validation and incremental:
-        raise ValueError(
-            "partial_fit does not support restore_best_weights=True: each call sees "
-            "other rows, so no validation set stays held out."
-        )
+    # partial_fit holds nothing out: each call sees other rows, so there is no fixed
+    # validation set to choose an epoch by, and restore_best_weights does not apply
+    # (the Tabular estimators' default must not make partial_fit unusable)
+    restore = bool(params["restore_best_weights"]) and not incremental
+    validation = stochastic and (early_stopping or restore)
     skip = residual_wiring(sizes, params["residual"])
     activation = params["activation"]
     hidden_code = HIDDEN_ACTIVATIONS[activation].code

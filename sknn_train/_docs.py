@@ -222,8 +222,8 @@ PARAMETERS = (
         stopping does), score it after every epoch with ``validation_metric``
         and, at the end, restore the weights of the best epoch. Training runs
         on to ``max_iter`` (or until the training loss stalls, or
-        ``early_stopping`` stops it). 'sgd' and 'adam' only; not in
-        ``partial_fit``.
+        ``early_stopping`` stops it). 'sgd' and 'adam' only. Not used by
+        ``partial_fit``, whose calls see other rows each: nothing is held out.
 
     output_init : {'weight_init', 'zeros'}, default='weight_init'
         The output layer's initial weights and biases: drawn by

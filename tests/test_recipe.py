@@ -256,10 +256,16 @@ def test_restore_best_weights_returns_the_best_validation_epoch():
     assert not np.array_equal(last._theta, est._theta)
 
 
-def test_restore_best_weights_is_refused_by_partial_fit():
+def test_partial_fit_holds_nothing_out_for_restore_best_weights():
+    # each call trains one epoch on every row it is given, as without the option
     X, y = classification()
-    with pytest.raises(ValueError, match="restore_best_weights"):
-        MLPClassifier(restore_best_weights=True).partial_fit(X, y, classes=np.unique(y))
+    kw = dict(hidden_layer_sizes=(8,), random_state=0)
+    ours, plain = MLPClassifier(restore_best_weights=True, **kw), MLPClassifier(**kw)
+    for est in (ours, plain):
+        for _ in range(3):
+            est.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_array_equal(ours._theta, plain._theta)
+    assert ours.validation_scores_ is None
 
 
 @pytest.mark.parametrize("metric", ["neg_log_loss", "balanced_accuracy", "callable"])
