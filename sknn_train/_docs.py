@@ -203,7 +203,8 @@ PARAMETERS = (
         (RealMLP's). Adam's bias correction applies on top. None keeps
         ``learning_rate``'s behaviour; a schedule needs
         ``learning_rate='constant'``. A ``partial_fit`` call counts as one of
-        ``max_iter`` epochs; ``p`` stops at 1.
+        ``max_iter`` epochs; ``p`` stops at 1. With a schedule, reaching
+        ``max_iter`` is the plan: no ``ConvergenceWarning``.
 
     warmup_fraction : float, default=0.0
         Fraction of the fit's updates over which the rate grows linearly from

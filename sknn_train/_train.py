@@ -32,7 +32,7 @@ from ._kernels.epoch import (
     full_loss_grad,
     run_epoch,
 )
-from ._kernels.optim import ADAM, SGD, SOLVERS
+from ._kernels.optim import ADAM, NO_SCHEDULE, SGD, SOLVERS
 from ._threads import batch_macs, blas_threads
 from ._warnings import check_optimize_result, warn
 from ._workspace import KernelInput, chunk_rows, make_work
@@ -321,6 +321,9 @@ def train_stochastic(
 
                 if history.n_iter == config.max_iter:
                     history.stop_reason = "max_iter"
+                    # with lr_schedule the budget is the plan, not a failure to converge
+                    if config.hyper.schedule != NO_SCHEDULE:
+                        break
                     warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % config.max_iter,

@@ -212,3 +212,15 @@ def test_normalize_y_exports_to_onnx():
     onx = to_onnx(est, X[:1])
     (got,) = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})
     np.testing.assert_allclose(got, est.predict(X), rtol=1e-5, atol=1e-3)
+
+
+def test_a_schedule_ends_without_a_convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = classification()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        TabularMLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        MLPClassifier((8,), lr_schedule="cosine", max_iter=3, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
