@@ -364,7 +364,8 @@ def recipe_docstring(parent_doc, summary, recipe, example):
     body = parent_doc[start:end]
     for name, (value, _) in recipe.items():
         header = re.compile(rf"^(    {name} : .*default=).*$", re.MULTILINE)
-        body, n = header.subn(lambda m, v=value: m.group(1) + repr(v), body)
+        # a literal replacement: escape the backslashes sub() would read
+        body, n = header.subn(r"\g<1>" + repr(value).replace("\\", "\\\\"), body)
         if n != 1:
             raise ValueError(f"no parameter {name!r} with a default in the docstring")
     reasons = "".join(

@@ -135,10 +135,10 @@ def register_converters() -> None:
     if _registered:
         return
     # skl2onnx looks converters up by exact type: the Tabular classes register too
-    for cls in (MLPClassifier, TabularMLPClassifier):
+    for classifier in (MLPClassifier, TabularMLPClassifier):
         skl2onnx.update_registered_converter(
-            cls,
-            f"SknnTrain{cls.__name__}",
+            classifier,
+            f"SknnTrain{classifier.__name__}",
             _classifier_shape,
             _convert_classifier,
             options={
@@ -147,9 +147,9 @@ def register_converters() -> None:
                 "nocl": [True, False],
             },
         )
-    for cls in (MLPRegressor, TabularMLPRegressor):
+    for regressor in (MLPRegressor, TabularMLPRegressor):
         skl2onnx.update_registered_converter(
-            cls, f"SknnTrain{cls.__name__}", _regressor_shape, _convert_regressor
+            regressor, f"SknnTrain{regressor.__name__}", _regressor_shape, _convert_regressor
         )
     _registered = True
 
