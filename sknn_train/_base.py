@@ -119,6 +119,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "restore_best_weights": ["boolean"],
         "output_init": [StrOptions({"weight_init", "zeros"})],
         "input_scaling": ["boolean"],
+        "n_ensemble": [Interval(Integral, 1, None, closed="left")],
     }
 
     @abstractmethod
@@ -161,6 +162,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         restore_best_weights,
         output_init,
         input_scaling,
+        n_ensemble,
     ):
         self.activation = activation
         self.solver = solver
@@ -199,6 +201,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.restore_best_weights = restore_best_weights
         self.output_init = output_init
         self.input_scaling = input_scaling
+        self.n_ensemble = n_ensemble
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -252,13 +255,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(config.layout.units)
         self._layout = config.layout
-        # scikit-learn's draw order: weights, then bias, layer by layer.
-        coefs, intercepts = initial_params(
-            config.layout, config.weight_init, config.glorot_factor, self._random_state
-        )
-        if config.zero_output:  # drawn, then zeroed: every later draw stays as without
-            coefs[-1][...] = 0.0
-            intercepts[-1][...] = 0.0
+        # scikit-learn's draw order: weights, then bias, layer by layer; an
+        # ensemble's members one after the other (the first is the single network)
+        members = []
+        for _ in range(config.layout.n_members):
+            coefs, intercepts = initial_params(
+                config.layout, config.weight_init, config.glorot_factor, self._random_state
+            )
+            if config.zero_output:  # drawn, then zeroed: every later draw stays as without
+                coefs[-1][...] = 0.0
+                intercepts[-1][...] = 0.0
+            members.append((coefs, intercepts))
+        if len(members) > 1:  # the member axis first
+            coefs = [np.stack(layer) for layer in zip(*(c for c, _ in members))]
+            intercepts = [np.stack(layer) for layer in zip(*(b for _, b in members))]
         self._set_theta(self._layout.pack(coefs, intercepts, config.dtype))
         self._optimizer_state = None
         if config.stochastic:
@@ -395,20 +405,26 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
-        units = [c.shape[0] for c in coefs] + [coefs[-1].shape[1]]
+        # an ensemble's arrays have the member axis first
+        n_members = coefs[0].shape[0] if coefs[0].ndim == 3 else 1
+        member = (n_members,) if coefs[0].ndim == 3 else ()
+        units = [c.shape[-2] for c in coefs] + [coefs[-1].shape[-1]]
         common = np.result_type(*coefs, *intercepts)
         dtype = np.float32 if common == np.float32 else np.float64
         if scale is not None:
             scale = np.asarray(scale)
-            if scale.shape != (units[0],):
+            if scale.shape != (*member, units[0]):
                 raise ValueError(
                     f"input_scale_ has shape {scale.shape}; the network takes {units[0]} "
                     "features, so it must have shape "
-                    f"({units[0]},)."
+                    f"{(*member, units[0])}."
                 )
-        self._layout = Layout(units, n_scale=0 if scale is None else units[0])
+        self._layout = Layout(units, 0 if scale is None else units[0], n_members)
         net = self.__dict__.get("_predict_net")
-        if net is not None and net.units.tolist() != units:
+        if net is not None and (
+            net.units.tolist() != units
+            or net.members.tolist() != [n_members, self._layout.member_size]
+        ):
             self._predict_net = None  # another network: rebuilt from the parameters
         self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
 
@@ -437,7 +453,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
         if first_pass:
             n_scale = layer_units[0] if self.input_scaling else 0
-            layout, out_activation = Layout(layer_units, n_scale), self._out_activation()
+            layout = Layout(layer_units, n_scale, self.n_ensemble)
+            out_activation = self._out_activation()
         else:
             layout, out_activation = self._layout, self.out_activation_
             if bool(layout.n_scale) != bool(self.input_scaling):
@@ -445,6 +462,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     f"The network of the previous fit was trained with input_scaling="
                     f"{bool(layout.n_scale)}, this call asks for input_scaling="
                     f"{bool(self.input_scaling)}. Set warm_start=False or keep input_scaling."
+                )
+            if layout.n_members != self.n_ensemble:
+                raise ValueError(
+                    f"The model of the previous fit is an ensemble of {layout.n_members} "
+                    f"network{'s' if layout.n_members > 1 else ''}, this call asks for "
+                    f"n_ensemble={self.n_ensemble}. Set warm_start=False or keep n_ensemble."
                 )
             if list(layout.units) != layer_units:
                 raise ValueError(
@@ -522,7 +545,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         opt = self.__dict__.get("_optimizer_state")
         if not config.incremental or opt is None:
             opt = self._optimizer_state = OptimizerState(
-                config.solver, theta.size, dtype, config.learning_rate_init
+                config.solver, theta.size, dtype, config.learning_rate_init, config.layout.n_members
             )
         rng = self._random_state
         train_rows = validate = None
@@ -603,10 +626,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         n_hidden = len(config.layout.units) - 2
         if not config.can_die:
             return np.zeros(n_hidden)
-        alive = np.zeros(int(config.layout.units[1:-1].sum()), dtype=np.uint8)
+        n_members = config.layout.n_members
+        alive = np.zeros(n_members * int(config.layout.units[1:-1].sum()), dtype=np.uint8)
         self._evaluate(X, PASS_ALIVE, alive=alive)
+        # an ensemble's units: every member's, member after member
         bounds = np.cumsum(config.layout.units[1:-1])[:-1]
-        return np.array([1.0 - a.mean() for a in np.split(alive, bounds)])
+        per_layer = np.split(alive.reshape(n_members, -1), bounds, axis=1)
+        return np.array([1.0 - a.mean() for a in per_layer])
 
     def _check_target(self, y):
         """Hook for target checks that need the 2-D target."""
@@ -764,7 +790,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             state["_optimizer_state"] = OptimizerState.from_dict(opt)
         net = state.get("_predict_net")
         if isinstance(net, dict):
-            state["_predict_net"] = Net(**net)
+            # rebuilt from the parameters when stored by a version with other fields
+            state["_predict_net"] = Net(**net) if set(net) == set(Net._fields) else None
         super().__setstate__(state)
         if saved != current:
             warn(
@@ -796,20 +823,24 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 f"{len(coefs)} weight matrices and {len(intercepts)} bias vectors for "
                 f"{self.n_layers_} layers"
             )
+        # an ensemble's arrays: the member axis first, the same for every layer
+        member = np.shape(coefs[0])[:-2]
         for i, (W, b) in enumerate(zip(coefs, intercepts)):
             W, b = np.asarray(W), np.asarray(b)
-            if W.ndim != 2 or b.shape != (W.shape[1],):
+            if W.ndim != 2 + len(member) or W.shape[:-2] != member:
+                raise ValueError(f"layer {i}: weights {W.shape}, layer 0: {np.shape(coefs[0])}")
+            if b.shape != (*member, W.shape[-1]):
                 raise ValueError(f"layer {i}: weights {W.shape}, bias {b.shape}")
-            if i + 1 < n and np.shape(coefs[i + 1])[0] != W.shape[1]:
+            if i + 1 < n and np.shape(coefs[i + 1])[-2] != W.shape[-1]:
                 raise ValueError(
-                    f"layer {i} outputs {W.shape[1]} units, layer {i + 1} "
-                    f"takes {np.shape(coefs[i + 1])[0]}"
+                    f"layer {i} outputs {W.shape[-1]} units, layer {i + 1} "
+                    f"takes {np.shape(coefs[i + 1])[-2]}"
                 )
-        if np.shape(coefs[-1])[1] != self.n_outputs_:
-            raise ValueError(f"{np.shape(coefs[-1])[1]} outputs for n_outputs_={self.n_outputs_}")
-        if np.shape(coefs[0])[0] != self.n_features_in_:
+        if np.shape(coefs[-1])[-1] != self.n_outputs_:
+            raise ValueError(f"{np.shape(coefs[-1])[-1]} outputs for n_outputs_={self.n_outputs_}")
+        if np.shape(coefs[0])[-2] != self.n_features_in_:
             raise ValueError(
-                f"{np.shape(coefs[0])[0]} inputs for n_features_in_={self.n_features_in_}"
+                f"{np.shape(coefs[0])[-2]} inputs for n_features_in_={self.n_features_in_}"
             )
 
     def __sklearn_tags__(self):

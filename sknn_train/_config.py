@@ -213,7 +213,18 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    return Net(layout.units, layout.coef_off, layout.int_off, act, skip, skip_to, rates, scale_off)
+    members = np.array([layout.n_members, layout.member_size], dtype=np.int64)
+    return Net(
+        layout.units,
+        layout.coef_off,
+        layout.int_off,
+        act,
+        skip,
+        skip_to,
+        rates,
+        scale_off,
+        members,
+    )
 
 
 def smoothed_targets(Y: np.ndarray, smoothing: float, softmax: bool) -> np.ndarray:

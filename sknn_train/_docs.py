@@ -240,6 +240,21 @@ PARAMETERS = (
         6 times the learning rate (RealMLP's factor: a factor is one
         parameter against a row of the first weight matrix), not penalised by
         ``alpha`` or ``weight_decay``. Sparse input stays sparse.
+
+    n_ensemble : int, default=1
+        Train this many networks together, in the same compiled epoch and on
+        the same minibatches, each from its own initialisation (drawn one
+        after the other from ``random_state``, so the first is the network
+        ``n_ensemble=1`` trains) with its own dropout masks and optimizer
+        state. Each member minimises its own loss (the objective is the mean
+        of the members' losses; a member ends as it would alone on the same
+        batches). Predictions average the members' outputs (probabilities
+        for a classifier); the validation of ``early_stopping`` and
+        ``restore_best_weights`` scores that average. With ``n_ensemble > 1``
+        the fitted ``coefs_[i]``, ``intercepts_[i]`` and ``input_scale_``
+        gain a leading member axis: shapes ``(n_ensemble, fan_in,
+        fan_out)``, ``(n_ensemble, fan_out)`` and ``(n_ensemble,
+        n_features)``. L-BFGS fits the members one after the other.
 """
 )
 

@@ -3,6 +3,12 @@
 The layout is scikit-learn's packing order (every weight matrix, then every
 bias vector), so the vector handed to L-BFGS is the buffer itself, and
 ``coefs_`` / ``intercepts_`` are reshaped views into it.
+
+An ensemble of ``n_members`` networks (``n_ensemble``) stores them one after
+the other: member ``k`` is the contiguous slice ``theta[k * P:(k + 1) * P]``
+of ``P = member_size`` values, laid out as a single network, so that every
+kernel runs a member on its slice unchanged. Its user views carry a leading
+member axis: ``coefs_[l]`` has shape ``(n_members, fan_in, fan_out)``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ class Layout:
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     """
 
-    def __init__(self, layer_units: ArrayLike, n_scale: int = 0) -> None:
+    def __init__(self, layer_units: ArrayLike, n_scale: int = 0, n_members: int = 1) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
         self.coef_off = np.zeros(n + 1, dtype=np.int64)
@@ -35,31 +41,56 @@ class Layout:
         #: Input scaling (SPEC 4.5): ``n_scale`` factors after the biases (0: none).
         self.n_scale = int(n_scale)
         self.scale_off = int(self.int_off[n])
-        self.size = self.scale_off + self.n_scale
+        #: Values of one member; ``size`` is the whole buffer's.
+        self.member_size = self.scale_off + self.n_scale
+        self.n_members = int(n_members)
+        self.size = self.member_size * self.n_members
         self.n_weight_layers = n
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
         # on these few values cost microseconds each time.
-        #: Multiply-adds of one row's forward pass.
-        self.macs_per_row = int((self.units[:-1] * self.units[1:]).sum())
-        #: Activations of one row (every layer but the input).
+        #: Multiply-adds of one row's forward pass (through every member).
+        self.macs_per_row = int((self.units[:-1] * self.units[1:]).sum()) * self.n_members
+        #: Activations of one row (every layer but the input) of one member.
         self.row_width = int(self.units[1:].sum())
+
+    def member_of(self) -> Layout:
+        """The layout of one member alone."""
+        return self if self.n_members == 1 else Layout(self.units, self.n_scale)
+
+    def _slot(self, theta: np.ndarray, lo: int, hi: int, shape: tuple[int, ...]) -> np.ndarray:
+        """``theta[lo:hi]`` of every member, shaped ``shape`` (with the member axis first
+        in an ensemble): a view."""
+        if self.n_members == 1:
+            return theta[lo:hi].reshape(shape)
+        members = theta.reshape(self.n_members, self.member_size)[:, lo:hi]
+        return members.reshape((self.n_members, *shape))
 
     def coef_views(self, theta: np.ndarray) -> list[np.ndarray]:
         """Weight matrices as views of ``theta``."""
-        u = self.units
+        u = self.units.tolist()
+        c = self.coef_off.tolist()
         return [
-            theta[self.coef_off[i] : self.coef_off[i + 1]].reshape(u[i], u[i + 1])
-            for i in range(self.n_weight_layers)
+            self._slot(theta, c[i], c[i + 1], (u[i], u[i + 1])) for i in range(self.n_weight_layers)
         ]
 
     def intercept_views(self, theta: np.ndarray) -> list[np.ndarray]:
         """Bias vectors as views of ``theta``."""
-        return [theta[self.int_off[i] : self.int_off[i + 1]] for i in range(self.n_weight_layers)]
+        b = self.int_off.tolist()
+        return [
+            self._slot(theta, b[i], b[i + 1], (b[i + 1] - b[i],))
+            for i in range(self.n_weight_layers)
+        ]
 
     def scale_view(self, theta: np.ndarray) -> np.ndarray | None:
         """The input scaling factors as a view of ``theta``, or None without them."""
-        return theta[self.scale_off : self.size] if self.n_scale else None
+        if not self.n_scale:
+            return None
+        return self._slot(theta, self.scale_off, self.member_size, (self.n_scale,))
+
+    def member_view(self, theta: np.ndarray, k: int) -> np.ndarray:
+        """Member ``k``'s slice of ``theta``, a single network's buffer."""
+        return theta[k * self.member_size : (k + 1) * self.member_size]
 
     def pack(
         self,
@@ -75,7 +106,9 @@ class Layout:
             view[...] = c
         for view, b in zip(self.intercept_views(theta), intercepts):
             view[...] = b
-        theta[self.scale_off :] = 1.0 if scale is None else scale
+        scale_view = self.scale_view(theta)
+        if scale_view is not None:
+            scale_view[...] = 1.0 if scale is None else scale
         return theta
 
     def is_view_of(
@@ -86,11 +119,16 @@ class Layout:
             return False
         ptr = theta.__array_interface__["data"][0]
         item = theta.itemsize
-        for arr, off in zip(coefs, self.coef_off):
-            if arr.base is not theta or arr.__array_interface__["data"][0] != ptr + off * item:
-                return False
-        for arr, off in zip(intercepts, self.int_off):
-            if arr.base is not theta or arr.__array_interface__["data"][0] != ptr + off * item:
+        views = (*self.coef_views(theta), *self.intercept_views(theta))
+        for arr, view, off in zip(
+            (*coefs, *intercepts), views, (*self.coef_off[:-1], *self.int_off[:-1])
+        ):
+            if (
+                arr.base is not theta
+                or arr.__array_interface__["data"][0] != ptr + int(off) * item
+                or arr.shape != view.shape
+                or arr.strides != view.strides
+            ):
                 return False
         return True
 

@@ -138,6 +138,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         restore_best_weights=False,
         output_init="weight_init",
         input_scaling=False,
+        n_ensemble=1,
         label_smoothing=0.0,
         class_weight=None,
     ):
@@ -181,6 +182,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             output_init=output_init,
             input_scaling=input_scaling,
+            n_ensemble=n_ensemble,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -539,6 +541,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         restore_best_weights=False,
         output_init="weight_init",
         input_scaling=False,
+        n_ensemble=1,
         normalize_y=False,
     ):
         self.normalize_y = normalize_y
@@ -580,6 +583,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             output_init=output_init,
             input_scaling=input_scaling,
+            n_ensemble=n_ensemble,
         )
 
     def predict(self, X: MatrixLike) -> np.ndarray:

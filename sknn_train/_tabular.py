@@ -189,6 +189,7 @@ class TabularMLPClassifier(MLPClassifier):
         restore_best_weights=True,
         output_init="zeros",
         input_scaling=True,
+        n_ensemble=1,
         label_smoothing=0.1,
         class_weight=None,
     ):
@@ -258,6 +259,7 @@ class TabularMLPRegressor(MLPRegressor):
         restore_best_weights=True,
         output_init="zeros",
         input_scaling=True,
+        n_ensemble=1,
         normalize_y=True,
     ):
         super().__init__(**_arguments(locals()))

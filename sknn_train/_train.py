@@ -129,11 +129,13 @@ class OptimizerState:
     step: np.ndarray
     learning_rate: float
 
-    def __init__(self, solver: str, size: int, dtype: DTypeLike, learning_rate: float) -> None:
+    def __init__(
+        self, solver: str, size: int, dtype: DTypeLike, learning_rate: float, n_members: int = 1
+    ) -> None:
         self.solver = SOLVERS[solver]
         self.state1 = np.zeros(size, dtype=dtype)
         self.state2 = np.zeros(size if self.solver == ADAM else 0, dtype=dtype)
-        self.step = np.zeros(1, dtype=np.int64)
+        self.step = np.zeros(n_members, dtype=np.int64)  # updates taken, per member
         self.learning_rate = float(learning_rate)
 
     @classmethod
@@ -443,11 +445,38 @@ def train_lbfgs(
     """Full-batch L-BFGS-B (scipy) on the compiled loss and gradient.
 
     ``theta`` ends holding scipy's solution; the history holds the iteration
-    count, the loss and scipy's message as the stop reason.
+    count, the loss and scipy's message as the stop reason. An ensemble's
+    members are fitted one after the other (each its own L-BFGS run: a joint
+    line search would tie them); the history then holds the largest
+    iteration count, the mean loss and the last member's message.
     """
-    dtype = theta.dtype
     layout = config.layout
-    net = config.train_net
+    if layout.n_members == 1:
+        return _lbfgs_run(data, Y, sw, theta, config, config.train_net, callbacks)
+    net = config.train_net._replace(members=np.array([1, layout.member_size], dtype=np.int64))
+    runs = [
+        _lbfgs_run(data, Y, sw, layout.member_view(theta, k), config, net, callbacks)
+        for k in range(layout.n_members)
+    ]
+    return History(
+        n_iter=max(run.n_iter for run in runs),
+        loss=float(np.mean([run.loss for run in runs])),
+        stop_reason=runs[-1].stop_reason,
+    )
+
+
+def _lbfgs_run(
+    data: KernelInput,
+    Y: np.ndarray,
+    sw: np.ndarray,
+    theta: np.ndarray,
+    config: FitConfig,
+    net: Any,
+    callbacks: Callbacks,
+) -> History:
+    """One L-BFGS-B run of the single network ``net`` whose buffer is ``theta``."""
+    dtype = theta.dtype
+    layout = config.layout.member_of()
     chunk = chunk_rows(layout, data.n_rows)
     work = make_work(net, chunk, data.n_features, not data.is_sparse, dtype)
     grad = np.empty_like(theta)

@@ -123,6 +123,8 @@ def make_work(
         total,
         # the first layer's scaled weights (input scaling)
         widths[0] * widths[1] if int(net.scale_off[0]) >= 0 else 0,
+        # the members' mean output (an ensemble)
+        rows * widths[-1] if int(net.members[0]) > 1 else 0,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -136,6 +138,7 @@ def make_work(
         deltas=parts[4],
         act_off=act_off,
         w0=parts[5],
+        mean=parts[6].reshape((rows if int(net.members[0]) > 1 else 0, widths[-1])),
     )
 
 

@@ -360,14 +360,47 @@ def _forward(
             f"{type(model).__name__} has {n_w} weight matrices but its network "
             f"describes {len(act)} layers; refit it."
         )
+    coefs = [np.asarray(c) for c in model.coefs_]
+    intercepts = [np.asarray(b) for b in model.intercepts_]
     scale = getattr(model, "input_scale_", None)
+    if coefs[0].ndim == 2:
+        return _network(graph, x, coefs, intercepts, scale, act, skip)
+    # an ensemble: the mean of its members' outputs (probabilities for a classifier)
+    n_members = coefs[0].shape[0]
+    outputs = [
+        _network(
+            graph,
+            x,
+            [c[k] for c in coefs],
+            [b[k] for b in intercepts],
+            None if scale is None else np.asarray(scale)[k],
+            act,
+            skip,
+        )
+        for k in range(n_members)
+    ]
+    total = graph.node("Sum", outputs, hint="members")
+    return graph.node("Mul", [total, graph.const("member_weight", 1.0 / n_members, [])])
+
+
+def _network(
+    graph: _Graph,
+    x: str,
+    coefs: list[np.ndarray],
+    intercepts: list[np.ndarray],
+    scale: np.ndarray | None,
+    act: np.ndarray,
+    skip: np.ndarray,
+) -> str:
+    """The output layer of one network (weights ``coefs`` / ``intercepts``) for ``x``."""
+    n_w = len(coefs)
     if scale is not None:  # input scaling: the first layer sees X * input_scale_
         x = graph.node("Mul", [x, graph.const("input_scale", np.asarray(scale).reshape(1, -1))])
     layers = [x]  # layers[j]: the output of layer j (0 is the input)
     for l in range(n_w):
         j = l + 1
-        coef = graph.const("coefficient", model.coefs_[l])
-        bias = graph.const("intercepts", np.asarray(model.intercepts_[l]).reshape(1, -1))
+        coef = graph.const("coefficient", coefs[l])
+        bias = graph.const("intercepts", intercepts[l].reshape(1, -1))
         a = graph.node("Add", [graph.node("MatMul", [layers[l], coef]), bias], hint="add")
         if skip[j] >= 0:  # residual block: the block's input joins the pre-activation
             a = graph.node("Add", [a, layers[int(skip[j])]], hint="residual")

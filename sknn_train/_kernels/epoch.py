@@ -24,11 +24,13 @@ from .._jit import compile_once, entry, kernel
 from .blas import address, as_dtype_of, dot
 from .losses import loss_and_delta
 from .network import (
+    add_block,
     backward,
     chain_input_scale,
     copy_block,
     forward,
     layer_view,
+    scale_block,
     scale_gradient,
 )
 from .optim import (
@@ -99,6 +101,10 @@ def make_hyper(
         scale_lr=float(scale_lr),
     )
 
+
+#: Odd 64-bit constant spreading the ensemble members' dropout keys (member 0
+#: keeps the single network's).
+MEMBER_STRIDE = np.uint64(0xD1B54A32D192ED03)
 
 # Layout of the per-epoch diagnostics accumulator.
 DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
@@ -412,6 +418,11 @@ def run_pass(
                 raise ValueError("evaluations run without dropout")
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
+    n_members = net.members[0]
+    size_member = net.members[1]
+    n_hidden = 0
+    for j in range(1, n_w):
+        n_hidden += net.units[j]
     # Rows are copied into the workspace when they are not a contiguous range
     # or when input dropout writes to them; otherwise the input is read in place.
     copy = (training or net.drop[0] > 0) and not is_sparse
@@ -435,12 +446,7 @@ def run_pass(
         batch += np.uint64(1)
         start = stop
         xm = work.xb[:m]
-        if copy:
-            if training:
-                gather_rows(x, rows, xm)
-            else:
-                copy_block(x[row0 : row0 + m], xm)
-        elif not is_sparse:
+        if not copy and not is_sparse:
             xm = x[row0 : row0 + m]
         sw_sum = 0.0
         if not task == PASS_PREDICT and not task == PASS_ALIVE:
@@ -448,61 +454,103 @@ def run_pass(
                 sw_sum += sw[rows[r]]
             if training and not sw_sum > 0:
                 continue
-        forward(xm, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0)
-        p = layer_view(work.acts, work.act_off[n_w], m, k)
-        if task == PASS_ALIVE:
-            mark_alive(work, net, m, alive)
+        total_sw += sw_sum
+        # The members one after the other, on the same rows; each has its own
+        # slice of the buffers, dropout masks and step counter.
+        for member in range(n_members):
+            lo = member * size_member
+            hi = lo + size_member
+            theta_k = theta[lo:hi]
+            key_k = key if member == 0 else mix(key + np.uint64(member) * MEMBER_STRIDE)
+            # once, or per member when input dropout wrote to the copy
+            if copy and (member == 0 or net.drop[0] > 0):
+                if training:
+                    gather_rows(x, rows, xm)
+                else:
+                    copy_block(x[row0 : row0 + m], xm)
+            forward(xm, data, indices, indptr, rows, is_sparse, m, theta_k, net, work, key_k, row0)
+            p = layer_view(work.acts, work.act_off[n_w], m, k)
+            if task == PASS_ALIVE:
+                mark_alive(work, net, m, alive[member * n_hidden : (member + 1) * n_hidden])
+                continue
+            if evaluating:  # the ensemble's output is the members' mean
+                if n_members > 1:
+                    add_block(p, work.mean[:m], member > 0)
+                continue
+            grad_k = grad[lo:hi]
+            d = layer_view(work.deltas, work.act_off[n_w], m, k)
+            data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
+            backward(
+                xm,
+                data,
+                indices,
+                indptr,
+                rows,
+                is_sparse,
+                m,
+                theta_k,
+                grad_k,
+                net,
+                work,
+                key_k,
+                row0,
+                gradient,
+            )
+            if gradient:
+                acc += data_loss
+                continue
+            if net.scale_off[0] >= 0:
+                chain_input_scale(theta_k, grad_k, net)
+            w2 = take_step(
+                theta_k,
+                grad_k,
+                state1[lo:hi],
+                state2[lo:hi] if state2.shape[0] > 0 else state2,
+                step[member : member + 1],
+                net,
+                sw_sum,
+                hyper,
+                diag,
+            )
+            # the objective is the mean of the members' losses
+            acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
+        if not evaluating or task == PASS_ALIVE:
             continue
-        if task == PASS_PREDICT or (task == PASS_LOSS and out.shape[0] == n):
+        p = layer_view(work.acts, work.act_off[n_w], m, k)
+        if n_members > 1:
+            p = work.mean[:m]
+            scale_block(p, as_dtype_of(1.0 / n_members, theta))
+        if task == PASS_PREDICT or out.shape[0] == n:
             copy_block(p, out[row0 : row0 + m])
             if task == PASS_PREDICT:
                 continue
         d = layer_view(work.deltas, work.act_off[n_w], m, k)
-        data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
-        total_sw += sw_sum
-        if evaluating:
-            acc += data_loss
-            continue
-        backward(
-            xm,
-            data,
-            indices,
-            indptr,
-            rows,
-            is_sparse,
-            m,
-            theta,
-            grad,
-            net,
-            work,
-            key,
-            row0,
-            gradient,
-        )
-        if gradient:
-            acc += data_loss
-            continue
-        if net.scale_off[0] >= 0:
-            chain_input_scale(theta, grad, net)
-        w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
-        acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
+        acc += loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
     if gradient:
-        if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
-            chain_input_scale(theta, grad, net)
-        w2, _ = finish_gradient(
-            theta,
-            grad,
-            net,
-            total_sw,
-            diag[DIAG_LAYERS:],
-            hyper,
-            grad[:0],
-            grad[:0],
-            0.0,
-            1.0,
-            np.int64(0),
-        )
-        return acc / total_sw + 0.5 * hyper.alpha * w2 / total_sw
+        # each member's gradient is its own loss's: the pass returns their sum
+        loss = 0.0
+        for member in range(n_members):
+            lo = member * size_member
+            hi = lo + size_member
+            theta_k = theta[lo:hi]
+            grad_k = grad[lo:hi]
+            if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
+                chain_input_scale(theta_k, grad_k, net)
+            w2, _ = finish_gradient(
+                theta_k,
+                grad_k,
+                net,
+                total_sw,
+                diag[DIAG_LAYERS:],
+                hyper,
+                grad[:0],
+                grad[:0],
+                0.0,
+                1.0,
+                np.int64(0),
+            )
+            loss += 0.5 * hyper.alpha * w2 / total_sw
+        return acc / total_sw + loss
     if task == PASS_LOSS:
         return acc / total_sw if total_sw > 0 else 0.0
     return acc

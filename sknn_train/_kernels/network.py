@@ -28,6 +28,10 @@ stay as they are: the input itself is never scaled.
 The input of a batch is either the dense ``(m, d)`` block ``xb`` (with input
 dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
 rows ``rows`` of ``(data, indices, indptr)``.
+
+An ensemble (``members = [K, P]``, ``K > 1``) is K such networks one after
+the other in ``theta``, P values each: the passes here run one member, on
+its slice; ``work.mean`` collects the mean of the members' outputs.
 """
 
 from collections import namedtuple
@@ -40,8 +44,8 @@ from .activations import activate, activation_backward, output_activate
 from .blas import address, gemm
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
 
-Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off")
-Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0")
+Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off members")
+Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean")
 
 
 @kernel
@@ -313,6 +317,28 @@ def copy_block(src, dst):
     for r in range(m):
         for c in range(k):
             dst[r, c] = src[r, c]
+
+
+@kernel
+def add_block(src, dst, accumulate):
+    """``dst (+)= src`` on equal-shaped matrices (``=`` when not ``accumulate``)."""
+    m, k = src.shape
+    for r in range(m):
+        if accumulate:
+            for c in range(k):
+                dst[r, c] += src[r, c]
+        else:
+            for c in range(k):
+                dst[r, c] = src[r, c]
+
+
+@kernel
+def scale_block(a, f):
+    """``a *= f`` on a matrix."""
+    m, k = a.shape
+    for r in range(m):
+        for c in range(k):
+            a[r, c] *= f
 
 
 @kernel

@@ -1,0 +1,270 @@
+"""``n_ensemble``: several networks trained together in one compiled epoch.
+
+Member ``k`` is the network a single fit trains from member ``k``'s
+initialisation on the same batches; the ensemble predicts the members' mean.
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import classification, regression
+from sklearn.model_selection import GridSearchCV
+
+from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
+from sknn_train._layout import Layout, initial_params
+
+
+def _fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y, **kw)
+
+
+def _member_inits(layout_units, n_members, seed, weight_init="glorot_uniform"):
+    """Each member's initial weights, drawn one after the other as the fit draws them."""
+    rng = np.random.RandomState(seed)
+    layout = Layout(layout_units)
+    return [initial_params(layout, weight_init, 6.0, rng) for _ in range(n_members)]
+
+
+def _member(est, single, k):
+    """``single`` (a fitted single network of the same shape) holding member ``k``."""
+    single.coefs_ = [np.array(c[k]) for c in est.coefs_]
+    single.intercepts_ = [np.array(b[k]) for b in est.intercepts_]
+    if hasattr(est, "input_scale_"):
+        single.input_scale_ = np.array(est.input_scale_[k])
+    return single
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_each_member_is_the_network_its_initialisation_trains_alone(solver):
+    X, y = classification()
+    kw = dict(
+        hidden_layer_sizes=(12, 7),
+        solver=solver,
+        max_iter=6,
+        shuffle=False,  # the same batch order for every fit
+        batch_size=32,
+        alpha=1e-3,
+        random_state=3,
+    )
+    ens = _fit(MLPClassifier(n_ensemble=3, **kw), X, y)
+    assert [c.shape for c in ens.coefs_] == [(3, 8, 12), (3, 12, 7), (3, 7, 3)]
+    inits = _member_inits([8, 12, 7, 3], 3, seed=3)
+    for k, (coefs, intercepts) in enumerate(inits):
+        single = _fit(MLPClassifier(**kw), X, y)  # a fitted model to warm-start from
+        single.coefs_, single.intercepts_ = coefs, intercepts
+        single.set_params(warm_start=True)
+        _fit(single, X, y)
+        for got, want in zip(ens.coefs_ + ens.intercepts_, single.coefs_ + single.intercepts_):
+            np.testing.assert_allclose(got[k], want, rtol=1e-9, atol=1e-12)
+
+
+def test_predictions_average_the_members():
+    X, y = classification()
+    ens = _fit(
+        MLPClassifier(hidden_layer_sizes=(10,), n_ensemble=4, max_iter=20, random_state=0), X, y
+    )
+    single = _fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
+    probas = [_member(ens, single, k).predict_proba(X) for k in range(4)]
+    np.testing.assert_allclose(ens.predict_proba(X), np.mean(probas, axis=0), rtol=1e-12)
+    assert (ens.predict(X) == ens.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]).all()
+    # the members differ: an ensemble is not four copies of one network
+    assert np.abs(probas[0] - probas[1]).max() > 1e-3
+
+    Xr, yr = regression()
+    reg = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(10,),
+            n_ensemble=3,
+            max_iter=20,
+            normalize_y=True,
+            input_scaling=True,
+            random_state=0,
+        ),
+        Xr,
+        50 * yr + 7,
+    )
+    one = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(10,),
+            max_iter=1,
+            normalize_y=True,
+            input_scaling=True,
+            random_state=0,
+        ),
+        Xr,
+        50 * yr + 7,
+    )
+    preds = [_member(reg, one, k).predict(Xr) for k in range(3)]
+    np.testing.assert_allclose(reg.predict(Xr), np.mean(preds, axis=0), rtol=1e-10)
+
+
+def _mlp_loss(theta_parts, X, y, alpha, n):
+    """Squared loss (scikit-learn's: half the mean) plus L2 of a tanh network."""
+    W0, W1, b0, b1 = theta_parts
+    out = np.tanh(X @ W0 + b0) @ W1 + b1
+    return ((y - out) ** 2).mean() / 2 + alpha * ((W0**2).sum() + (W1**2).sum()) / (2 * n)
+
+
+def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
+    """One full-batch SGD step without momentum: each member moves by the rate
+    times K times the gradient of the mean of the members' losses (its own
+    loss's gradient), checked against central differences of a NumPy loss."""
+    X, y = regression(n_samples=40)
+    y = y.reshape(-1, 1)
+    K, lr, alpha = 3, 1e-2, 1e-2
+    est = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(5,),
+            activation="tanh",
+            solver="sgd",
+            momentum=0.0,
+            learning_rate_init=lr,
+            batch_size=40,
+            max_iter=1,
+            shuffle=False,
+            alpha=alpha,
+            n_ensemble=K,
+            random_state=1,
+        ),
+        X,
+        y.ravel(),
+    )
+    inits = _member_inits([8, 5, 1], K, seed=1)
+    members = [[*coefs, *intercepts] for coefs, intercepts in inits]
+
+    def objective():
+        return np.mean([_mlp_loss(m, X, y, alpha, 40) for m in members])
+
+    # the epoch's loss is the mean of the members' losses before the step
+    np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
+    after = [[*[c[k] for c in est.coefs_], *[b[k] for b in est.intercepts_]] for k in range(K)]
+    h = 1e-6
+    for k in range(K):
+        for p, param in enumerate(members[k]):
+            fd = np.empty_like(param)
+            for idx in np.ndindex(param.shape):
+                old = param[idx]
+                param[idx] = old + h
+                up = objective()
+                param[idx] = old - h
+                down = objective()
+                param[idx] = old
+                fd[idx] = (up - down) / (2 * h)
+            step = (param - after[k][p]) / lr
+            np.testing.assert_allclose(step, K * fd, rtol=1e-5, atol=1e-8)
+
+
+def test_n_ensemble_one_is_the_single_network():
+    X, y = classification()
+    a = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
+    b = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, n_ensemble=1), X, y)
+    assert [c.shape for c in b.coefs_] == [(8, 9), (9, 3)]
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(
+    "Est", [MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor]
+)
+def test_ensembles_work_with_the_rest(Est, tmp_path):
+    classifier = Est in (MLPClassifier, TabularMLPClassifier)
+    X, y = classification() if classifier else regression()
+    kw = dict(
+        hidden_layer_sizes=(8, 8),
+        max_iter=12,
+        random_state=0,
+        n_ensemble=3,
+        dropout=0.1,
+        max_grad_norm=1.0,
+    )
+    dense = _fit(Est(**kw), X, y)
+    sparse = _fit(Est(**kw), sp.csr_matrix(X), y)
+    np.testing.assert_allclose(
+        dense.predict(X) if not classifier else dense.predict_proba(X),
+        sparse.predict(X) if not classifier else sparse.predict_proba(X),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    f32 = _fit(Est(**kw), X.astype(np.float32), y)
+    assert f32.coefs_[0].dtype == np.float32 and f32.coefs_[0].shape == (3, 8, 8)
+    # every member has its own dropout masks: identical starts would still diverge
+    assert np.abs(dense.coefs_[0][0] - dense.coefs_[0][1]).max() > 0
+    assert len(dense.loss_curve_) == dense.n_iter_ and dense.dead_units_.shape == (2,)
+    # pickle keeps the members
+    loaded = pickle.loads(pickle.dumps(dense))
+    np.testing.assert_array_equal(loaded.predict(X), dense.predict(X))
+    # partial_fit and warm_start continue the same members
+    more = pickle.loads(pickle.dumps(dense))
+    more.partial_fit(X, y)
+    assert more.coefs_[0].shape == (3, 8, 8) and more.t_ == dense.t_ + X.shape[0]
+    more.set_params(warm_start=True, n_ensemble=2)
+    with pytest.raises(ValueError, match="ensemble of 3 networks.*n_ensemble=2"):
+        more.fit(X, y)
+
+
+def test_validation_scores_the_ensembles_prediction():
+    X, y = classification(n_samples=200)
+    est = _fit(
+        MLPClassifier(
+            hidden_layer_sizes=(10,),
+            n_ensemble=3,
+            max_iter=15,
+            early_stopping=True,
+            validation_metric="loss",
+            random_state=0,
+        ),
+        X,
+        y,
+    )
+    # restored weights: the best epoch's ensemble; its validation loss is the curve's minimum
+    assert est.best_validation_loss_ == min(est.validation_loss_curve_)
+    single = _fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
+    probas = np.mean([_member(est, single, k).predict_proba(X) for k in range(3)], axis=0)
+    np.testing.assert_allclose(est.predict_proba(X), probas, rtol=1e-12)
+
+
+def test_grid_search_over_n_ensemble():
+    X, y = classification()
+    search = _fit(
+        GridSearchCV(
+            MLPClassifier(hidden_layer_sizes=(6,), max_iter=10, random_state=0),
+            {"n_ensemble": [1, 2]},
+            cv=2,
+        ),
+        X,
+        y,
+    )
+    assert search.best_estimator_.coefs_[0].shape[:-2] in ((), (2,))
+    assert len(search.cv_results_["params"]) == 2
+
+
+def test_invalid_n_ensemble_is_refused():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = classification()
+    with pytest.raises(InvalidParameterError, match="n_ensemble"):
+        MLPClassifier(n_ensemble=0).fit(X, y)
+
+
+def test_onnx_export_averages_the_members():
+    ort = pytest.importorskip("onnxruntime")
+    from sknn_train.onnx import to_onnx
+
+    X, y = classification()
+    X = X.astype(np.float32)
+    est = _fit(
+        MLPClassifier(
+            hidden_layer_sizes=(8,), n_ensemble=3, max_iter=10, input_scaling=True, random_state=0
+        ),
+        X,
+        y,
+    )
+    onx = to_onnx(est, X[:1], options={"zipmap": False})
+    labels, proba = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})
+    np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(labels, est.predict(X))
