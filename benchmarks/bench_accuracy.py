@@ -396,6 +396,17 @@ def _tabular_mlp(task, seed, counts):
     return make_pipeline(SmoothClipScaler(), cls(random_state=seed, **_poisson(cls, counts)))
 
 
+def _tabular_ensemble(n_members):
+    """TabularMLP with ``n_ensemble=n_members`` independent members (a non-default system)."""
+
+    def make(task, seed, counts):
+        pipe = _tabular_mlp(task, seed, counts)
+        pipe[-1].set_params(n_ensemble=n_members)
+        return pipe
+
+    return make
+
+
 def _sknn_mlp(task, seed, counts):
     from sknn_train import MLPClassifier, MLPRegressor
 
@@ -463,6 +474,16 @@ SYSTEMS = {
             default_loss="pytabkit default (squared error / cross-entropy)",
         ),
         System("sklearn-mlp-ty", "sklearn MLP, scaled y", _sklearn_mlp_ty, default=False),
+        *(
+            System(
+                f"tabular-mlp-e{k}",
+                f"TabularMLP x{k}",
+                _tabular_ensemble(k),
+                _tabular_missing,
+                default=False,
+            )
+            for k in (2, 4, 8)
+        ),
     )
 }
 SYSTEM_KEYS = list(SYSTEMS)
@@ -521,7 +542,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
     for key in systems:
         system = SYSTEMS[key]
         t0 = time.perf_counter()
-        if key in ("sknn-mlp", "tabular-mlp"):
+        if key in ("sknn-mlp", "tabular-mlp") or key.startswith("tabular-mlp-e"):
             import sknn_train
 
             sknn_train.warmup(["float64"])
