@@ -120,6 +120,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "output_init": [StrOptions({"weight_init", "zeros"})],
         "input_scaling": ["boolean"],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
+        "ensemble": [StrOptions({"independent", "batch"})],
     }
 
     @abstractmethod
@@ -163,6 +164,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         output_init,
         input_scaling,
         n_ensemble,
+        ensemble,
     ):
         self.activation = activation
         self.solver = solver
@@ -202,6 +204,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.output_init = output_init
         self.input_scaling = input_scaling
         self.n_ensemble = n_ensemble
+        self.ensemble = ensemble
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -266,10 +269,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 coefs[-1][...] = 0.0
                 intercepts[-1][...] = 0.0
             members.append((coefs, intercepts))
+        scale = None
         if len(members) > 1:  # the member axis first
             coefs = [np.stack(layer) for layer in zip(*(c for c, _ in members))]
             intercepts = [np.stack(layer) for layer in zip(*(b for _, b in members))]
-        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype))
+        if config.layout.shared:
+            # TabM's batch ensemble: one network but the output layer, every member
+            # with its own adapter of random signs on the input
+            for layer in (*coefs[:-1], *intercepts[:-1]):
+                layer[1:] = layer[0]
+            n_members, n_features = config.layout.n_members, config.layout.n_scale
+            scale = 2.0 * self._random_state.randint(0, 2, (n_members, n_features)) - 1.0
+        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype, scale))
         self._optimizer_state = None
         if config.stochastic:
             self._store_history(
@@ -419,7 +430,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     "features, so it must have shape "
                     f"{(*member, units[0])}."
                 )
-        self._layout = Layout(units, 0 if scale is None else units[0], n_members)
+        shared = self.__dict__.get("ensemble") == "batch"
+        self._layout = Layout(units, 0 if scale is None else units[0], n_members, shared)
         net = self.__dict__.get("_predict_net")
         if net is not None and (
             net.units.tolist() != units
@@ -452,12 +464,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._check_target(y)
         layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
         if first_pass:
-            n_scale = layer_units[0] if self.input_scaling else 0
-            layout = Layout(layer_units, n_scale, self.n_ensemble)
+            # a batch ensemble's members differ by their input scaling (adapters)
+            shared = self.ensemble == "batch"
+            n_scale = layer_units[0] if self.input_scaling or shared else 0
+            layout = Layout(layer_units, n_scale, self.n_ensemble, shared)
             out_activation = self._out_activation()
         else:
             layout, out_activation = self._layout, self.out_activation_
-            if bool(layout.n_scale) != bool(self.input_scaling):
+            if layout.shared != (self.ensemble == "batch" and layout.n_members > 1):
+                raise ValueError(
+                    f"The model of the previous fit is an ensemble "
+                    f"{'sharing weights' if layout.shared else 'of independent members'}, "
+                    f"this call asks for ensemble={self.ensemble!r}. Set warm_start=False "
+                    "or keep ensemble."
+                )
+            if bool(layout.n_scale) != bool(self.input_scaling or layout.shared):
                 raise ValueError(
                     f"The network of the previous fit was trained with input_scaling="
                     f"{bool(layout.n_scale)}, this call asks for input_scaling="

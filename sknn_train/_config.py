@@ -213,7 +213,9 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    members = np.array([layout.n_members, layout.member_size], dtype=np.int64)
+    members = np.array(
+        [layout.n_members, layout.member_size, *layout.shared_ranges], dtype=np.int64
+    )
     return Net(
         layout.units,
         layout.coef_off,
@@ -319,6 +321,18 @@ def resolve(
     # validation set to choose an epoch by, and restore_best_weights does not apply
     # (the Tabular estimators' default must not make partial_fit unusable)
     restore = bool(params["restore_best_weights"]) and not incremental
+    if layout.shared and not stochastic:
+        raise ValueError(
+            "ensemble='batch' needs solver='adam' or 'sgd': its members share weights, "
+            "which L-BFGS (one member after the other) cannot train. Use "
+            "ensemble='independent' with solver='lbfgs'."
+        )
+    if layout.shared and params["max_grad_norm"] is not None:
+        raise ValueError(
+            "ensemble='batch' does not support max_grad_norm yet: each member's clipping "
+            "would scale the shared weights' update differently. Use "
+            "ensemble='independent' or max_grad_norm=None."
+        )
     validation = stochastic and (early_stopping or restore)
     skip = residual_wiring(sizes, params["residual"])
     activation = params["activation"]
@@ -358,7 +372,8 @@ def resolve(
         warmup=warmup,
         total_steps=total_steps,
         weight_decay=params["weight_decay"],
-        scale_lr=INPUT_SCALE_LR if layout.n_scale else 1.0,
+        # a batch ensemble's adapters without input_scaling: the weights' rate (TabM's)
+        scale_lr=INPUT_SCALE_LR if params["input_scaling"] else 1.0,
     )
     return FitConfig(
         dtype=np.dtype(dtype),

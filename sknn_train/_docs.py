@@ -255,6 +255,19 @@ PARAMETERS = (
         gain a leading member axis: shapes ``(n_ensemble, fan_in,
         fan_out)``, ``(n_ensemble, fan_out)`` and ``(n_ensemble,
         n_features)``. L-BFGS fits the members one after the other.
+
+    ensemble : {'independent', 'batch'}, default='independent'
+        How the ``n_ensemble`` members relate. 'independent': separate
+        networks. 'batch' (TabM-mini, Gorishniy et al. 2025): the members
+        share every layer but the output layer and differ by their own
+        output layer and a multiplicative adapter on the input, initialised
+        to random signs as TabM does and held in ``input_scale_`` (trained at
+        the weights' rate, or at ``input_scaling``'s 6 times with
+        ``input_scaling=True``); K members then hold about one network's
+        parameters. The shared weights follow the mean of the members'
+        gradients, each member's own parameters its loss's. Needs 'adam' or
+        'sgd' and ``max_grad_norm=None``; nothing changes with
+        ``n_ensemble=1``.
 """
 )
 

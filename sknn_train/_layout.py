@@ -28,7 +28,9 @@ class Layout:
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     """
 
-    def __init__(self, layer_units: ArrayLike, n_scale: int = 0, n_members: int = 1) -> None:
+    def __init__(
+        self, layer_units: ArrayLike, n_scale: int = 0, n_members: int = 1, shared: bool = False
+    ) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
         self.coef_off = np.zeros(n + 1, dtype=np.int64)
@@ -45,6 +47,15 @@ class Layout:
         self.member_size = self.scale_off + self.n_scale
         self.n_members = int(n_members)
         self.size = self.member_size * self.n_members
+        #: A batch ensemble (``ensemble='batch'``): the members hold equal copies of
+        #: every layer but the output layer (``shared_ranges``), and differ by the
+        #: input scaling (their adapters) and the output layer.
+        self.shared = bool(shared) and self.n_members > 1 and n > 1
+        self.shared_ranges = (
+            (int(self.coef_off[n - 1]), int(self.int_off[0]), int(self.int_off[n - 1]))
+            if self.shared
+            else (0, 0, 0)
+        )
         self.n_weight_layers = n
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions

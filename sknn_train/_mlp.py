@@ -139,6 +139,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         output_init="weight_init",
         input_scaling=False,
         n_ensemble=1,
+        ensemble="independent",
         label_smoothing=0.0,
         class_weight=None,
     ):
@@ -183,6 +184,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             output_init=output_init,
             input_scaling=input_scaling,
             n_ensemble=n_ensemble,
+            ensemble=ensemble,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -542,6 +544,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         output_init="weight_init",
         input_scaling=False,
         n_ensemble=1,
+        ensemble="independent",
         normalize_y=False,
     ):
         self.normalize_y = normalize_y
@@ -584,6 +587,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             output_init=output_init,
             input_scaling=input_scaling,
             n_ensemble=n_ensemble,
+            ensemble=ensemble,
         )
 
     def predict(self, X: MatrixLike) -> np.ndarray:

@@ -190,6 +190,7 @@ class TabularMLPClassifier(MLPClassifier):
         output_init="zeros",
         input_scaling=True,
         n_ensemble=1,
+        ensemble="independent",
         label_smoothing=0.1,
         class_weight=None,
     ):
@@ -260,6 +261,7 @@ class TabularMLPRegressor(MLPRegressor):
         output_init="zeros",
         input_scaling=True,
         n_ensemble=1,
+        ensemble="independent",
         normalize_y=True,
     ):
         super().__init__(**_arguments(locals()))

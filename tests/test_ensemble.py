@@ -168,10 +168,11 @@ def test_n_ensemble_one_is_the_single_network():
         np.testing.assert_array_equal(u, v)
 
 
+@pytest.mark.parametrize("ensemble", ["independent", "batch"])
 @pytest.mark.parametrize(
     "Est", [MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor]
 )
-def test_ensembles_work_with_the_rest(Est, tmp_path):
+def test_ensembles_work_with_the_rest(Est, ensemble):
     classifier = Est in (MLPClassifier, TabularMLPClassifier)
     X, y = classification() if classifier else regression()
     kw = dict(
@@ -180,8 +181,10 @@ def test_ensembles_work_with_the_rest(Est, tmp_path):
         random_state=0,
         n_ensemble=3,
         dropout=0.1,
-        max_grad_norm=1.0,
+        ensemble=ensemble,
     )
+    if ensemble == "independent":
+        kw["max_grad_norm"] = 1.0
     dense = _fit(Est(**kw), X, y)
     sparse = _fit(Est(**kw), sp.csr_matrix(X), y)
     np.testing.assert_allclose(
@@ -192,8 +195,8 @@ def test_ensembles_work_with_the_rest(Est, tmp_path):
     )
     f32 = _fit(Est(**kw), X.astype(np.float32), y)
     assert f32.coefs_[0].dtype == np.float32 and f32.coefs_[0].shape == (3, 8, 8)
-    # every member has its own dropout masks: identical starts would still diverge
-    assert np.abs(dense.coefs_[0][0] - dense.coefs_[0][1]).max() > 0
+    # the members differ (a batch ensemble's in its output layer)
+    assert np.abs(dense.coefs_[-1][0] - dense.coefs_[-1][1]).max() > 0
     assert len(dense.loss_curve_) == dense.n_iter_ and dense.dead_units_.shape == (2,)
     # pickle keeps the members
     loaded = pickle.loads(pickle.dumps(dense))
@@ -205,6 +208,16 @@ def test_ensembles_work_with_the_rest(Est, tmp_path):
     more.set_params(warm_start=True, n_ensemble=2)
     with pytest.raises(ValueError, match="ensemble of 3 networks.*n_ensemble=2"):
         more.fit(X, y)
+    # ONNX averages the members
+    ort = pytest.importorskip("onnxruntime")
+    from sknn_train.onnx import to_onnx
+
+    X32 = X.astype(np.float32)
+    options = {"zipmap": False} if classifier else None
+    onx = to_onnx(f32, X32[:1], options=options)
+    got = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X32})
+    want = f32.predict_proba(X32) if classifier else f32.predict(X32).reshape(-1, 1)
+    np.testing.assert_allclose(got[-1], want, rtol=1e-4, atol=1e-5)
 
 
 def test_validation_scores_the_ensembles_prediction():
@@ -268,3 +281,127 @@ def test_onnx_export_averages_the_members():
     labels, proba = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})
     np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(labels, est.predict(X))
+
+
+# ------------------------------------------------------------ ensemble='batch'
+
+
+def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
+    X, y = classification()
+    est = _fit(
+        MLPClassifier(
+            hidden_layer_sizes=(9, 7),
+            n_ensemble=4,
+            ensemble="batch",
+            max_iter=8,
+            dropout=0.1,
+            weight_decay=1e-3,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
+    for layer in (*est.coefs_[:-1], *est.intercepts_[:-1]):  # copies of one network
+        assert (layer == layer[0]).all()
+    assert np.abs(est.coefs_[-1][0] - est.coefs_[-1][1]).max() > 1e-3
+    assert est.input_scale_.shape == (4, 8)
+    assert len({tuple(np.sign(r)) for r in est.input_scale_}) > 1  # random-sign starts
+    single = _fit(
+        MLPClassifier(hidden_layer_sizes=(9, 7), max_iter=1, input_scaling=True, random_state=0),
+        X,
+        y,
+    )
+    probas = np.mean([_member(est, single, k).predict_proba(X) for k in range(4)], axis=0)
+    np.testing.assert_allclose(est.predict_proba(X), probas, rtol=1e-12)
+    # the adapters start at random signs
+    start = _fit(
+        MLPClassifier(
+            hidden_layer_sizes=(9,),
+            n_ensemble=3,
+            ensemble="batch",
+            learning_rate_init=1e-12,
+            max_iter=1,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
+    np.testing.assert_allclose(np.abs(start.input_scale_), 1.0, atol=1e-6)
+
+
+def test_batch_step_follows_the_mean_objective_finite_differences():
+    """Shared weights move by the gradient of the mean of the members' losses;
+    a member's adapter and output layer by K times it (its own loss's gradient)."""
+    X, y = regression(n_samples=30)
+    y = y.reshape(-1, 1)
+    K, lr, alpha, n = 3, 1e-2, 1e-2, 30
+    est = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(4,),
+            activation="tanh",
+            solver="sgd",
+            momentum=0.0,
+            learning_rate_init=lr,
+            batch_size=n,
+            max_iter=1,
+            shuffle=False,
+            alpha=alpha,
+            n_ensemble=K,
+            ensemble="batch",
+            random_state=2,
+        ),
+        X,
+        y.ravel(),
+    )
+    rng = np.random.RandomState(2)
+    layout = Layout([8, 4, 1])
+    inits = [initial_params(layout, "glorot_uniform", 6.0, rng) for _ in range(K)]
+    adapters = 2.0 * rng.randint(0, 2, (K, 8)) - 1.0
+    W0, b0 = inits[0][0][0].copy(), inits[0][1][0].copy()
+    heads = [[c[1].copy(), b[1].copy()] for c, b in inits]
+
+    def objective():
+        losses = []
+        for k in range(K):
+            W1, b1 = heads[k]
+            out = np.tanh((X * adapters[k]) @ W0 + b0) @ W1 + b1
+            penalty = alpha * ((W0**2).sum() + (W1**2).sum()) / (2 * n)
+            losses.append(((y - out) ** 2).mean() / 2 + penalty)
+        return np.mean(losses)
+
+    def fd(param):
+        grad = np.empty_like(param)
+        for idx in np.ndindex(param.shape):
+            old = param[idx]
+            param[idx] = old + 1e-6
+            up = objective()
+            param[idx] = old - 1e-6
+            down = objective()
+            param[idx] = old
+            grad[idx] = (up - down) / 2e-6
+        return grad
+
+    np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
+    for k in range(K):
+        np.testing.assert_allclose((W0 - est.coefs_[0][k]) / lr, fd(W0), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose((b0 - est.intercepts_[0][k]) / lr, fd(b0), rtol=1e-5, atol=1e-8)
+        W1, b1 = heads[k]
+        np.testing.assert_allclose((W1 - est.coefs_[1][k]) / lr, K * fd(W1), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(
+            (b1 - est.intercepts_[1][k]) / lr, K * fd(b1), rtol=1e-5, atol=1e-8
+        )
+        step = (adapters[k] - est.input_scale_[k]) / lr
+        row = adapters[k : k + 1]  # the adapter of member k only
+        np.testing.assert_allclose(step, K * fd(row)[0], rtol=1e-5, atol=1e-8)
+
+
+def test_batch_ensemble_refuses_what_it_cannot_train():
+    X, y = classification()
+    with pytest.raises(ValueError, match="ensemble='batch' needs solver='adam' or 'sgd'"):
+        MLPClassifier(n_ensemble=2, ensemble="batch", solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="ensemble='batch' does not support max_grad_norm"):
+        MLPClassifier(n_ensemble=2, ensemble="batch", max_grad_norm=1.0).fit(X, y)
+    est = _fit(MLPClassifier(hidden_layer_sizes=(5,), n_ensemble=2, max_iter=2), X, y)
+    est.set_params(warm_start=True, ensemble="batch")
+    with pytest.raises(ValueError, match="independent members.*ensemble='batch'"):
+        est.fit(X, y)

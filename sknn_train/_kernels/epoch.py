@@ -285,6 +285,46 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
     return w2
 
 
+@kernel
+def member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag):
+    """:func:`take_step` of ensemble member ``member`` on its slices of the buffers."""
+    lo = member * net.members[1]
+    hi = lo + net.members[1]
+    return take_step(
+        theta[lo:hi],
+        grad[lo:hi],
+        state1[lo:hi],
+        state2[lo:hi] if state2.shape[0] > 0 else state2,
+        step[member : member + 1],
+        net,
+        sw_sum,
+        hyper,
+        diag,
+    )
+
+
+@kernel
+def tie_gradients(grad, net):
+    """A batch ensemble's shared parameters: every member's gradient becomes their mean.
+
+    The members hold copies of the shared weights (``members[2]`` values from
+    the start of a member's slice: every weight matrix but the output layer's)
+    and biases (``members[3]:members[4]``); the same gradient and the same
+    optimizer state give every copy the same update, so they stay equal.
+    """
+    n_members = net.members[0]
+    size_member = net.members[1]
+    inv = as_dtype_of(1.0 / n_members, grad)
+    for lo, hi in ((np.int64(0), net.members[2]), (net.members[3], net.members[4])):
+        for q in range(lo, hi):
+            total = grad[q]
+            for member in range(1, n_members):
+                total += grad[member * size_member + q]
+            total *= inv
+            for member in range(n_members):
+                grad[member * size_member + q] = total
+
+
 @entry
 def run_pass(
     task,
@@ -420,6 +460,7 @@ def run_pass(
     k = net.units[n_w]
     n_members = net.members[0]
     size_member = net.members[1]
+    tied = net.members[2] > 0  # a batch ensemble: the members share weights
     n_hidden = 0
     for j in range(1, n_w):
         n_hidden += net.units[j]
@@ -501,19 +542,19 @@ def run_pass(
                 continue
             if net.scale_off[0] >= 0:
                 chain_input_scale(theta_k, grad_k, net)
-            w2 = take_step(
-                theta_k,
-                grad_k,
-                state1[lo:hi],
-                state2[lo:hi] if state2.shape[0] > 0 else state2,
-                step[member : member + 1],
-                net,
-                sw_sum,
-                hyper,
-                diag,
-            )
+            if tied:  # the step waits for every member's gradient
+                acc += data_loss / sw_sum * m / n_members
+                continue
+            w2 = member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag)
             # the objective is the mean of the members' losses
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
+        if training and tied:
+            tie_gradients(grad, net)
+            for member in range(n_members):
+                w2 = member_step(
+                    theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag
+                )
+                acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
         if not evaluating or task == PASS_ALIVE:
             continue
         p = layer_view(work.acts, work.act_off[n_w], m, k)
