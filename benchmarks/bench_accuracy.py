@@ -396,12 +396,12 @@ def _tabular_mlp(task, seed, counts):
     return make_pipeline(SmoothClipScaler(), cls(random_state=seed, **_poisson(cls, counts)))
 
 
-def _tabular_ensemble(n_members):
-    """TabularMLP with ``n_ensemble=n_members`` independent members (a non-default system)."""
+def _tabular_ensemble(n_members, ensemble="independent"):
+    """TabularMLP with ``n_ensemble=n_members`` members (a non-default system)."""
 
     def make(task, seed, counts):
         pipe = _tabular_mlp(task, seed, counts)
-        pipe[-1].set_params(n_ensemble=n_members)
+        pipe[-1].set_params(n_ensemble=n_members, ensemble=ensemble)
         return pipe
 
     return make
@@ -484,6 +484,16 @@ SYSTEMS = {
             )
             for k in (2, 4, 8)
         ),
+        *(
+            System(
+                f"tabular-mlp-b{k}",
+                f"TabularMLP batch x{k}",
+                _tabular_ensemble(k, "batch"),
+                _tabular_missing,
+                default=False,
+            )
+            for k in (4, 8)
+        ),
     )
 }
 SYSTEM_KEYS = list(SYSTEMS)
@@ -542,7 +552,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
     for key in systems:
         system = SYSTEMS[key]
         t0 = time.perf_counter()
-        if key in ("sknn-mlp", "tabular-mlp") or key.startswith("tabular-mlp-e"):
+        if key in ("sknn-mlp", "tabular-mlp") or key.startswith(("tabular-mlp-e", "tabular-mlp-b")):
             import sknn_train
 
             sknn_train.warmup(["float64"])

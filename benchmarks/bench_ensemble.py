@@ -11,6 +11,7 @@ epochs, float64, ``shuffle=True``. For each K, interleaved ``--repeats``
 times (medians reported):
 
 - ``ensemble``: one ``MLPClassifier(n_ensemble=K)`` fit;
+- ``batch``: one ``MLPClassifier(n_ensemble=K, ensemble='batch')`` fit;
 - ``separate``: K ``MLPClassifier`` fits, one after the other;
 - ``voting``: scikit-learn's ``VotingClassifier`` of K scikit-learn
   ``MLPClassifier`` (soft voting, ``n_jobs=None``): what a user writes today.
@@ -79,10 +80,12 @@ def main() -> None:
     load_before = os.getloadavg()
     results = {}
     for k in args.ks:
-        runs = {"ensemble": [], "separate": [], "voting": []}
+        runs = {"ensemble": [], "batch": [], "separate": [], "voting": []}
         for _ in range(args.repeats):
             ensemble = MLPClassifier(n_ensemble=k, random_state=0, **kw)
             runs["ensemble"].append(_timed(ensemble.fit, X, y))
+            batch = MLPClassifier(n_ensemble=k, ensemble="batch", random_state=0, **kw)
+            runs["batch"].append(_timed(batch.fit, X, y))
             runs["separate"].append(_timed(_separate, k, kw, X, y))
             voting = VotingClassifier(
                 [(str(i), SkMLPClassifier(random_state=i, **kw)) for i in range(k)],
@@ -94,11 +97,13 @@ def main() -> None:
             "median_s": med,
             "ensemble_over_separate": med["ensemble"] / med["separate"],
             "ensemble_over_voting": med["ensemble"] / med["voting"],
+            "batch_over_separate": med["batch"] / med["separate"],
             "runs_s": runs,
         }
         print(
             f"K={k:3d}: ensemble {med['ensemble']:.2f} s, {k} separate fits "
             f"{med['separate']:.2f} s (ratio {med['ensemble'] / med['separate']:.2f}), "
+            f"batch form {med['batch']:.2f} s, "
             f"VotingClassifier of sklearn MLPs {med['voting']:.2f} s "
             f"(ratio {med['ensemble'] / med['voting']:.2f})"
         )
