@@ -76,31 +76,44 @@ def test_predictions_average_the_members():
     assert np.abs(probas[0] - probas[1]).max() > 1e-3
 
     Xr, yr = regression()
-    reg = _fit(
-        MLPRegressor(
-            hidden_layer_sizes=(10,),
-            n_ensemble=3,
-            max_iter=20,
-            normalize_y=True,
-            input_scaling=True,
-            random_state=0,
-        ),
-        Xr,
-        50 * yr + 7,
-    )
-    one = _fit(
-        MLPRegressor(
-            hidden_layer_sizes=(10,),
-            max_iter=1,
-            normalize_y=True,
-            input_scaling=True,
-            random_state=0,
-        ),
-        Xr,
-        50 * yr + 7,
-    )
+    kw = dict(hidden_layer_sizes=(10,), normalize_y=True, input_scaling=True, random_state=0)
+    reg = _fit(MLPRegressor(n_ensemble=3, max_iter=20, **kw), Xr, 50 * yr + 7)
+    one = _fit(MLPRegressor(max_iter=1, **kw), Xr, 50 * yr + 7)
     preds = [_member(reg, one, k).predict(Xr) for k in range(3)]
     np.testing.assert_allclose(reg.predict(Xr), np.mean(preds, axis=0), rtol=1e-10)
+
+
+def _central_differences(objective, param, h=1e-6):
+    """The gradient of ``objective()`` with respect to the array ``param`` (changed in place)."""
+    grad = np.empty_like(param)
+    for idx in np.ndindex(param.shape):
+        old = param[idx]
+        param[idx] = old + h
+        up = objective()
+        param[idx] = old - h
+        down = objective()
+        param[idx] = old
+        grad[idx] = (up - down) / (2 * h)
+    return grad
+
+
+def _one_sgd_step(X, y, hidden, n_members, lr, alpha, seed, **params):
+    """A tanh ensemble after one full-batch SGD step without momentum."""
+    est = MLPRegressor(
+        hidden_layer_sizes=hidden,
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=lr,
+        batch_size=X.shape[0],
+        max_iter=1,
+        shuffle=False,
+        alpha=alpha,
+        n_ensemble=n_members,
+        random_state=seed,
+        **params,
+    )
+    return _fit(est, X, y.ravel())
 
 
 def _mlp_loss(theta_parts, X, y, alpha, n):
@@ -117,23 +130,7 @@ def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
     X, y = regression(n_samples=40)
     y = y.reshape(-1, 1)
     K, lr, alpha = 3, 1e-2, 1e-2
-    est = _fit(
-        MLPRegressor(
-            hidden_layer_sizes=(5,),
-            activation="tanh",
-            solver="sgd",
-            momentum=0.0,
-            learning_rate_init=lr,
-            batch_size=40,
-            max_iter=1,
-            shuffle=False,
-            alpha=alpha,
-            n_ensemble=K,
-            random_state=1,
-        ),
-        X,
-        y.ravel(),
-    )
+    est = _one_sgd_step(X, y, (5,), K, lr, alpha, seed=1)
     inits = _member_inits([8, 5, 1], K, seed=1)
     members = [[*coefs, *intercepts] for coefs, intercepts in inits]
 
@@ -143,18 +140,9 @@ def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
     # the epoch's loss is the mean of the members' losses before the step
     np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
     after = [[*[c[k] for c in est.coefs_], *[b[k] for b in est.intercepts_]] for k in range(K)]
-    h = 1e-6
     for k in range(K):
         for p, param in enumerate(members[k]):
-            fd = np.empty_like(param)
-            for idx in np.ndindex(param.shape):
-                old = param[idx]
-                param[idx] = old + h
-                up = objective()
-                param[idx] = old - h
-                down = objective()
-                param[idx] = old
-                fd[idx] = (up - down) / (2 * h)
+            fd = _central_differences(objective, param)
             step = (param - after[k][p]) / lr
             np.testing.assert_allclose(step, K * fd, rtol=1e-5, atol=1e-8)
 
@@ -335,24 +323,7 @@ def test_batch_step_follows_the_mean_objective_finite_differences():
     X, y = regression(n_samples=30)
     y = y.reshape(-1, 1)
     K, lr, alpha, n = 3, 1e-2, 1e-2, 30
-    est = _fit(
-        MLPRegressor(
-            hidden_layer_sizes=(4,),
-            activation="tanh",
-            solver="sgd",
-            momentum=0.0,
-            learning_rate_init=lr,
-            batch_size=n,
-            max_iter=1,
-            shuffle=False,
-            alpha=alpha,
-            n_ensemble=K,
-            ensemble="batch",
-            random_state=2,
-        ),
-        X,
-        y.ravel(),
-    )
+    est = _one_sgd_step(X, y, (4,), K, lr, alpha, seed=2, ensemble="batch")
     rng = np.random.RandomState(2)
     layout = Layout([8, 4, 1])
     inits = [initial_params(layout, "glorot_uniform", 6.0, rng) for _ in range(K)]
@@ -370,16 +341,7 @@ def test_batch_step_follows_the_mean_objective_finite_differences():
         return np.mean(losses)
 
     def fd(param):
-        grad = np.empty_like(param)
-        for idx in np.ndindex(param.shape):
-            old = param[idx]
-            param[idx] = old + 1e-6
-            up = objective()
-            param[idx] = old - 1e-6
-            down = objective()
-            param[idx] = old
-            grad[idx] = (up - down) / 2e-6
-        return grad
+        return _central_differences(objective, param)
 
     np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
     for k in range(K):
