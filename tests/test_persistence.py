@@ -88,6 +88,10 @@ CASES = {
     # the recipe's estimators, their defaults on a smaller network
     "clf-tabular": lambda: TabularMLPClassifier((8, 8), **COMMON),
     "reg-tabular": lambda: TabularMLPRegressor(hidden_layer_sizes=(8, 8), **COMMON),
+    "clf-ensemble": lambda: MLPClassifier((8,), n_ensemble=3, **COMMON),
+    "reg-batch-ensemble": lambda: TabularMLPRegressor(
+        hidden_layer_sizes=(8, 8), n_ensemble=3, ensemble="batch", **COMMON
+    ),
 }
 DTYPES = {"f32": np.float32, "f64": np.float64}
 FORMATS = ("pickle", "joblib", "skops")
