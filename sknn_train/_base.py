@@ -435,7 +435,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         net = self.__dict__.get("_predict_net")
         if net is not None and (
             net.units.tolist() != units
-            or net.members.tolist() != [n_members, self._layout.member_size]
+            or net.members.tolist()
+            != [n_members, self._layout.member_size, *self._layout.shared_ranges]
         ):
             self._predict_net = None  # another network: rebuilt from the parameters
         self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
