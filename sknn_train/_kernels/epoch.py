@@ -409,7 +409,12 @@ def run_pass(
     theta : ndarray of shape (n_params,), float32 or float64
         Flat parameter buffer, every weight matrix then every bias vector
         (see :class:`~sknn_train._layout.Layout`); ``PASS_TRAIN`` updates it
-        in place.
+        in place. An ensemble (``net.members = [K, P, ...]``) holds K such
+        buffers of P values one after the other: training runs every member
+        on each batch (a batch ensemble's shared slices of the gradient tied
+        to their mean before the steps, :func:`tie_gradients`), evaluations
+        use the members' mean output, ``PASS_GRADIENT`` returns the sum of
+        the members' losses.
     grad : ndarray of shape (n_params,), float32 or float64
         Gradient buffer: ``PASS_GRADIENT`` leaves the gradient of the
         returned loss in it, ``PASS_TRAIN`` uses it batch by batch.
@@ -417,8 +422,8 @@ def run_pass(
         SGD's velocities or Adam's first moments, updated by ``PASS_TRAIN``.
     state2 : ndarray of shape (n_params,), float32 or float64
         Adam's second moments, updated by ``PASS_TRAIN``; empty for SGD.
-    step : ndarray of shape (1,), int64
-        Adam's step counter, carried across calls.
+    step : ndarray of shape (n_members,), int64
+        Each member's count of updates taken, carried across calls.
     net : Net
         The network (:class:`~sknn_train._kernels.network.Net`): int64
         arrays of shape ``(n_layers,)`` for the widths, offsets in ``theta``,
