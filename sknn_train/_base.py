@@ -27,7 +27,7 @@ from ._config import (
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
 from ._kernels.network import Net
-from ._layout import Layout, initial_params
+from ._layout import Layout, initial_params, shares_weights
 from ._threads import batch_macs, blas_threads
 from ._train import (
     History,
@@ -434,9 +434,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._layout = Layout(units, 0 if scale is None else units[0], n_members, shared)
         net = self.__dict__.get("_predict_net")
         if net is not None and (
-            net.units.tolist() != units
-            or net.members.tolist()
-            != [n_members, self._layout.member_size, *self._layout.shared_ranges]
+            net.units.tolist() != units or tuple(net.members.tolist()) != self._layout.member_info
         ):
             self._predict_net = None  # another network: rebuilt from the parameters
         self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
@@ -466,13 +464,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
         if first_pass:
             # a batch ensemble's members differ by their input scaling (adapters)
-            shared = self.ensemble == "batch"
+            shared = shares_weights(
+                self.ensemble == "batch", self.n_ensemble, len(hidden_sizes) + 1
+            )
             n_scale = layer_units[0] if self.input_scaling or shared else 0
             layout = Layout(layer_units, n_scale, self.n_ensemble, shared)
             out_activation = self._out_activation()
         else:
             layout, out_activation = self._layout, self.out_activation_
-            if layout.shared != (self.ensemble == "batch" and layout.n_members > 1):
+            shared = shares_weights(
+                self.ensemble == "batch", layout.n_members, len(hidden_sizes) + 1
+            )
+            if layout.shared != shared:
                 raise ValueError(
                     f"The model of the previous fit is an ensemble "
                     f"{'sharing weights' if layout.shared else 'of independent members'}, "

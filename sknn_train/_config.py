@@ -213,9 +213,7 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    members = np.array(
-        [layout.n_members, layout.member_size, *layout.shared_ranges], dtype=np.int64
-    )
+    members = np.array(layout.member_info, dtype=np.int64)
     return Net(
         layout.units,
         layout.coef_off,

@@ -19,6 +19,12 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 
+def shares_weights(batch: bool, n_members: int, n_weight_layers: int) -> bool:
+    """Whether an ``ensemble='batch'`` network shares weights: with several members
+    and a hidden layer (the output layer is every member's own)."""
+    return bool(batch) and n_members > 1 and n_weight_layers > 1
+
+
 class Layout:
     """Offsets of every weight matrix and bias vector in the flat buffer.
 
@@ -50,13 +56,15 @@ class Layout:
         #: A batch ensemble (``ensemble='batch'``): the members hold equal copies of
         #: every layer but the output layer (``shared_ranges``), and differ by the
         #: input scaling (their adapters) and the output layer.
-        self.shared = bool(shared) and self.n_members > 1 and n > 1
+        self.shared = shares_weights(shared, self.n_members, n)
         self.shared_ranges = (
             (int(self.coef_off[n - 1]), int(self.int_off[0]), int(self.int_off[n - 1]))
             if self.shared
             else (0, 0, 0)
         )
         self.n_weight_layers = n
+        #: ``Net.members``: what the kernels read of the members.
+        self.member_info = (self.n_members, self.member_size, *self.shared_ranges)
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
         # on these few values cost microseconds each time.

@@ -453,7 +453,8 @@ def train_lbfgs(
     layout = config.layout
     if layout.n_members == 1:
         return _lbfgs_run(data, Y, sw, theta, config, config.train_net, callbacks)
-    net = config.train_net._replace(members=np.array([1, layout.member_size], dtype=np.int64))
+    single = layout.member_of()
+    net = config.train_net._replace(members=np.array(single.member_info, dtype=np.int64))
     runs = [
         _lbfgs_run(data, Y, sw, layout.member_view(theta, k), config, net, callbacks)
         for k in range(layout.n_members)

@@ -367,3 +367,17 @@ def test_batch_ensemble_refuses_what_it_cannot_train():
     est.set_params(warm_start=True, ensemble="batch")
     with pytest.raises(ValueError, match="independent members.*ensemble='batch'"):
         est.fit(X, y)
+
+
+def test_batch_with_one_member_is_the_single_network():
+    # nothing to share with one member: no adapter, the default network
+    X, y = classification()
+    a = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
+    b = _fit(
+        MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, ensemble="batch"),
+        X,
+        y,
+    )
+    assert not hasattr(b, "input_scale_")
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(u, v)

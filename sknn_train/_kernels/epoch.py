@@ -520,8 +520,10 @@ def run_pass(
                 mark_alive(work, net, m, alive[member * n_hidden : (member + 1) * n_hidden])
                 continue
             if evaluating:  # the ensemble's output is the members' mean
-                if n_members > 1:
-                    add_block(p, work.mean[:m], member > 0)
+                if member == 0 and n_members > 1:
+                    copy_block(p, work.mean[:m])
+                elif member > 0:
+                    add_block(p, work.mean[:m])
                 continue
             grad_k = grad[lo:hi]
             d = layer_view(work.deltas, work.act_off[n_w], m, k)

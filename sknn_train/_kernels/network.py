@@ -320,16 +320,12 @@ def copy_block(src, dst):
 
 
 @kernel
-def add_block(src, dst, accumulate):
-    """``dst (+)= src`` on equal-shaped matrices (``=`` when not ``accumulate``)."""
+def add_block(src, dst):
+    """``dst += src`` on equal-shaped matrices (see :func:`copy_block`)."""
     m, k = src.shape
     for r in range(m):
-        if accumulate:
-            for c in range(k):
-                dst[r, c] += src[r, c]
-        else:
-            for c in range(k):
-                dst[r, c] = src[r, c]
+        for c in range(k):
+            dst[r, c] += src[r, c]
 
 
 @kernel
