@@ -85,6 +85,15 @@ RECIPE: dict[str, tuple[object, str]] = {
         "held-out split ties across many epochs and the earliest of them was kept "
         "(wine: 0.056 error with 'score', 0.019 with 'loss').",
     ),
+    "n_ensemble": (
+        2,
+        "two networks from different initialisations trained in the same epochs, "
+        "their predictions averaged: on the benchmark the pair was better than one "
+        "network on six of its seven data sets (mnist 0.068 against 0.061 error, "
+        "breast_cancer 0.023 against 0.015, diamonds 0.150 against 0.147 nRMSE; "
+        "randhie level, 0.960 against 0.961) for 1.9 to 2.5 times the fit time; "
+        "four members cost four times as much for little more.",
+    ),
     "validation_fraction": (
         0.2,
         "the held-out rows that choose the best epoch; a fifth gives a less noisy "
@@ -118,9 +127,11 @@ _SUMMARY = """{kind} with the tabular recipe as its defaults.
 
     :class:`{parent}` with other defaults (and nothing else): a wider and
     deeper SELU network, a zero output layer, a learnt input scaling, Adam with
-    ``beta_2=0.95`` on RealMLP's ``coslog4`` schedule, {own}and the best
-    validation epoch restored. Each value and its reason is in the Notes
-    below; every one is an ordinary parameter to change, search or clone.
+    ``beta_2=0.95`` on RealMLP's ``coslog4`` schedule, {own}the best
+    validation epoch restored, and two such networks trained together in
+    one pass, their predictions averaged (``n_ensemble=2``). Each value and
+    its reason is in the Notes below; every one is an ordinary parameter to
+    change, search or clone.
     Put :class:`~sknn_train.preprocessing.SmoothClipScaler` (or another
     scaler) in front of it, as the examples do: the network expects inputs of
     unit scale.
@@ -189,7 +200,7 @@ class TabularMLPClassifier(MLPClassifier):
         restore_best_weights=True,
         output_init="zeros",
         input_scaling=True,
-        n_ensemble=1,
+        n_ensemble=2,
         ensemble="independent",
         label_smoothing=0.1,
         class_weight=None,
@@ -260,7 +271,7 @@ class TabularMLPRegressor(MLPRegressor):
         restore_best_weights=True,
         output_init="zeros",
         input_scaling=True,
-        n_ensemble=1,
+        n_ensemble=2,
         ensemble="independent",
         normalize_y=True,
     ):

@@ -144,7 +144,8 @@ def test_targets(bench):
         "b": dict(zip(systems, (0.00, 0.01, 0.00, 0.00))),  # 0: half a test row wrong
     }
     fit = {n: dict(zip(systems, (1.0, 2.0, 10.0, 1.0))) for n in errors}
-    first, second, third = bench.targets(_report(errors, fit))
+    first, second, third, fourth = bench.targets(_report(errors, fit))
+    assert fourth["status"] == "not evaluated"  # no single network (tabular-mlp-e1) ran
     assert first["status"] == "met"  # wins both; reductions 50% and 1 - 0.005 / 0.01 = 50%
     assert "wins 2/2" in first["detail"] and "50.0%" in first["detail"]
     assert second["status"] == "met"  # ratios 1.0 and 1.0, 10x faster
@@ -152,7 +153,7 @@ def test_targets(bench):
     assert third["status"] == "met"  # ahead on a, tied on b: 1 of 2 is half
     errors["a"]["realmlp"] = 0.09
     fit["a"]["realmlp"] = 2.0
-    _, second, _ = bench.targets(_report(errors, fit))
+    _, second, _, _ = bench.targets(_report(errors, fit))
     assert second["status"] == "missed"
     assert math.isclose(second["error_ratios"]["a"], 0.10 / 0.09)
     del errors["a"]["tabular-mlp"], errors["b"]["tabular-mlp"]
@@ -201,3 +202,20 @@ def test_a_failing_system_is_recorded_and_the_run_goes_on(bench, tmp_path, monke
     printed = capsys.readouterr().out
     assert "hgb failed on split 0: RuntimeError: no fit today" in printed
     assert "failed" in [ln for ln in printed.splitlines() if ln.startswith("wine ")][0]
+
+
+def test_ensemble_target(bench):
+    systems = ("tabular-mlp", "tabular-mlp-e1")
+    errors = {"a": dict(zip(systems, (0.10, 0.10))), "b": dict(zip(systems, (0.05, 0.06)))}
+    fit = {"a": dict(zip(systems, (2.0, 1.0))), "b": dict(zip(systems, (5.0, 2.0)))}
+    *others, target = bench.targets(_report(errors, fit))
+    assert [t["status"] for t in others] == ["not evaluated"] * 3  # no sklearn, RealMLP, HGB
+    assert target["status"] == "met"  # a tie counts as "as good"; fit ratios 2.0 and 2.5
+    assert target["fit_time_ratios"] == {"a": 2.0, "b": 2.5}
+    fit["b"]["tabular-mlp"] = 6.5  # 3.25x its fit time
+    *others, target = bench.targets(_report(errors, fit))
+    assert target["status"] == "missed" and "b 3.25" in target["detail"]
+    fit["b"]["tabular-mlp"] = 5.0
+    errors["a"]["tabular-mlp"] = 0.11  # worse on a
+    *others, target = bench.targets(_report(errors, fit))
+    assert target["status"] == "missed" and "worse: a 1.1000" in target["detail"]
