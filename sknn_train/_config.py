@@ -325,12 +325,6 @@ def resolve(
             "which L-BFGS (one member after the other) cannot train. Use "
             "ensemble='independent' with solver='lbfgs'."
         )
-    if layout.shared and params["max_grad_norm"] is not None:
-        raise ValueError(
-            "ensemble='batch' does not support max_grad_norm yet: each member's clipping "
-            "would scale the shared weights' update differently. Use "
-            "ensemble='independent' or max_grad_norm=None."
-        )
     validation = stochastic and (early_stopping or restore)
     skip = residual_wiring(sizes, params["residual"])
     activation = params["activation"]

@@ -168,8 +168,11 @@ PARAMETERS = (
     max_grad_norm : float, default=None
         Clip the global norm of every update's gradient (all weights and biases,
         L2 term included) to at most this value, keeping its direction:
-        ``g <- min(1, max_grad_norm / ||g||) g``, before the optimizer step.
-        Only used when solver='sgd' or 'adam'.
+        ``g <- min(1, max_grad_norm / ||g||) g``, before the optimizer step;
+        each member of an ensemble by its own norm, the members of
+        ``ensemble='batch'`` by one factor from the root mean square of their
+        norms (the shared weights stay equal). Only used when solver='sgd' or
+        'adam'.
 
     weight_init : {'glorot_uniform', 'he_uniform', 'he_normal', 'lecun_normal'}, \
             default='glorot_uniform'

@@ -63,6 +63,40 @@ def test_each_member_is_the_network_its_initialisation_trains_alone(solver):
             np.testing.assert_allclose(got[k], want, rtol=1e-9, atol=1e-12)
 
 
+def test_members_train_alone_with_the_techniques():
+    """The same with sample and class weights, label smoothing, a schedule,
+    decoupled decay, residual blocks, input scaling and clipping (each member
+    clipped by its own norm)."""
+    X, y = classification()
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, X.shape[0])
+    kw = dict(
+        hidden_layer_sizes=(9, 9),
+        residual=True,
+        max_iter=5,
+        shuffle=False,
+        batch_size=32,
+        random_state=4,
+        class_weight="balanced",
+        label_smoothing=0.1,
+        lr_schedule="coslog4",
+        weight_decay=1e-2,
+        input_scaling=True,
+        max_grad_norm=0.5,
+    )
+    ens = _fit(MLPClassifier(n_ensemble=3, **kw), X, y, sample_weight=sw)
+    assert max(ens.clip_fraction_curve_) > 0
+    for k, (coefs, intercepts) in enumerate(_member_inits([8, 9, 9, 3], 3, seed=4)):
+        single = _fit(MLPClassifier(**{**kw, "max_iter": 1}), X, y, sample_weight=sw)
+        single.coefs_, single.intercepts_ = coefs, intercepts
+        single.input_scale_ = np.ones(X.shape[1])
+        single.set_params(warm_start=True, max_iter=kw["max_iter"])
+        _fit(single, X, y, sample_weight=sw)
+        got = [*ens.coefs_, *ens.intercepts_, ens.input_scale_]
+        want = [*single.coefs_, *single.intercepts_, single.input_scale_]
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a[k], b, rtol=1e-9, atol=1e-12)
+
+
 def test_predictions_average_the_members():
     X, y = classification()
     ens = _fit(
@@ -170,9 +204,8 @@ def test_ensembles_work_with_the_rest(Est, ensemble):
         n_ensemble=3,
         dropout=0.1,
         ensemble=ensemble,
+        max_grad_norm=1.0,
     )
-    if ensemble == "independent":
-        kw["max_grad_norm"] = 1.0
     dense = _fit(Est(**kw), X, y)
     sparse = _fit(Est(**kw), sp.csr_matrix(X), y)
     np.testing.assert_allclose(
@@ -284,11 +317,13 @@ def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
             max_iter=8,
             dropout=0.1,
             weight_decay=1e-3,
+            max_grad_norm=0.5,
             random_state=0,
         ),
         X,
         y,
     )
+    assert max(est.clip_fraction_curve_) > 0  # clipped updates keep the copies equal too
     for layer in (*est.coefs_[:-1], *est.intercepts_[:-1]):  # copies of one network
         assert (layer == layer[0]).all()
     assert np.abs(est.coefs_[-1][0] - est.coefs_[-1][1]).max() > 1e-3
@@ -317,13 +352,18 @@ def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
     np.testing.assert_allclose(np.abs(start.input_scale_), 1.0, atol=1e-6)
 
 
-def test_batch_step_follows_the_mean_objective_finite_differences():
+@pytest.mark.parametrize("max_grad_norm", [None, 0.05])
+def test_batch_step_follows_the_mean_objective_finite_differences(max_grad_norm):
     """Shared weights move by the gradient of the mean of the members' losses;
-    a member's adapter and output layer by K times it (its own loss's gradient)."""
+    a member's adapter and output layer by K times it (its own loss's gradient).
+    Clipped, every member's step is multiplied by one factor, ``max_grad_norm``
+    over the root mean square of the members' gradient norms (NumPy reference)."""
     X, y = regression(n_samples=30)
     y = y.reshape(-1, 1)
     K, lr, alpha, n = 3, 1e-2, 1e-2, 30
-    est = _one_sgd_step(X, y, (4,), K, lr, alpha, seed=2, ensemble="batch")
+    est = _one_sgd_step(
+        X, y, (4,), K, lr, alpha, seed=2, ensemble="batch", max_grad_norm=max_grad_norm
+    )
     rng = np.random.RandomState(2)
     layout = Layout([8, 4, 1])
     inits = [initial_params(layout, "glorot_uniform", 6.0, rng) for _ in range(K)]
@@ -344,25 +384,35 @@ def test_batch_step_follows_the_mean_objective_finite_differences():
         return _central_differences(objective, param)
 
     np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
+    shared = [fd(W0), fd(b0)]  # every member's direction: shared, then its own parts
+    own = [
+        [K * fd(W1), K * fd(b1), K * fd(adapters[k : k + 1])[0]] for k, (W1, b1) in enumerate(heads)
+    ]
+    norms = [np.sqrt(sum((g**2).sum() for g in shared + own[k])) for k in range(K)]
+    factor = 1.0
+    if max_grad_norm is not None:
+        factor = min(1.0, max_grad_norm / np.sqrt(np.mean(np.square(norms))))
+        assert factor < 0.5 and est.clip_fraction_curve_ == [1.0]  # the check clips
+    before = [W0, b0]
     for k in range(K):
-        np.testing.assert_allclose((W0 - est.coefs_[0][k]) / lr, fd(W0), rtol=1e-5, atol=1e-8)
-        np.testing.assert_allclose((b0 - est.intercepts_[0][k]) / lr, fd(b0), rtol=1e-5, atol=1e-8)
         W1, b1 = heads[k]
-        np.testing.assert_allclose((W1 - est.coefs_[1][k]) / lr, K * fd(W1), rtol=1e-5, atol=1e-8)
-        np.testing.assert_allclose(
-            (b1 - est.intercepts_[1][k]) / lr, K * fd(b1), rtol=1e-5, atol=1e-8
-        )
-        step = (adapters[k] - est.input_scale_[k]) / lr
-        row = adapters[k : k + 1]  # the adapter of member k only
-        np.testing.assert_allclose(step, K * fd(row)[0], rtol=1e-5, atol=1e-8)
+        fitted = [
+            est.coefs_[0][k],
+            est.intercepts_[0][k],
+            est.coefs_[1][k],
+            est.intercepts_[1][k],
+            est.input_scale_[k],
+        ]
+        for start, end, direction in zip(
+            [*before, W1, b1, adapters[k]], fitted, [*shared, *own[k]], strict=True
+        ):
+            np.testing.assert_allclose((start - end) / lr, factor * direction, rtol=1e-5, atol=1e-8)
 
 
 def test_batch_ensemble_refuses_what_it_cannot_train():
     X, y = classification()
     with pytest.raises(ValueError, match="ensemble='batch' needs solver='adam' or 'sgd'"):
         MLPClassifier(n_ensemble=2, ensemble="batch", solver="lbfgs").fit(X, y)
-    with pytest.raises(ValueError, match="ensemble='batch' does not support max_grad_norm"):
-        MLPClassifier(n_ensemble=2, ensemble="batch", max_grad_norm=1.0).fit(X, y)
     est = _fit(MLPClassifier(hidden_layer_sizes=(5,), n_ensemble=2, max_iter=2), X, y)
     est.set_params(warm_start=True, ensemble="batch")
     with pytest.raises(ValueError, match="independent members.*ensemble='batch'"):

@@ -261,46 +261,118 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
         theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, decay, fused
     )
     if not fused:
-        gscale = clip_factor(norm, hyper.max_norm)
-        if gscale < 1.0:
-            diag[DIAG_CLIPPED] += 1.0
-        if decay != 1.0:
-            decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
-        so = net.scale_off[0]
-        if so < 0:
-            optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-        else:  # the input scaling at its own rate
-            optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
-            optimizer_update(
-                theta[so:],
-                grad[so:],
-                state1[so:],
-                state2[so:],
-                lr * hyper.scale_lr,
-                gscale,
-                hyper,
-            )
+        clipped_step(
+            theta,
+            grad,
+            state1,
+            state2,
+            net,
+            lr,
+            decay,
+            clip_factor(norm, hyper.max_norm),
+            hyper,
+            diag,
+        )
     diag[DIAG_NORM] += norm
     diag[DIAG_BATCHES] += 1.0
     return w2
 
 
 @kernel
+def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, diag):
+    """The optimizer step on a finished gradient multiplied by ``gscale`` (< 1: clipped)."""
+    if gscale < 1.0:
+        diag[DIAG_CLIPPED] += 1.0
+    if decay != 1.0:
+        decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
+    so = net.scale_off[0]
+    if so < 0:
+        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
+    else:  # the input scaling at its own rate
+        optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
+        optimizer_update(
+            theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale, hyper
+        )
+
+
+@kernel(inline=True)
+def member_slice(buffer, member, net):
+    """Ensemble member ``member``'s slice of a parameter-sized buffer (an empty one stays empty)."""
+    if buffer.shape[0] == 0:
+        return buffer
+    lo = member * net.members[1]
+    return buffer[lo : lo + net.members[1]]
+
+
+@kernel
 def member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag):
     """:func:`take_step` of ensemble member ``member`` on its slices of the buffers."""
-    lo = member * net.members[1]
-    hi = lo + net.members[1]
     return take_step(
-        theta[lo:hi],
-        grad[lo:hi],
-        state1[lo:hi],
-        state2[lo:hi] if state2.shape[0] > 0 else state2,
+        member_slice(theta, member, net),
+        member_slice(grad, member, net),
+        member_slice(state1, member, net),
+        member_slice(state2, member, net),
         step[member : member + 1],
         net,
         sw_sum,
         hyper,
         diag,
     )
+
+
+@kernel
+def tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
+    """Every member's step of a batch ensemble, after :func:`tie_gradients`.
+
+    Returns the members' summed L2 penalties. Without clipping each member
+    steps as a network of its own. Clipping multiplies every member's
+    gradient by one factor, from the root mean square of the members'
+    gradient norms: a factor per member would update the shared copies
+    differently and untie them. (One member would be clipped by its own norm,
+    as a single network is.)
+    """
+    n_members = net.members[0]
+    w2 = 0.0
+    if hyper.max_norm <= 0:
+        for member in range(n_members):
+            w2 += member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag)
+        return w2
+    squares = 0.0
+    for member in range(n_members):  # finish every gradient first: the factor needs them all
+        w2_k, norm = finish_gradient(
+            member_slice(theta, member, net),
+            member_slice(grad, member, net),
+            net,
+            sw_sum,
+            diag[DIAG_LAYERS:],
+            hyper,
+            member_slice(state1, member, net),
+            member_slice(state2, member, net),
+            0.0,
+            1.0,
+            np.int64(0),
+        )
+        w2 += w2_k
+        squares += norm * norm
+        diag[DIAG_NORM] += norm
+        diag[DIAG_BATCHES] += 1.0
+    gscale = clip_factor(math.sqrt(squares / n_members), hyper.max_norm)
+    for member in range(n_members):
+        step[member] += 1
+        lr, scheduled = step_rate(step[member], hyper)
+        clipped_step(
+            member_slice(theta, member, net),
+            member_slice(grad, member, net),
+            member_slice(state1, member, net),
+            member_slice(state2, member, net),
+            net,
+            lr,
+            1.0 - scheduled * hyper.weight_decay,
+            gscale,
+            hyper,
+            diag,
+        )
+    return w2
 
 
 @kernel
@@ -557,11 +629,8 @@ def run_pass(
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
         if training and tied:
             tie_gradients(grad, net)
-            for member in range(n_members):
-                w2 = member_step(
-                    theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag
-                )
-                acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
+            w2 = tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
+            acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
         if not evaluating or task == PASS_ALIVE:
             continue
         p = layer_view(work.acts, work.act_off[n_w], m, k)
