@@ -269,8 +269,8 @@ PARAMETERS = (
         ``input_scaling=True``); K members then hold about one network's
         parameters. The shared weights follow the mean of the members'
         gradients, each member's own parameters its loss's. Needs 'adam' or
-        'sgd' and ``max_grad_norm=None``; nothing changes with
-        ``n_ensemble=1``.
+        'sgd'; ``max_grad_norm`` clips every member by one factor. Nothing
+        changes with ``n_ensemble=1``.
 """
 )
 
