@@ -247,8 +247,8 @@ PARAMETERS = (
     n_ensemble : int, default=1
         Train this many networks together, in the same compiled epoch and on
         the same minibatches, each from its own initialisation (drawn one
-        after the other from ``random_state``, so the first is the network
-        ``n_ensemble=1`` trains) with its own dropout masks and optimizer
+        after the other from ``random_state``, so the first starts from the
+        weights of ``n_ensemble=1``) with its own dropout masks and optimizer
         state. Each member minimises its own loss (the objective is the mean
         of the members' losses; a member ends as it would alone on the same
         batches). Predictions average the members' outputs (probabilities
