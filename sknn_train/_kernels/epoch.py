@@ -536,7 +536,6 @@ def run_pass(
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
     n_members = net.members[0]
-    size_member = net.members[1]
     tied = net.members[2] > 0  # a batch ensemble: the members share weights
     n_hidden = 0
     for j in range(1, n_w):
@@ -576,9 +575,7 @@ def run_pass(
         # The members one after the other, on the same rows; each has its own
         # slice of the buffers, dropout masks and step counter.
         for member in range(n_members):
-            lo = member * size_member
-            hi = lo + size_member
-            theta_k = theta[lo:hi]
+            theta_k = member_slice(theta, member, net)
             key_k = key if member == 0 else mix(key + np.uint64(member) * MEMBER_STRIDE)
             # once, or per member when input dropout wrote to the copy
             if copy and (member == 0 or net.drop[0] > 0):
@@ -597,7 +594,7 @@ def run_pass(
                 elif member > 0:
                     add_block(p, work.mean[:m])
                 continue
-            grad_k = grad[lo:hi]
+            grad_k = member_slice(grad, member, net)
             d = layer_view(work.deltas, work.act_off[n_w], m, k)
             data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
             backward(
@@ -647,10 +644,8 @@ def run_pass(
         # each member's gradient is its own loss's: the pass returns their sum
         loss = 0.0
         for member in range(n_members):
-            lo = member * size_member
-            hi = lo + size_member
-            theta_k = theta[lo:hi]
-            grad_k = grad[lo:hi]
+            theta_k = member_slice(theta, member, net)
+            grad_k = member_slice(grad, member, net)
             if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
                 chain_input_scale(theta_k, grad_k, net)
             w2, _ = finish_gradient(
