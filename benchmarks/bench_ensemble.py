@@ -18,8 +18,9 @@ times (medians reported):
 
 Ratios ``ensemble / separate`` and ``ensemble / voting`` < 1 mean the one-pass
 ensemble is cheaper. JSON (``--out``, default
-``benchmarks/results/bench_ensemble.json``) with versions, load and
-``threadpoolctl.threadpool_info()``.
+``benchmarks/results/bench_ensemble.json``) with the load and
+``bench_epoch.py``'s environment record (versions, the code's commit,
+``threadpoolctl.threadpool_info()``).
 """
 
 from __future__ import annotations
@@ -27,22 +28,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import sklearn
 from sklearn.datasets import load_digits
 from sklearn.ensemble import VotingClassifier
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-from threadpoolctl import threadpool_info
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import numba  # noqa: E402
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+import bench_epoch  # noqa: E402  (its environment record)
 
 from sknn_train import MLPClassifier  # noqa: E402
 
@@ -72,6 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.ks, args.repeats = [4], 1
+    source = bench_epoch.package_source()  # before anything runs: the code imported
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     kw = dict(hidden_layer_sizes=(args.hidden,), batch_size=args.batch, max_iter=args.epochs)
@@ -113,14 +112,7 @@ def main() -> None:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "results": results,
-        "environment": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-            "numba": numba.__version__,
-            "cpu_count": os.cpu_count(),
-            "threadpool_info": threadpool_info(),
-        },
+        "environment": bench_epoch.environment(source),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
