@@ -559,7 +559,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
     for key in systems:
         system = SYSTEMS[key]
         t0 = time.perf_counter()
-        if key in ("sknn-mlp", "tabular-mlp") or key.startswith(("tabular-mlp-e", "tabular-mlp-b")):
+        if key == "sknn-mlp" or key.startswith("tabular-mlp"):  # sknn_train's kernels
             import sknn_train
 
             sknn_train.warmup(["float64"])
