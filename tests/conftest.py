@@ -16,6 +16,13 @@ def _quiet_convergence():
         yield
 
 
+def quiet_fit(est, X, y, **fit_params):
+    """``est.fit(X, y, **fit_params)`` with every warning silenced; returns ``est``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y, **fit_params)
+
+
 def classification(n_classes=3, n_samples=150, seed=0):
     X, y = make_classification(
         n_samples=n_samples,

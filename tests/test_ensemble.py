@@ -5,22 +5,15 @@ initialisation on the same batches; the ensemble predicts the members' mean.
 """
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import classification, regression
+from conftest import classification, quiet_fit, regression
 from sklearn.model_selection import GridSearchCV
 
 from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
 from sknn_train._layout import Layout, initial_params
-
-
-def _fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return est.fit(X, y, **kw)
 
 
 def _member_inits(layout_units, n_members, seed, weight_init="glorot_uniform"):
@@ -51,14 +44,14 @@ def test_each_member_is_the_network_its_initialisation_trains_alone(solver):
         alpha=1e-3,
         random_state=3,
     )
-    ens = _fit(MLPClassifier(n_ensemble=3, **kw), X, y)
+    ens = quiet_fit(MLPClassifier(n_ensemble=3, **kw), X, y)
     assert [c.shape for c in ens.coefs_] == [(3, 8, 12), (3, 12, 7), (3, 7, 3)]
     inits = _member_inits([8, 12, 7, 3], 3, seed=3)
     for k, (coefs, intercepts) in enumerate(inits):
-        single = _fit(MLPClassifier(**kw), X, y)  # a fitted model to warm-start from
+        single = quiet_fit(MLPClassifier(**kw), X, y)  # a fitted model to warm-start from
         single.coefs_, single.intercepts_ = coefs, intercepts
         single.set_params(warm_start=True)
-        _fit(single, X, y)
+        quiet_fit(single, X, y)
         for got, want in zip(ens.coefs_ + ens.intercepts_, single.coefs_ + single.intercepts_):
             np.testing.assert_allclose(got[k], want, rtol=1e-9, atol=1e-12)
 
@@ -83,14 +76,14 @@ def test_members_train_alone_with_the_techniques():
         input_scaling=True,
         max_grad_norm=0.5,
     )
-    ens = _fit(MLPClassifier(n_ensemble=3, **kw), X, y, sample_weight=sw)
+    ens = quiet_fit(MLPClassifier(n_ensemble=3, **kw), X, y, sample_weight=sw)
     assert max(ens.clip_fraction_curve_) > 0
     for k, (coefs, intercepts) in enumerate(_member_inits([8, 9, 9, 3], 3, seed=4)):
-        single = _fit(MLPClassifier(**{**kw, "max_iter": 1}), X, y, sample_weight=sw)
+        single = quiet_fit(MLPClassifier(**{**kw, "max_iter": 1}), X, y, sample_weight=sw)
         single.coefs_, single.intercepts_ = coefs, intercepts
         single.input_scale_ = np.ones(X.shape[1])
         single.set_params(warm_start=True, max_iter=kw["max_iter"])
-        _fit(single, X, y, sample_weight=sw)
+        quiet_fit(single, X, y, sample_weight=sw)
         got = [*ens.coefs_, *ens.intercepts_, ens.input_scale_]
         want = [*single.coefs_, *single.intercepts_, single.input_scale_]
         for a, b in zip(got, want, strict=True):
@@ -99,10 +92,10 @@ def test_members_train_alone_with_the_techniques():
 
 def test_predictions_average_the_members():
     X, y = classification()
-    ens = _fit(
+    ens = quiet_fit(
         MLPClassifier(hidden_layer_sizes=(10,), n_ensemble=4, max_iter=20, random_state=0), X, y
     )
-    single = _fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
+    single = quiet_fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
     probas = [_member(ens, single, k).predict_proba(X) for k in range(4)]
     np.testing.assert_allclose(ens.predict_proba(X), np.mean(probas, axis=0), rtol=1e-12)
     assert (ens.predict(X) == ens.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]).all()
@@ -111,8 +104,8 @@ def test_predictions_average_the_members():
 
     Xr, yr = regression()
     kw = dict(hidden_layer_sizes=(10,), normalize_y=True, input_scaling=True, random_state=0)
-    reg = _fit(MLPRegressor(n_ensemble=3, max_iter=20, **kw), Xr, 50 * yr + 7)
-    one = _fit(MLPRegressor(max_iter=1, **kw), Xr, 50 * yr + 7)
+    reg = quiet_fit(MLPRegressor(n_ensemble=3, max_iter=20, **kw), Xr, 50 * yr + 7)
+    one = quiet_fit(MLPRegressor(max_iter=1, **kw), Xr, 50 * yr + 7)
     preds = [_member(reg, one, k).predict(Xr) for k in range(3)]
     np.testing.assert_allclose(reg.predict(Xr), np.mean(preds, axis=0), rtol=1e-10)
 
@@ -147,7 +140,7 @@ def _one_sgd_step(X, y, hidden, n_members, lr, alpha, seed, **params):
         random_state=seed,
         **params,
     )
-    return _fit(est, X, y.ravel())
+    return quiet_fit(est, X, y.ravel())
 
 
 def _mlp_loss(theta_parts, X, y, alpha, n):
@@ -183,8 +176,10 @@ def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
 
 def test_n_ensemble_one_is_the_single_network():
     X, y = classification()
-    a = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
-    b = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, n_ensemble=1), X, y)
+    a = quiet_fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
+    b = quiet_fit(
+        MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, n_ensemble=1), X, y
+    )
     assert [c.shape for c in b.coefs_] == [(8, 9), (9, 3)]
     for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(u, v)
@@ -206,15 +201,15 @@ def test_ensembles_work_with_the_rest(Est, ensemble):
         ensemble=ensemble,
         max_grad_norm=1.0,
     )
-    dense = _fit(Est(**kw), X, y)
-    sparse = _fit(Est(**kw), sp.csr_matrix(X), y)
+    dense = quiet_fit(Est(**kw), X, y)
+    sparse = quiet_fit(Est(**kw), sp.csr_matrix(X), y)
     np.testing.assert_allclose(
         dense.predict(X) if not classifier else dense.predict_proba(X),
         sparse.predict(X) if not classifier else sparse.predict_proba(X),
         rtol=1e-9,
         atol=1e-12,
     )
-    f32 = _fit(Est(**kw), X.astype(np.float32), y)
+    f32 = quiet_fit(Est(**kw), X.astype(np.float32), y)
     assert f32.coefs_[0].dtype == np.float32 and f32.coefs_[0].shape == (3, 8, 8)
     # the members differ (a batch ensemble's in its output layer)
     assert np.abs(dense.coefs_[-1][0] - dense.coefs_[-1][1]).max() > 0
@@ -243,7 +238,7 @@ def test_ensembles_work_with_the_rest(Est, ensemble):
 
 def test_validation_scores_the_ensembles_prediction():
     X, y = classification(n_samples=200)
-    est = _fit(
+    est = quiet_fit(
         MLPClassifier(
             hidden_layer_sizes=(10,),
             n_ensemble=3,
@@ -257,14 +252,14 @@ def test_validation_scores_the_ensembles_prediction():
     )
     # restored weights: the best epoch's ensemble; its validation loss is the curve's minimum
     assert est.best_validation_loss_ == min(est.validation_loss_curve_)
-    single = _fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
+    single = quiet_fit(MLPClassifier(hidden_layer_sizes=(10,), max_iter=1, random_state=0), X, y)
     probas = np.mean([_member(est, single, k).predict_proba(X) for k in range(3)], axis=0)
     np.testing.assert_allclose(est.predict_proba(X), probas, rtol=1e-12)
 
 
 def test_grid_search_over_n_ensemble():
     X, y = classification()
-    search = _fit(
+    search = quiet_fit(
         GridSearchCV(
             MLPClassifier(hidden_layer_sizes=(6,), max_iter=10, random_state=0),
             {"n_ensemble": [1, 2]},
@@ -291,7 +286,7 @@ def test_onnx_export_averages_the_members():
 
     X, y = classification()
     X = X.astype(np.float32)
-    est = _fit(
+    est = quiet_fit(
         MLPClassifier(
             hidden_layer_sizes=(8,), n_ensemble=3, max_iter=10, input_scaling=True, random_state=0
         ),
@@ -309,7 +304,7 @@ def test_onnx_export_averages_the_members():
 
 def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
     X, y = classification()
-    est = _fit(
+    est = quiet_fit(
         MLPClassifier(
             hidden_layer_sizes=(9, 7),
             n_ensemble=4,
@@ -329,7 +324,7 @@ def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
     assert np.abs(est.coefs_[-1][0] - est.coefs_[-1][1]).max() > 1e-3
     assert est.input_scale_.shape == (4, 8)
     assert len({tuple(np.sign(r)) for r in est.input_scale_}) > 1  # random-sign starts
-    single = _fit(
+    single = quiet_fit(
         MLPClassifier(hidden_layer_sizes=(9, 7), max_iter=1, input_scaling=True, random_state=0),
         X,
         y,
@@ -337,7 +332,7 @@ def test_batch_members_share_all_but_the_output_layer_and_their_adapters():
     probas = np.mean([_member(est, single, k).predict_proba(X) for k in range(4)], axis=0)
     np.testing.assert_allclose(est.predict_proba(X), probas, rtol=1e-12)
     # the adapters start at random signs
-    start = _fit(
+    start = quiet_fit(
         MLPClassifier(
             hidden_layer_sizes=(9,),
             n_ensemble=3,
@@ -413,7 +408,7 @@ def test_batch_ensemble_refuses_what_it_cannot_train():
     X, y = classification()
     with pytest.raises(ValueError, match="ensemble='batch' needs solver='adam' or 'sgd'"):
         MLPClassifier(n_ensemble=2, ensemble="batch", solver="lbfgs").fit(X, y)
-    est = _fit(MLPClassifier(hidden_layer_sizes=(5,), n_ensemble=2, max_iter=2), X, y)
+    est = quiet_fit(MLPClassifier(hidden_layer_sizes=(5,), n_ensemble=2, max_iter=2), X, y)
     est.set_params(warm_start=True, ensemble="batch")
     with pytest.raises(ValueError, match="independent members.*ensemble='batch'"):
         est.fit(X, y)
@@ -422,8 +417,8 @@ def test_batch_ensemble_refuses_what_it_cannot_train():
 def test_batch_with_one_member_is_the_single_network():
     # nothing to share with one member: no adapter, the default network
     X, y = classification()
-    a = _fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
-    b = _fit(
+    a = quiet_fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
+    b = quiet_fit(
         MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, ensemble="batch"),
         X,
         y,

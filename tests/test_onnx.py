@@ -12,14 +12,13 @@ of them.
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import pytest
 import skl2onnx  # noqa: E402, F401
-from conftest import classification, multilabel, poisson, regression  # noqa: E402
+from conftest import classification, multilabel, poisson, quiet_fit, regression  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -51,12 +50,6 @@ def _check_proba(got, expected, dtype):
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
-def _fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return est.fit(X, y)
-
-
 def _run_classifier(clf, X, dtype, **kwargs):
     """Run the exported classifier in onnxruntime and compare with the estimator."""
     onx = to_onnx(clf, X[:1], options=NO_ZIPMAP, **kwargs)
@@ -78,7 +71,7 @@ def test_classifier_every_activation_float32(activation, residual):
     clf = MLPClassifier(
         (8, 6, 8), activation=activation, residual=residual, max_iter=20, random_state=0
     )
-    _fit(clf, X, y)
+    quiet_fit(clf, X, y)
     assert clf.coefs_[0].dtype == np.float32
     onx, _ = _run_classifier(clf, X, np.float32)
     ops = [n.op_type for n in onx.graph.node]
@@ -99,7 +92,7 @@ def test_regressor_every_activation_float64(activation):
         max_iter=20,
         random_state=0,
     )
-    _fit(reg, X, y)
+    quiet_fit(reg, X, y)
     expected = reg.predict(X)
     onx = to_onnx(reg, X[:1])
     onnx.checker.check_model(onx)
@@ -131,7 +124,7 @@ def test_classifier_float64(activation):
     clf = MLPClassifier(
         (8, 6, 8), activation=activation, residual=True, max_iter=20, random_state=0
     )
-    _fit(clf, X, y)
+    quiet_fit(clf, X, y)
     _run_classifier(clf, X, np.float64)
 
 
@@ -142,7 +135,7 @@ def test_binary_string_classes(dtype):
     X = X.astype(dtype)
     labels = np.array(["no", "yes"])[y]
     clf = MLPClassifier((10,), activation="tanh", max_iter=30, random_state=0)
-    _fit(clf, X, labels)
+    quiet_fit(clf, X, labels)
     assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
     _run_classifier(clf, X, dtype)
 
@@ -152,7 +145,7 @@ def test_binary_integer_classes_and_dropout():
     X = X.astype(np.float32)
     y = np.where(y == 1, 7, -3)
     clf = MLPClassifier((12, 12), dropout=0.2, input_dropout=0.1, max_iter=20, random_state=0)
-    _fit(clf, X, y)
+    quiet_fit(clf, X, y)
     onx, _ = _run_classifier(clf, X, np.float32)
     assert onx.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
 
@@ -164,7 +157,7 @@ def test_multiclass_string_classes_residual():
     clf = MLPClassifier(
         (16, 8, 16, 8, 16), activation="gelu", residual=True, max_iter=20, random_state=0
     )
-    _fit(clf, X, labels)
+    quiet_fit(clf, X, labels)
     assert clf.out_activation_ == "softmax"
     _run_classifier(clf, X, np.float32)
 
@@ -174,7 +167,7 @@ def test_multilabel(dtype):
     X, Y = multilabel()
     X = X.astype(dtype)
     clf = MLPClassifier((10, 10), activation="relu", max_iter=30, random_state=0)
-    _fit(clf, X, Y)
+    quiet_fit(clf, X, Y)
     _, label = _run_classifier(clf, X, dtype)
     assert label.shape == Y.shape and label.dtype == np.int64
 
@@ -185,7 +178,7 @@ def test_zipmap_outputs(zipmap):
     X, y = classification(3)
     X = X.astype(np.float32)
     labels = np.array(["a", "b", "c"])[y]
-    clf = _fit(MLPClassifier((8,), max_iter=20, random_state=0), X, labels)
+    clf = quiet_fit(MLPClassifier((8,), max_iter=20, random_state=0), X, labels)
     options = None if zipmap is None else {"zipmap": zipmap}
     label, *rest = _session(to_onnx(clf, X[:1], options=options)).run(None, {"X": X[:5]})
     np.testing.assert_array_equal(label, clf.predict(X[:5]))
@@ -199,7 +192,7 @@ def test_zipmap_outputs(zipmap):
 def test_output_class_labels_option():
     X, y = classification(3)
     X = X.astype(np.float32)
-    clf = _fit(MLPClassifier((8,), max_iter=20, random_state=0), X, y)
+    clf = quiet_fit(MLPClassifier((8,), max_iter=20, random_state=0), X, y)
     onx = to_onnx(clf, X[:1], options={"zipmap": False, "output_class_labels": True})
     label, proba, classes = _session(onx).run(None, {"X": X})
     np.testing.assert_array_equal(classes, clf.classes_)
@@ -210,7 +203,7 @@ def test_pipeline_with_scaler():
     X, y = classification(3)
     X = X.astype(np.float32) * 10 + 3
     pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30, random_state=0))
-    _fit(pipe, X, y)
+    quiet_fit(pipe, X, y)
     onx = to_onnx(pipe, X[:1], options={id(pipe[-1]): NO_ZIPMAP})
     label, proba = _session(onx).run(None, {"X": X})
     np.testing.assert_array_equal(label, pipe.predict(X))
@@ -236,7 +229,7 @@ def test_regressor(kind, dtype):
         X, y = regression(3 if kind == "multi" else 1)
         reg = MLPRegressor(hidden_layer_sizes=(8,), activation="silu", max_iter=30, random_state=0)
     X = X.astype(dtype)
-    _fit(reg, X, y)
+    quiet_fit(reg, X, y)
     onx = to_onnx(reg, X[:1])
     onnx.checker.check_model(onx)
     ops = {n.op_type for n in onx.graph.node}
@@ -253,7 +246,7 @@ def test_regressor(kind, dtype):
 def test_float32_model_float64_input():
     """The graph computes in the input's type; a float32 model's weights are upcast."""
     X, y = regression(1)
-    reg = _fit(
+    reg = quiet_fit(
         MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0), X.astype(np.float32), y
     )
     (got,) = _session(to_onnx(reg, X[:1])).run(None, {"X": X})

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import classification, poisson, regression
+from conftest import classification, poisson, quiet_fit, regression
 from numpydoc.docscrape import NumpyDocString
 from sklearn.base import clone
 from sklearn.metrics import make_scorer, mean_absolute_error
@@ -30,12 +30,6 @@ IDS = ["classifier", "regressor"]
 
 def _params(cls):
     return list(inspect.signature(cls.__init__).parameters.values())[1:]
-
-
-def _quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return est.fit(X, y, **kw)
 
 
 # ------------------------------------------------------- the Tabular classes
@@ -80,8 +74,8 @@ def test_a_fit_is_the_parents_fit_with_the_recipe(Tab, Parent, recipe):
         X, y = regression(2)
         y = 100 * y + 20  # units the standardization has to handle
     small = dict(hidden_layer_sizes=(8, 8), max_iter=12, random_state=0)
-    ours = _quiet_fit(Tab(**small), X, y)
-    theirs = _quiet_fit(Parent(**{**{k: v for k, (v, _) in recipe.items()}, **small}), X, y)
+    ours = quiet_fit(Tab(**small), X, y)
+    theirs = quiet_fit(Parent(**{**{k: v for k, (v, _) in recipe.items()}, **small}), X, y)
     for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
@@ -102,7 +96,7 @@ def test_clone_search_and_pickle(Tab, Parent, recipe):
     assert clone(est).get_params() == est.get_params()
     assert repr(est) == f"{Tab.__name__}(hidden_layer_sizes=(8,), max_iter=5, random_state=0)"
     search = GridSearchCV(est, {"lr_schedule": [None, "coslog4"]}, cv=2)
-    _quiet_fit(search, X, y)
+    quiet_fit(search, X, y)
     assert isinstance(search.best_estimator_, Tab)
     loaded = pickle.loads(pickle.dumps(search.best_estimator_))
     np.testing.assert_array_equal(loaded.predict(X), search.best_estimator_.predict(X))
@@ -113,7 +107,7 @@ def test_tabular_defaults_fit_float32_as_float64():
     fits = {}
     for dtype in (np.float32, np.float64):
         est = TabularMLPClassifier((16, 16), batch_size=16, max_iter=30, random_state=0)
-        fits[dtype] = _quiet_fit(est, X.astype(dtype), y)
+        fits[dtype] = quiet_fit(est, X.astype(dtype), y)
         assert est.coefs_[0].dtype == dtype and est.input_scale_.dtype == dtype
     p32 = fits[np.float32].predict_proba(X.astype(np.float32))
     p64 = fits[np.float64].predict_proba(X)
@@ -132,13 +126,13 @@ def test_normalize_y_fits_the_standardized_targets(dtype):
     X = X.astype(dtype)
     y = y * [300.0, 0.01] + [1000.0, -5.0]
     w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
-    est = _quiet_fit(_regressor(normalize_y=True), X, y, sample_weight=w)
+    est = quiet_fit(_regressor(normalize_y=True), X, y, sample_weight=w)
     mean = np.average(y, axis=0, weights=w)
     std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=w))
     np.testing.assert_allclose(est.target_mean_, mean, rtol=1e-12)
     np.testing.assert_allclose(est.target_scale_, std, rtol=1e-12)
     # the same network as a plain fit to the standardized targets, in y's units
-    plain = _quiet_fit(_regressor(), X, (y - mean) / std, sample_weight=w)
+    plain = quiet_fit(_regressor(), X, (y - mean) / std, sample_weight=w)
     rtol = 1e-5 if dtype == np.float32 else 1e-10
     for a, b in zip(est.coefs_, plain.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
@@ -150,10 +144,10 @@ def test_normalize_y_fits_the_standardized_targets(dtype):
 def test_normalize_y_poisson_divides_by_the_mean():
     X, y = poisson()
     y = 50.0 * y
-    est = _quiet_fit(_regressor(loss="poisson", normalize_y=True), X, y)
+    est = quiet_fit(_regressor(loss="poisson", normalize_y=True), X, y)
     np.testing.assert_array_equal(est.target_mean_, [0.0])
     np.testing.assert_allclose(est.target_scale_, [y.mean()], rtol=1e-12)
-    plain = _quiet_fit(_regressor(loss="poisson"), X, y / y.mean())
+    plain = quiet_fit(_regressor(loss="poisson"), X, y / y.mean())
     np.testing.assert_allclose(est.predict(X), plain.predict(X) * y.mean(), rtol=1e-10)
     assert (est.predict(X) > 0).all()
 
@@ -161,15 +155,15 @@ def test_normalize_y_poisson_divides_by_the_mean():
 def test_normalize_y_constant_target_and_refit():
     X, y = regression(2)
     y[:, 1] = 7.0
-    est = _quiet_fit(_regressor(normalize_y=True), X, y)
+    est = quiet_fit(_regressor(normalize_y=True), X, y)
     np.testing.assert_array_equal(est.target_scale_[1], 1.0)
     assert np.isfinite(est.predict(X)).all()
     # a refit without it forgets the statistics; switching under warm_start is refused
     est.set_params(normalize_y=False)
-    _quiet_fit(est, X, y)
+    quiet_fit(est, X, y)
     assert not hasattr(est, "target_scale_")
     with pytest.raises(ValueError, match="normalize_y"):
-        _quiet_fit(est.set_params(warm_start=True, normalize_y=True), X, y)
+        quiet_fit(est.set_params(warm_start=True, normalize_y=True), X, y)
 
 
 def test_normalize_y_partial_fit_keeps_the_first_calls_statistics():
@@ -193,12 +187,12 @@ def test_normalize_y_validation_scores_are_in_the_targets_units():
     X, y = regression()
     mae = make_scorer(mean_absolute_error, greater_is_better=False)
     kw = dict(normalize_y=True, restore_best_weights=True, validation_metric=mae)
-    small = _quiet_fit(_regressor(**kw), X, y)
-    large = _quiet_fit(_regressor(**kw), X, 1000 * y)
+    small = quiet_fit(_regressor(**kw), X, y)
+    large = quiet_fit(_regressor(**kw), X, 1000 * y)
     # the standardized problems are the same, so the errors scale with y
     ratios = np.divide(large.validation_scores_, small.validation_scores_)
     np.testing.assert_allclose(ratios, 1000, rtol=1e-6)
-    r2 = _quiet_fit(_regressor(normalize_y=True, restore_best_weights=True), X, 1000 * y)
+    r2 = quiet_fit(_regressor(normalize_y=True, restore_best_weights=True), X, 1000 * y)
     assert max(r2.validation_scores_) <= 1.0
 
 
@@ -208,7 +202,7 @@ def test_normalize_y_exports_to_onnx():
 
     X, y = regression(2)
     X = X.astype(np.float32)
-    est = _quiet_fit(
+    est = quiet_fit(
         TabularMLPRegressor(hidden_layer_sizes=(8,), max_iter=10, random_state=0), X, 300 * y + 40
     )
     onx = to_onnx(est, X[:1])
