@@ -307,6 +307,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             best_validation_score=get("best_validation_score_"),
             best_validation_loss=get("best_validation_loss_"),
             best_params=self._theta.copy() if best is None else best,
+            best_epoch=get("best_epoch_", 0),
             no_improvement_count=get("_no_improvement_count", 0),
             t=get("t_", 0),
             n_iter=get("n_iter_", 0),
@@ -320,7 +321,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if history.loss is not None:
             self.loss_ = history.loss
         if not config.stochastic:
+            self.best_epoch_ = history.n_iter
             return
+        # the epoch whose weights are kept: the restored one, else the last
+        self.best_epoch_ = history.best_epoch if config.validation else len(history.loss_curve)
         self.t_ = history.t
         self.loss_curve_ = history.loss_curve
         self.grad_norm_curve_ = history.grad_norm_curve

@@ -291,12 +291,15 @@ ATTRIBUTES = (
 
     validation_scores_ : list of shape (`n_iter_`,) or None
         The score at each iteration on a held-out validation set. Only
-        available if early_stopping=True, otherwise the attribute is set to
+        available when rows are held out (``early_stopping=True`` or
+        ``restore_best_weights=True``), otherwise the attribute is set to
         `None`. Only accessible when solver='sgd' or 'adam'.
 
     best_validation_score_ : float or None
-        The best validation score that triggered the early stopping. Only
-        available if early_stopping=True, otherwise the attribute is set to
+        The validation score of the best epoch (with ``validation_metric``
+        'score' the highest, otherwise the score of the epoch the metric
+        chose). Only available when rows are held out (``early_stopping=True``
+        or ``restore_best_weights=True``), otherwise the attribute is set to
         `None`. Only accessible when solver='sgd' or 'adam'.
 
     t_ : int
@@ -343,10 +346,18 @@ ATTRIBUTES = (
         Only accessible when solver='sgd' or 'adam'.
 
     validation_loss_curve_ : list of shape (`n_iter_`,) or None
-        Validation loss at each epoch when early_stopping=True, else None.
+        Validation loss at each epoch when rows are held out
+        (``early_stopping=True`` or ``restore_best_weights=True``), else None.
 
     best_validation_loss_ : float or None
-        Validation loss of the restored epoch when early_stopping=True.
+        Validation loss of the best epoch when rows are held out.
+
+    best_epoch_ : int
+        The 1-based epoch (position in ``loss_curve_``) whose weights the
+        model keeps: the best validation epoch by ``validation_metric`` when
+        rows are held out (``early_stopping`` or ``restore_best_weights``),
+        otherwise the last epoch (``n_iter_`` for one fit; L-BFGS: its
+        ``n_iter_``). :class:`TrainingCurveDisplay` marks it.
 
     dead_units_ : ndarray of shape (n_layers - 2,)
         Per hidden layer, the fraction of units whose output is zero for every

@@ -76,6 +76,7 @@ class History:
     best_validation_score: float | None = None
     best_validation_loss: float | None = None
     best_params: np.ndarray | None = None
+    best_epoch: int = 0  # 1-based position in the curves of the epoch ``best_params`` holds
     no_improvement_count: int = 0
     t: int = 0  # samples seen, over every call
     n_iter: int = 0  # epochs (iterations) of the last call
@@ -406,8 +407,11 @@ def _update_no_improvement_count(
         val_score, val_loss = validate()
         cast(list, history.validation_scores).append(val_score)
         cast(list, history.validation_loss_curve).append(val_loss)
-        if config.verbose:
-            print("Validation score: %f" % val_score)
+        if config.verbose:  # the quantity that chooses the best epoch
+            if config.validation_metric == "loss":
+                print("Validation loss: %f" % val_loss)
+            else:
+                print("Validation score: %f" % val_score)
         best_score = cast(float, history.best_validation_score)
         best_val_loss = cast(float, history.best_validation_loss)
         if config.validation_metric == "loss":
@@ -420,6 +424,7 @@ def _update_no_improvement_count(
             history.best_validation_score = val_score
             history.best_validation_loss = val_loss
             history.best_params = theta.copy()
+            history.best_epoch = len(history.loss_curve)
         if config.early_stopping:
             patience_on_validation = True
             history.no_improvement_count = history.no_improvement_count + 1 if stalled else 0
