@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, TypeAlias
@@ -14,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._calibration import fit_temperature
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
     STOCHASTIC_SOLVERS,
@@ -563,11 +565,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if config.label_smoothing:
             softmax = config.out_activation == "softmax"
             Y_fit = smoothed_targets(Y, config.label_smoothing, softmax)
+        user_weight = sample_weight
         sample_weight = self._fit_sample_weight(y, sample_weight, config)
         if sample_weight is None:
             sw = np.ones(X.shape[0], dtype=dtype)
         else:
             sw = kernel_array(sample_weight, dtype)
+        if not config.incremental:  # every fit refits it; partial_fit keeps it
+            self.__dict__.pop("calibration_temperature_", None)
         if not config.stochastic:
             self._store_history(train_lbfgs(data, Y_fit, sw, theta, config, callbacks), config)
             return False
@@ -583,7 +588,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             train_rows, val_rows = validation_split(
                 X.shape[0], config.validation_fraction, rng, stratification_labels(Y, target_type)
             )
-            validate = self._validation(X, Y, sample_weight, val_rows, config)
+            X_val, Y_val = X[val_rows], Y[val_rows]
+            sw_val = None if sample_weight is None else sample_weight[val_rows]
+            validate = self._validation(X_val, Y_val, sw_val, config)
         history = train_stochastic(
             data,
             Y_fit,
@@ -598,6 +605,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             callbacks=callbacks,
         )
         self._store_history(history, config)
+        if config.calibrate:
+            # on the held-out rows, weighted by sample_weight alone: class
+            # weights are a training device, not the probabilities' target
+            weight = np.ones(len(val_rows)) if user_weight is None else user_weight[val_rows]
+            self.calibration_temperature_ = fit_temperature(
+                self._member_logits(X_val), Y_val, weight, config.out_activation == "softmax"
+            )
         return history.interrupted
 
     def _fit_targets(self, y, sample_weight, config, first_pass):
@@ -612,18 +626,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The sample weights the fit uses (the classifier multiplies in its class weights)."""
         return sample_weight
 
-    def _validation(self, X, Y, sample_weight, rows, config):
-        """The validation function: score and loss of the held-out ``rows``.
+    def _validation(self, X_val, Y_val, sw_val, config):
+        """The validation function: score and loss of the held-out rows ``X_val``.
 
         One forward pass over them gives both (the network outputs and the
         weighted mean loss); a scorer (``validation_metric``, SPEC 4.7) scores
         the model itself, whose ``coefs_`` view the parameters being trained.
         """
-        X_val = X[rows]
-        y_val = self._user_targets(Y[rows])
-        sw_val = None if sample_weight is None else sample_weight[rows]
-        Y_kernel = kernel_array(Y[rows], config.dtype)
-        sw_kernel = kernel_array(np.ones(len(rows)) if sw_val is None else sw_val, config.dtype)
+        y_val = self._user_targets(Y_val)
+        Y_kernel = kernel_array(Y_val, config.dtype)
+        sw_kernel = kernel_array(np.ones(len(X_val)) if sw_val is None else sw_val, config.dtype)
         out = np.empty(Y_kernel.shape, dtype=config.dtype)
         loss, eps = config.hyper.loss, config.hyper.eps_loss
 
@@ -735,15 +747,22 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if check_input and not self._is_plain_input(X):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params()
+        return self._outputs(X)
+
+    def _outputs(self, X):
+        """The output layer's activations for the validated ``X``: the model's predictions."""
         out = np.empty((X.shape[0], int(self._layout.units[-1])), dtype=self._theta.dtype)
         self._evaluate(X, PASS_PREDICT, out=out)
         return out
 
-    def _evaluate(self, X, mode, out=None, alive=None, Y=None, sw=None, loss=0, eps_loss=0.0):
+    def _evaluate(
+        self, X, mode, out=None, alive=None, Y=None, sw=None, loss=0, eps_loss=0.0, member=None
+    ):
         """Forward passes of the prediction network over ``X`` (see ``evaluate``).
 
         Returns the weighted mean loss (code ``loss``) against ``Y`` / ``sw``
-        for ``PASS_LOSS``.
+        for ``PASS_LOSS``. ``member``: one member of the network alone, as
+        ``(theta slice, net, layout)``; the whole model when None.
         """
         dtype = self._theta.dtype
         if not sp.issparse(X):
@@ -752,8 +771,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         n = data.n_rows
         if n == 0:
             return 0.0
-        net = self._prediction_net()
-        layout = self._layout
+        if member is None:
+            theta, net, layout = self._theta, self._prediction_net(), self._layout
+        else:
+            theta, net, layout = member
         chunk = chunk_rows(layout, n)
         work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
         with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
@@ -761,7 +782,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 *data.args(),
                 n,
                 chunk,
-                self._theta,
+                theta,
                 net,
                 work,
                 mode,
@@ -772,6 +793,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 out,
                 alive,
             )
+
+    def _member_logits(self, X):
+        """Every member's output-layer pre-activation for ``X`` (validated, synced):
+        an array of shape (n_members, n_samples, n_outputs)."""
+        layout = self._layout
+        single = layout.member_of()
+        net = prediction_net(single, self.activation, self.residual, "identity")
+        logits = np.empty((layout.n_members, X.shape[0], int(layout.units[-1])), self._theta.dtype)
+        for k in range(layout.n_members):
+            member = (layout.member_view(self._theta, k), net, single)
+            self._evaluate(X, PASS_PREDICT, out=logits[k], member=member)
+        return logits
 
     def _predict(self, X, check_input=True):
         """Predictions without the fitted check."""
@@ -787,6 +820,64 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return self._score_function(y, y_pred, sample_weight=sample_weight)
+
+    # -------------------------------------------------------------- members
+    #: The fitted attributes a member shares with its ensemble: what its
+    #: predictions need (the targets' encoding and scaling, the temperature)
+    #: and the training counts.
+    _MEMBER_SHARED = (
+        "n_features_in_",
+        "feature_names_in_",
+        "n_outputs_",
+        "n_layers_",
+        "out_activation_",
+        "n_iter_",
+        "t_",
+        "best_epoch_",
+        "classes_",
+        "_label_binarizer",
+        "target_mean_",
+        "target_scale_",
+        "calibration_temperature_",
+    )
+
+    @property
+    def estimators_(self) -> list:
+        """The ensemble's members as fitted single-network estimators.
+
+        Member ``k`` is this estimator's class with ``n_ensemble=1`` and its
+        other parameters, holding copies of member ``k``'s weights (a batch
+        ensemble's member carries its adapter as ``input_scale_``) and of
+        every fitted attribute a prediction needs (``classes_``, the target
+        scaling of ``normalize_y``, ``calibration_temperature_``). The mean
+        of their ``predict_proba`` (classifiers) or ``predict`` (regressors)
+        is this estimator's. Built on each access, so it never goes stale;
+        fitting or changing a member leaves this estimator unchanged. One
+        member for ``n_ensemble=1``.
+        """
+        self._check_is_fitted()
+        self._sync_params()
+        params = self.get_params(deep=False)
+        params["n_ensemble"] = 1
+        shared = {
+            name: copy.deepcopy(self.__dict__[name])
+            for name in self._MEMBER_SHARED
+            if name in self.__dict__
+        }
+        layout = self._layout
+        scale = self.__dict__.get("input_scale_")
+        members = []
+        for k in range(layout.n_members):
+            member = type(self)(**params)
+            member.__dict__.update(copy.deepcopy(shared))
+            # copies of member k's arrays (plain arrays: the ensemble's have a member axis)
+            pick = (lambda a: np.array(a[k])) if layout.n_members > 1 else np.array
+            member.coefs_ = [pick(c) for c in self.coefs_]
+            member.intercepts_ = [pick(b) for b in self.intercepts_]
+            if scale is not None:
+                member.input_scale_ = pick(scale)
+            members.append(member)
+        return members
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -88,6 +88,7 @@ class FitConfig:
     label_smoothing: float  # e of the targets (1 - e) y + e / K
     class_weight: Any  # None, a dict or 'balanced'
     normalize_y: bool  # the regressor fits standardized targets
+    calibrate: bool  # fit a temperature on the held-out rows after training (SPEC 4.10)
 
 
 def check_hidden_sizes(hidden_layer_sizes: int | Iterable[int]) -> list:
@@ -326,6 +327,13 @@ def resolve(
             "ensemble='independent' with solver='lbfgs'."
         )
     validation = stochastic and (early_stopping or restore)
+    calibration = params.get("calibration")
+    if calibration == "temperature" and not validation and not incremental:
+        raise ValueError(
+            "calibration='temperature' fits the temperature on held-out rows, and this "
+            "fit holds none out: set early_stopping=True or restore_best_weights=True "
+            "(with solver='adam' or 'sgd'), or calibration=None."
+        )
     skip = residual_wiring(sizes, params["residual"])
     activation = params["activation"]
     hidden_code = HIDDEN_ACTIVATIONS[activation].code
@@ -404,4 +412,5 @@ def resolve(
         label_smoothing=float(params.get("label_smoothing", 0.0)),
         class_weight=params.get("class_weight"),
         normalize_y=bool(params.get("normalize_y", False)),
+        calibrate=calibration is not None and validation,
     )

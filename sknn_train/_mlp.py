@@ -21,6 +21,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _docs
 from ._base import _FLOAT_DTYPES, BaseMultilayerPerceptron, _sum_is_finite
+from ._calibration import probabilities
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -38,6 +39,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "calibration": [StrOptions({"temperature", "auto"}), None],
     }
 
     __doc__ = _fmt(
@@ -67,10 +69,29 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         is refused by ``partial_fit``, whose calls see parts of the data. Not
         for multilabel targets.
 
+    calibration : {{'temperature', 'auto'}} or None, default=None
+        Calibrate the probabilities after training. 'temperature': one
+        temperature ``T > 0`` (one per output for multilabel targets) divides
+        the output layer's pre-activation before the softmax / logistic units
+        of every member; it is fitted by minimising the plain log loss on the
+        held-out rows (``early_stopping`` or ``restore_best_weights``),
+        weighted by ``sample_weight`` only, after the best epoch is restored.
+        It corrects probabilities bent by label smoothing, ensembling or the
+        choice of the epoch. :meth:`predict` is the argmax of
+        :meth:`predict_proba` (unchanged for one network: ``T`` keeps the
+        order of the classes). Every ``fit`` refits it; ``partial_fit``
+        keeps it. 'temperature' without held-out rows is a ValueError; 'auto'
+        calibrates whenever rows are held out and does nothing otherwise.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
         Class labels for each output.
+
+    calibration_temperature_ : float or ndarray of shape (n_outputs,)
+        With ``calibration``: the temperature dividing the output layer's
+        pre-activation (one per output for multilabel targets). Absent when
+        no temperature was fitted.
 
 {attrs}
     See Also
@@ -142,9 +163,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         ensemble="independent",
         label_smoothing=0.0,
         class_weight=None,
+        calibration=None,
     ):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
+        self.calibration = calibration
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -281,6 +304,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Y = np.zeros((len(y), len(classes)), dtype=bool)
         Y[np.arange(len(y)), index] = True
         return Y
+
+    def _outputs(self, X):
+        """The network outputs, or with a calibration temperature the calibrated
+        probabilities (every member's logits divided by it, then averaged)."""
+        temperature = self.__dict__.get("calibration_temperature_")
+        if temperature is None:
+            return super()._outputs(X)
+        softmax = self.out_activation_ == "softmax"
+        proba = probabilities(self._member_logits(X), temperature, softmax)
+        return proba.astype(self._theta.dtype, copy=False)
 
     def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron classifier.

@@ -108,6 +108,10 @@ CLASSIFIER_RECIPE: dict[str, tuple[object, str]] = {
         "RealMLP-TD-S's value; less overconfident probabilities, and on the "
         "benchmark digits' error fell from 0.040 without it to 0.019.",
     ),
+    "calibration": (
+        "auto",
+        "PROVISIONAL",
+    ),
 }
 #: The regressor's own values.
 REGRESSOR_RECIPE: dict[str, tuple[object, str]] = {
@@ -205,6 +209,7 @@ class TabularMLPClassifier(MLPClassifier):
         ensemble="independent",
         label_smoothing=0.1,
         class_weight=None,
+        calibration="auto",
     ):
         super().__init__(**_arguments(locals()))
 
