@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import classification, quiet_fit, regression
 from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
 from sknn_train._layout import Layout, initial_params
@@ -175,14 +176,26 @@ def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
 
 
 def test_n_ensemble_one_is_the_single_network():
+    """``n_ensemble=1`` is scikit-learn's network, in its shapes and values, and
+    member 0 of a larger ensemble: with unshuffled batches, no validation split
+    and no dropout nothing is drawn after the members' initial weights."""
     X, y = classification()
-    a = quiet_fit(MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0), X, y)
-    b = quiet_fit(
-        MLPClassifier(hidden_layer_sizes=(9,), max_iter=8, random_state=0, n_ensemble=1), X, y
-    )
-    assert [c.shape for c in b.coefs_] == [(8, 9), (9, 3)]
-    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        np.testing.assert_array_equal(u, v)
+    kw = dict(hidden_layer_sizes=(9,), max_iter=8, batch_size=32, shuffle=False, random_state=0)
+    one = MLPClassifier(n_ensemble=1, **kw).fit(X, y)
+    ref = SkMLPClassifier(**kw).fit(X, y)
+    assert [c.shape for c in one.coefs_] == [c.shape for c in ref.coefs_] == [(8, 9), (9, 3)]
+    assert [b.shape for b in one.intercepts_] == [b.shape for b in ref.intercepts_]
+    for got, want in zip(one.coefs_ + one.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(one.loss_curve_, ref.loss_curve_, rtol=1e-6)
+    np.testing.assert_array_equal(one.predict(X), ref.predict(X))
+    np.testing.assert_allclose(one.predict_proba(X), ref.predict_proba(X), rtol=1e-6)
+
+    pair = MLPClassifier(n_ensemble=2, **kw).fit(X, y)
+    for got, want in zip(pair.coefs_ + pair.intercepts_, one.coefs_ + one.intercepts_, strict=True):
+        assert got.shape == (2, *want.shape)
+        np.testing.assert_allclose(got[0], want, rtol=1e-9, atol=1e-12)
+    assert np.abs(pair.coefs_[0][1] - one.coefs_[0]).max() > 1e-3  # member 1 is another network
 
 
 @pytest.mark.parametrize("ensemble", ["independent", "batch"])
@@ -259,17 +272,25 @@ def test_validation_scores_the_ensembles_prediction():
 
 def test_grid_search_over_n_ensemble():
     X, y = classification()
-    search = quiet_fit(
-        GridSearchCV(
-            MLPClassifier(hidden_layer_sizes=(6,), max_iter=10, random_state=0),
-            {"n_ensemble": [1, 2]},
-            cv=2,
-        ),
-        X,
-        y,
-    )
-    assert search.best_estimator_.coefs_[0].shape[:-2] in ((), (2,))
-    assert len(search.cv_results_["params"]) == 2
+    sizes = [1, 2, 3]
+    search = GridSearchCV(
+        MLPClassifier(hidden_layer_sizes=(6,), max_iter=10, random_state=0),
+        {"n_ensemble": sizes},
+        cv=2,
+        scoring="neg_log_loss",  # continuous: different models do not tie
+        error_score="raise",
+    ).fit(X, y)
+    results = search.cv_results_
+    assert [p["n_ensemble"] for p in results["params"]] == sizes
+    for split in range(2):
+        scores = results[f"split{split}_test_score"]
+        assert np.isfinite(scores).all()
+        assert len(set(scores)) == len(sizes)  # each n_ensemble trains its own model
+    k = search.best_params_["n_ensemble"]
+    member = (k,) if k > 1 else ()
+    best = search.best_estimator_
+    assert [c.shape for c in best.coefs_] == [(*member, 8, 6), (*member, 6, 3)]
+    assert [b.shape for b in best.intercepts_] == [(*member, 6), (*member, 3)]
 
 
 def test_invalid_n_ensemble_is_refused():

@@ -4,9 +4,13 @@ The per-update mathematics is checked against the NumPy reference in
 test_reference_epoch.py; these tests check the plumbing and the behaviour.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 from conftest import classification, regression
+from sklearn import neural_network as sk_nn
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from sknn_train import MLPClassifier, MLPRegressor
@@ -76,27 +80,110 @@ def test_decoupled_weight_decay_shrinks_the_weights_independently_of_alpha(Est):
     assert max(np.abs(b).max() for b in est.intercepts_) > 0.1
 
 
-def test_defaults_change_nothing():
-    X, y = classification()
-    params = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
-    a = MLPClassifier(**params).fit(X, y)
-    b = MLPClassifier(lr_schedule=None, warmup_fraction=0.0, weight_decay=0.0, **params).fit(X, y)
-    np.testing.assert_array_equal(a._theta, b._theta)
+# Every recipe parameter at the value that turns it off. The estimators' extra
+# parameters beyond scikit-learn's are read from the signature; any not listed
+# here (a later addition) is left at its default.
+_NO_OP = dict(
+    lr_schedule=None,
+    warmup_fraction=0.0,
+    weight_decay=0.0,
+    restore_best_weights=False,
+    output_init="weight_init",
+    input_scaling=False,
+    n_ensemble=1,
+    ensemble="independent",
+    dropout=0.0,
+    input_dropout=0.0,
+    residual=False,
+    max_grad_norm=None,
+    weight_init="glorot_uniform",
+    validation_metric="score",
+    n_init=1,
+)
+_NO_OP_OF = {
+    MLPClassifier: dict(_NO_OP, label_smoothing=0.0, class_weight=None),
+    MLPRegressor: dict(_NO_OP, normalize_y=False),
+}
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_defaults_change_nothing(Est, early_stopping):
+    """With every recipe parameter explicitly at its default, a fit is
+    scikit-learn's: the same losses, weights and predictions."""
+    Ref = getattr(sk_nn, Est.__name__)
+    no_op = _NO_OP_OF[Est]
+    ours = inspect.signature(Est).parameters
+    extra = set(ours) - set(inspect.signature(Ref).parameters)
+    assert set(no_op) <= extra
+    # the defaults are the no-op values: MLPClassifier() is scikit-learn's
+    assert {name: ours[name].default for name in no_op} == no_op
+
+    if Est is MLPRegressor:
+        X, y = regression()
+    else:  # a multiclass early-stopping split is stratified here, not in scikit-learn
+        X, y = classification(n_classes=2 if early_stopping else 3)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        max_iter=10,
+        batch_size=32,
+        early_stopping=early_stopping,
+        random_state=0,
+    )
+    est = Est(**params, **no_op).fit(X, y)
+    ref = Ref(**params).fit(X, y)
+    assert est.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-6)
+    if early_stopping:
+        np.testing.assert_allclose(est.validation_scores_, ref.validation_scores_, rtol=1e-6)
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
+    if Est is MLPClassifier:
+        np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+        np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(X), rtol=1e-6)
+    else:
+        np.testing.assert_allclose(est.predict(X), ref.predict(X), rtol=1e-6, atol=1e-10)
+
+
+_SEARCHED = {
+    "lr_schedule": [None, "coslog4"],
+    "warmup_fraction": [0.0, 0.1],
+    "weight_decay": [0.0, 0.1],
+    "input_scaling": [False, True],
+}
 
 
 def test_search_over_the_new_parameters():
+    """Each searched value reaches the fit: every grid point trains its own
+    model, and the refitted best estimator is the fit of the chosen values."""
     X, y = classification()
-    grid = GridSearchCV(
-        MLPClassifier((8,), max_iter=15, random_state=0),
-        {
-            "lr_schedule": [None, "coslog4"],
-            "warmup_fraction": [0.0, 0.1],
-            "weight_decay": [0.0, 0.1],
-        },
-        cv=2,
-    ).fit(X, y)
-    assert len(grid.cv_results_["params"]) == 8
-    assert set(grid.best_params_) == {"lr_schedule", "warmup_fraction", "weight_decay"}
+    # several updates an epoch: not every warm-up step falls on coslog4's zeros (p = 0, 1/15)
+    base = MLPClassifier((8,), max_iter=15, batch_size=32, learning_rate_init=0.01, random_state=0)
+    grid = GridSearchCV(base, _SEARCHED, cv=2, scoring="neg_log_loss", error_score="raise").fit(
+        X, y
+    )
+    n_points = int(np.prod([len(v) for v in _SEARCHED.values()]))
+    assert len(grid.cv_results_["params"]) == n_points
+    # a continuous score: two grid points tie only if their fits are the same,
+    # which a value that does not reach the fit would make them
+    for split in range(2):
+        scores = grid.cv_results_[f"split{split}_test_score"]
+        assert np.isfinite(scores).all()
+        assert len(set(scores)) == n_points
+
+    best = grid.best_estimator_
+    assert {name: best.get_params()[name] for name in _SEARCHED} == grid.best_params_
+    assert hasattr(best, "input_scale_") == grid.best_params_["input_scaling"]
+    np.testing.assert_array_equal(
+        best._theta, clone(base).set_params(**grid.best_params_).fit(X, y)._theta
+    )
+    # each chosen value matters to the refitted model: the other value trains another
+    for name, values in _SEARCHED.items():
+        other = next(v for v in values if v != grid.best_params_[name])
+        changed = clone(base).set_params(**{**grid.best_params_, name: other}).fit(X, y)
+        assert best.loss_curve_ != changed.loss_curve_, name
+        assert hasattr(changed, "input_scale_") == changed.input_scaling
 
 
 # --------------------------------------------------- label smoothing, class weights
