@@ -7,6 +7,7 @@ from ._jit import cache_info  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
 from ._warmup import warmup  # noqa: E402
+from ._warnings import WorseThanConstantWarning  # noqa: E402
 
 __all__ = [
     "MLPClassifier",
@@ -14,6 +15,7 @@ __all__ = [
     "TabularMLPClassifier",
     "TabularMLPRegressor",
     "TrainingCurveDisplay",
+    "WorseThanConstantWarning",
     "__version__",
     "cache_info",
     "warmup",

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._baseline import constant_loss, worse_than_constant
 from ._calibration import fit_temperature
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
@@ -29,17 +30,19 @@ from ._config import (
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
 from ._kernels.network import Net
+from ._kernels.optim import NO_SCHEDULE
 from ._layout import Layout, initial_params, shares_weights
 from ._threads import batch_macs, blas_threads
 from ._train import (
     History,
+    divergence_fix,
     OptimizerState,
     stratification_labels,
     train_lbfgs,
     train_stochastic,
     validation_split,
 )
-from ._warnings import warn
+from ._warnings import WorseThanConstantWarning, warn
 from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
 
 if TYPE_CHECKING:
@@ -257,6 +260,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """A fresh network: attributes, weights drawn from ``_random_state``, empty history."""
         self.n_iter_ = 0
         self.t_ = 0
+        self._schedule_spent_warned = False
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(config.layout.units)
         self._layout = config.layout
@@ -548,6 +552,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 f" contain large values and need to be preprocessed.{where}{hint}"
             )
+        verdict = self.__dict__.pop("_constant_verdict", None)
+        if verdict is not None:
+            warn(verdict, WorseThanConstantWarning)
         self.dead_units_ = self._dead_units(X, config)
         callbacks.finish()
         return self
@@ -574,13 +581,23 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if not config.incremental:  # every fit refits it; partial_fit keeps it
             self.__dict__.pop("calibration_temperature_", None)
         if not config.stochastic:
-            self._store_history(train_lbfgs(data, Y_fit, sw, theta, config, callbacks), config)
+            history = train_lbfgs(data, Y_fit, sw, theta, config, callbacks)
+            self._store_history(history, config)
+            # L-BFGS's loss_ is the objective at its solution; a constant is one of its points
+            floor = constant_loss(Y_fit, sw, Y_fit, sw, config.loss, config.hyper.eps_loss)
+            self._constant_verdict = worse_than_constant(
+                [("training", history.loss, floor)],
+                "L-BFGS has not converged: raise max_iter, or scale the inputs (for "
+                "example with StandardScaler).",
+            )
             return False
         opt = self.__dict__.get("_optimizer_state")
         if not config.incremental or opt is None:
             opt = self._optimizer_state = OptimizerState(
                 config.solver, theta.size, dtype, config.learning_rate_init, config.layout.n_members
             )
+        if config.incremental:
+            self._warn_if_schedule_spent(opt, config)
         rng = self._random_state
         train_rows = validate = None
         if config.validation:
@@ -605,6 +622,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             callbacks=callbacks,
         )
         self._store_history(history, config)
+        if not config.incremental:
+            self._constant_verdict = None
+            if not (history.diverging or history.interrupted):
+                self._constant_verdict = self._compare_with_constant(
+                    X, Y, sw, train_rows, config, history, None if validate is None else val_rows
+                )
         if config.calibrate:
             # on the held-out rows, weighted by sample_weight alone: class
             # weights are a training device, not the probabilities' target
@@ -613,6 +636,54 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 self._member_logits(X_val), Y_val, weight, config.out_activation == "softmax"
             )
         return history.interrupted
+
+    def _compare_with_constant(self, X, Y, sw, train_rows, config, history, val_rows):
+        """The warning text when the kept weights lose more than a constant prediction, or None.
+
+        The kept weights' plain data loss on the training rows (one pass),
+        and with held-out rows the best epoch's validation loss, against the
+        loss of the best constant for the training rows (``_baseline``).
+        """
+        eps = config.hyper.eps_loss
+        rows = slice(None) if train_rows is None else train_rows
+        X_fit, Y_fit, sw_fit = X[rows], Y[rows], sw[rows]
+        loss = self._evaluate(
+            X_fit, PASS_LOSS, Y=Y_fit, sw=sw_fit, loss=config.hyper.loss, eps_loss=eps
+        )
+        checks = [("training", loss, constant_loss(Y_fit, sw_fit, Y_fit, sw_fit, config.loss, eps))]
+        if val_rows is not None and history.best_epoch > 0:
+            val_loss = history.validation_loss_curve[history.best_epoch - 1]
+            floor = constant_loss(Y_fit, sw_fit, Y[val_rows], sw[val_rows], config.loss, eps)
+            checks.append(("validation", val_loss, floor))
+        curve = history.loss_curve
+        if curve and curve[-1] < curve[0]:  # still going down: too short a fit
+            advice = (
+                f"Training has not converged: raise max_iter (now {config.max_iter}) or "
+                f"learning_rate_init (now {config.learning_rate_init:g})."
+            )
+        else:
+            advice = f"Training is diverging. {divergence_fix(config)}"
+        return worse_than_constant(checks, advice, self.best_epoch_)
+
+    def _warn_if_schedule_spent(self, opt, config):
+        """Once per fit: a partial_fit call that finds the learning-rate schedule at its end.
+
+        The schedule runs over ``max_iter`` epochs of updates (one call is one
+        epoch), then its rate is 0: later calls change nothing but ``loss_``.
+        """
+        if config.hyper.schedule == NO_SCHEDULE or opt.step.min() < config.hyper.total_steps:
+            return
+        if self.__dict__.get("_schedule_spent_warned"):
+            return
+        self._schedule_spent_warned = True
+        warn(
+            f"partial_fit: the learning-rate schedule lr_schedule={self.lr_schedule!r} has "
+            f"reached its end after max_iter={config.max_iter} epochs of updates; its "
+            "learning rate is now 0, so this and later calls no longer change the "
+            "weights. The schedule is meant for fit: for partial_fit set lr_schedule=None "
+            "(a constant rate), or max_iter to at least the number of partial_fit calls.",
+            UserWarning,
+        )
 
     def _fit_targets(self, y, sample_weight, config, first_pass):
         """The 2-D targets the network is fitted to (the regressor may standardize them)."""
@@ -648,9 +719,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
             if scorer is not None:  # a scikit-learn scorer of the model as it is now
                 return float(scorer(self, X_val, y_val, **scorer_kw)), float(value)
-            return self._score_outputs(out, y_val, sw_val), float(value)
+            return self._validation_score(out, Y_val, y_val, sw_val), float(value)
 
         return validate
+
+    def _validation_score(self, outputs, Y_val, y_val, sw_val):
+        """The validation score of the network ``outputs`` (``Y_val``: the fitted
+        targets, ``y_val``: the user's)."""
+        return self._score_outputs(outputs, y_val, sw_val)
 
     def _init_score(self, config):
         """What ``n_init`` maximises, higher is better: the best validation score, the

@@ -465,6 +465,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
+def _scaled_average(values, weights):
+    """``np.average(values, axis=0, weights=weights)`` without overflow: the values are
+    divided by their largest magnitude (per column) first."""
+    largest = np.max(np.abs(values), axis=0)
+    largest = np.where(largest > 0, largest, 1.0)
+    return largest * np.average(values / largest, axis=0, weights=weights)
+
+
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = _fmt(
         """Multi-layer Perceptron regressor on numba-compiled kernels.
@@ -648,6 +656,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             return y_pred.ravel()
         return y_pred
 
+    def _validation_score(self, outputs, Y_val, y_val, sw_val):
+        """R² in the fitted units: the same as in the user's (an affine map per
+        output), and no square of a huge target overflows."""
+        if not np.isfinite(outputs).all():
+            return np.nan
+        return r2_score(Y_val, outputs, sample_weight=sw_val)
+
     def _user_targets(self, Y):
         """``Y`` in the user's units: the standardization of ``normalize_y`` undone."""
         scale = self.__dict__.get("target_scale_")
@@ -679,12 +694,23 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         else:
             weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
             y64 = np.asarray(y, dtype=np.float64)
-            mean = np.average(y64, axis=0, weights=weights)
+            mean = _scaled_average(y64, weights)
             if config.loss == "poisson":
                 self.target_mean_ = np.zeros_like(mean)
                 self.target_scale_ = np.where(mean > 0, mean, 1.0)
             else:
-                std = np.sqrt(np.average((y64 - mean) ** 2, axis=0, weights=weights))
+                # (y - mean)**2 overflows for targets beyond 1e154: the deviations are
+                # scaled by their largest magnitude before squaring
+                deviation = y64 - mean
+                largest = np.max(np.abs(deviation), axis=0)
+                largest = np.where(largest > 0, largest, 1.0)
+                std = largest * np.sqrt(_scaled_average((deviation / largest) ** 2, weights))
+                if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+                    raise ValueError(
+                        "normalize_y=True cannot standardize y: its values span more than "
+                        f"the float64 range (up to {np.max(np.abs(y64)):.3g} in magnitude). "
+                        "Scale y down before fitting."
+                    )
                 self.target_mean_ = mean
                 # a constant column is fitted as it is (scikit-learn's zero-scale rule)
                 self.target_scale_ = np.where(std > 10 * np.finfo(np.float64).eps, std, 1.0)

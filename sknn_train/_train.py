@@ -84,6 +84,7 @@ class History:
     diverged_at: int | None = None
     stop_reason: str = ""
     interrupted: bool = False
+    diverging: bool = False  # a warning said so already
 
     @classmethod
     def start(cls, theta: np.ndarray, early_stopping: bool, validation: bool = False) -> History:
@@ -340,7 +341,7 @@ def train_stochastic(
 
     if config.validation:
         theta[...] = history.best_params
-    _warn_if_diverging(history, theta, config)
+    history.diverging = _warn_if_diverging(history, theta, config)
     return history
 
 
@@ -358,19 +359,27 @@ def _no_improvement_message(config: FitConfig) -> str:
     )
 
 
-def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -> None:
-    """A finite but exploding training loss gets a warning that names the cause."""
-    fix = (
+def divergence_fix(config: FitConfig) -> str:
+    """What to change when training diverges."""
+    return (
         f"Lower learning_rate_init (now {config.learning_rate_init:g}) or clip updates "
         "with max_grad_norm (for example 1.0)."
     )
+
+
+def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -> bool:
+    """A finite but exploding training loss gets a warning that names the cause.
+
+    Returns whether it warned.
+    """
+    fix = divergence_fix(config)
     if history.diverged_at is not None and np.isfinite(theta).all():
         warn(
             f"Training diverged in epoch {history.diverged_at} (non-finite weights); the "
             f"best weights before it were restored. {fix}",
             ConvergenceWarning,
         )
-        return
+        return True
     curve = history.loss_curve
     if len(curve) >= 2 and np.isfinite(curve[0]) and not np.isfinite(curve[-1]):
         warn(
@@ -378,9 +387,9 @@ def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -
             f"epochs: training diverged. {fix}",
             ConvergenceWarning,
         )
-        return
+        return True
     if len(curve) < 3 or not np.isfinite(curve[-1]):
-        return
+        return False
     first = min(curve[:2])
     if curve[-1] > 10.0 * first and curve[-1] > 1.0:
         warn(
@@ -388,6 +397,8 @@ def _warn_if_diverging(history: History, theta: np.ndarray, config: FitConfig) -
             f"{len(curve)} epochs: training is diverging. {fix}",
             ConvergenceWarning,
         )
+        return True
+    return False
 
 
 def _update_no_improvement_count(

@@ -21,7 +21,19 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.fixes import parse_version
 
-__all__ = ["SKLEARN_MODULE", "check_optimize_result", "warn"]
+__all__ = ["SKLEARN_MODULE", "WorseThanConstantWarning", "check_optimize_result", "warn"]
+
+
+class WorseThanConstantWarning(ConvergenceWarning):
+    """A fitted network predicts worse than a constant would.
+
+    Issued at the end of ``fit`` when the weights the model keeps lose more,
+    on the training rows or on the held-out rows, than the best constant
+    prediction (the targets' mean, or the class frequencies): training
+    diverged or has not converged. A :class:`~sklearn.exceptions.ConvergenceWarning`,
+    so filters on that category apply to it; a class of its own, so that
+    scikit-learn's convergence warnings stay exactly scikit-learn's.
+    """
 
 #: The module scikit-learn's MLP warnings are attributed to (its L-BFGS warning
 #: too: ``_check_optimize_result`` warns with ``stacklevel=2``, from the MLP's frame).
