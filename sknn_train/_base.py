@@ -19,7 +19,9 @@ from ._baseline import constant_loss, worse_than_constant
 from ._calibration import fit_temperature
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
+    AUTO_BATCH_SIZE,
     STOCHASTIC_SOLVERS,
+    holding_out,
     WEIGHT_INITS,
     check_hidden_sizes,
     check_layer_units,
@@ -84,6 +86,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     _predict_net: Net | None
     _optimizer_state: OptimizerState | None
 
+    #: What ``batch_size='auto'`` means: ``min(_auto_batch_size, n_samples)``.
+    _auto_batch_size: int = AUTO_BATCH_SIZE
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
@@ -106,7 +111,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+            StrOptions({"auto"}),
+        ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -233,6 +242,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             out_activation=out_activation,
             dtype=dtype,
             incremental=incremental,
+            auto_batch_size=self._auto_batch_size,
         )
 
     def _out_activation(self):
@@ -602,8 +612,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         train_rows = validate = None
         if config.validation:
             target_type = self._label_binarizer.y_type_ if is_classifier(self) else None
+            # scikit-learn stratifies early stopping's split on a single output,
+            # with train_test_split's own errors; the others fall back where needed
+            strict = config.early_stopping and target_type is not None and y.shape[1] == 1
+            stratify = y if strict else stratification_labels(Y, target_type)
             train_rows, val_rows = validation_split(
-                X.shape[0], config.validation_fraction, rng, stratification_labels(Y, target_type)
+                X.shape[0],
+                config.validation_fraction,
+                rng,
+                stratify,
+                strict=strict,
+                held_out=holding_out(config.early_stopping)[0],
             )
             X_val, Y_val = X[val_rows], Y[val_rows]
             sw_val = None if sample_weight is None else sample_weight[val_rows]
@@ -706,7 +725,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """
         y_val = self._user_targets(Y_val)
         Y_kernel = kernel_array(Y_val, config.dtype)
-        sw_kernel = kernel_array(np.ones(len(X_val)) if sw_val is None else sw_val, config.dtype)
+        sw_kernel = kernel_array(np.ones(X_val.shape[0]) if sw_val is None else sw_val, config.dtype)
         out = np.empty(Y_kernel.shape, dtype=config.dtype)
         loss, eps = config.hyper.loss, config.hyper.eps_loss
 
@@ -931,6 +950,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         fitting or changing a member leaves this estimator unchanged. One
         member for ``n_ensemble=1``.
         """
+        if self.__dict__.get("_ensemble_member"):
+            # a member is one network: tools that walk estimators_ stop here
+            raise AttributeError(
+                f"This {type(self).__name__} is a member of an ensemble: it has no members."
+            )
         self._check_is_fitted()
         self._sync_params()
         params = self.get_params(deep=False)
@@ -946,6 +970,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         for k in range(layout.n_members):
             member = type(self)(**params)
             member.__dict__.update(copy.deepcopy(shared))
+            member._ensemble_member = True
             # copies of member k's arrays (plain arrays: the ensemble's have a member axis)
             pick = (lambda a: np.array(a[k])) if layout.n_members > 1 else np.array
             member.coefs_ = [pick(c) for c in self.coefs_]

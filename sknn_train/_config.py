@@ -259,30 +259,61 @@ def prediction_net(layout: Layout, activation: str, residual: bool, out_activati
     return _networks(layout, hidden, out, skip, no_dropout)[1]
 
 
-def training_rows(n_samples: int, early_stopping: bool, validation_fraction: float) -> int:
+#: ``n_iter_no_change='auto'`` with early stopping: scikit-learn's default patience.
+AUTO_PATIENCE = 10
+
+
+def patience(n_iter_no_change: float | str, early_stopping: bool) -> float:
+    """The epochs without improvement that stop training.
+
+    'auto' (the Tabular estimators' default): with early stopping,
+    :data:`AUTO_PATIENCE` epochs on the validation metric; without it, no stop
+    on the training loss (a learning-rate schedule runs its whole budget).
+    """
+    if n_iter_no_change == "auto":
+        return AUTO_PATIENCE if early_stopping else np.inf
+    return n_iter_no_change
+
+
+def holding_out(early_stopping: bool) -> tuple[str, str]:
+    """The parameter that holds rows out, as set and as unset, for error messages."""
+    if early_stopping:
+        return "early_stopping=True", "early_stopping=False"
+    return "restore_best_weights=True", "restore_best_weights=False"
+
+
+def training_rows(
+    n_samples: int, validation: bool, validation_fraction: float, early_stopping: bool
+) -> int:
     """How many rows the optimizer sees: all, or those left by the validation split.
 
     The split's sizes are scikit-learn's (``train_test_split``); its errors too,
-    followed by what to change.
+    followed by the parameters that asked for the split and what to change.
     """
-    if not early_stopping:
+    if not validation:
         return n_samples
-    n_train, n_val = _validate_shuffle_split(n_samples, validation_fraction, None)
-    if n_val < 2:
+    try:
+        n_train, _ = _validate_shuffle_split(n_samples, validation_fraction, None)
+    except ValueError as exc:
+        held_out, off = holding_out(early_stopping)
         raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' "
-            "or the size of your dataset. "
-            f"(early_stopping holds out validation_fraction={validation_fraction:g} of "
-            f"{n_samples} samples: {n_val} sample{'' if n_val == 1 else 's'}, and a "
-            "validation score needs at least 2.)"
-        )
+            f"{exc} ({held_out} holds out validation_fraction={validation_fraction:g} "
+            f"of the {n_samples} training samples to score every epoch: set "
+            f"validation_fraction so that both parts get rows, or {off}.)"
+        ) from None
     return int(n_train)
 
 
-def batch_rows(batch_size: int | Literal["auto"], n_train: int) -> int:
-    """The minibatch size: scikit-learn's 'auto' and clipping (with its warning)."""
+#: What ``batch_size='auto'`` means: scikit-learn's ``min(200, n_samples)``;
+#: the Tabular estimators' own value is the recipe's 64 (``_tabular.py``).
+AUTO_BATCH_SIZE = 200
+
+
+def batch_rows(batch_size: int | Literal["auto"], n_train: int, auto: int = AUTO_BATCH_SIZE) -> int:
+    """The minibatch size: 'auto' (``min(auto, n_train)``, silently) and scikit-learn's
+    clipping of a size the user chose (with its warning)."""
     if batch_size == "auto":
-        return min(200, n_train)
+        return min(auto, n_train)
     if batch_size > n_train:
         warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     return int(np.clip(batch_size, 1, n_train))
@@ -297,11 +328,13 @@ def resolve(
     out_activation: str,
     dtype: DTypeLike,
     incremental: bool,
+    auto_batch_size: int = AUTO_BATCH_SIZE,
 ) -> FitConfig:
     """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
 
     ``params`` holds the estimator's constructor parameters (``get_params``'
-    values); ``out_activation`` is the fitted ``out_activation_``.
+    values); ``out_activation`` is the fitted ``out_activation_``;
+    ``auto_batch_size`` what ``batch_size='auto'`` means for the estimator.
     """
     solver = params["solver"]
     stochastic = solver in STOCHASTIC_SOLVERS
@@ -343,8 +376,10 @@ def resolve(
     batch_size = 0
     total_steps = 1
     if stochastic:
-        n_train = training_rows(n_samples, validation, params["validation_fraction"])
-        batch_size = batch_rows(params["batch_size"], n_train)
+        n_train = training_rows(
+            n_samples, validation, params["validation_fraction"], early_stopping
+        )
+        batch_size = batch_rows(params["batch_size"], n_train, auto_batch_size)
         total_steps = int(params["max_iter"]) * -(-n_train // batch_size)
     schedule = params["lr_schedule"]
     warmup = float(params["warmup_fraction"])
@@ -392,7 +427,7 @@ def resolve(
         batch_size=batch_size,
         shuffle=bool(params["shuffle"]),
         tol=float(params["tol"]),
-        n_iter_no_change=params["n_iter_no_change"],
+        n_iter_no_change=patience(params["n_iter_no_change"], early_stopping),
         schedule=params["learning_rate"],
         learning_rate_init=float(params["learning_rate_init"]),
         power_t=float(params["power_t"]),

@@ -51,7 +51,9 @@ PARAMETERS = (
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers.
         If the solver is 'lbfgs', the estimator will not use minibatch.
-        When set to "auto", `batch_size=min(200, n_samples)`.
+        When set to "auto", `batch_size=min(200, n_samples)` (the Tabular
+        estimators: `min(64, n_samples)`). A size larger than the training
+        rows is clipped to them with a warning.
 
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Learning rate schedule for weight updates.
@@ -137,9 +139,11 @@ PARAMETERS = (
     epsilon : float, default=1e-8
         Value for numerical stability in adam. Only used when solver='adam'.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or 'auto', default=10
         Maximum number of epochs to not meet ``tol`` improvement.
-        Only effective when solver='sgd' or 'adam'.
+        Only effective when solver='sgd' or 'adam'. 'auto': 10 with
+        ``early_stopping=True``, and without it no stop on the training loss
+        (a learning-rate schedule runs its whole budget).
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.

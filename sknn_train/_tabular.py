@@ -1,8 +1,10 @@
 """TabularMLPClassifier and TabularMLPRegressor: the MLPs with the tabular recipe as defaults.
 
 They are :class:`MLPClassifier` and :class:`MLPRegressor` with other default
-values and nothing else: the same parameters, fitted attributes and code
-paths, so every value can be changed back, searched over or cloned. The values
+values and one other meaning: ``batch_size='auto'`` is ``min(64, n_samples)``
+here (:data:`RECIPE_BATCH_SIZE`), ``min(200, n_samples)`` there. The same
+parameters, fitted attributes and code paths otherwise, so every value can be
+changed back, searched over or cloned. The values
 and the reason for each are the table :data:`RECIPE`, from which the
 signatures' defaults and the docstrings are checked (``tests/test_tabular.py``).
 """
@@ -17,6 +19,9 @@ def _arguments(frame_locals):
     """A constructor's arguments from its ``locals()``."""
     return {k: v for k, v in frame_locals.items() if k not in ("self", "__class__")}
 
+
+#: The recipe's minibatch size: what ``batch_size='auto'`` means for these classes.
+RECIPE_BATCH_SIZE = 64
 
 #: parameter: (default of the TabularMLP classes, why). The reasons quote the
 #: accuracy benchmark (``benchmarks/bench_accuracy.py``) where it decided.
@@ -56,11 +61,13 @@ RECIPE: dict[str, tuple[object, str]] = {
         "anneals to low rates; the restored epoch is one of the cycles' ends.",
     ),
     "batch_size": (
-        64,
-        "more updates per epoch than RealMLP's 256, which a short budget on small "
-        "data sets needs (wine has 113 training rows: 2 updates per epoch at 256); "
-        "batch 256 was not faster on the benchmark and a little worse (mnist "
-        "0.076 against 0.071 error).",
+        "auto",
+        "min(64, n_samples) rows, clipped silently on small data (a batch size you "
+        "set yourself warns when clipped, as in scikit-learn): more updates per "
+        "epoch than RealMLP's 256, which a short budget on small data sets needs "
+        "(wine has 113 training rows: 2 updates per epoch at 256); batch 256 was "
+        "not faster on the benchmark and a little worse (mnist 0.076 against 0.071 "
+        "error).",
     ),
     "max_iter": (
         64,
@@ -70,9 +77,11 @@ RECIPE: dict[str, tuple[object, str]] = {
         "digits (0.021).",
     ),
     "n_iter_no_change": (
-        1000,
-        "the training loss is not the stopping rule: the schedule runs its whole "
-        "budget and the best epoch is restored.",
+        "auto",
+        "without early stopping the training loss is not a stopping rule: the "
+        "schedule runs its whole budget and the best epoch is restored; with "
+        "early_stopping=True, scikit-learn's 10 epochs of patience on the "
+        "validation metric.",
     ),
     "restore_best_weights": (
         True,
@@ -144,12 +153,13 @@ _SUMMARY = """{kind} with the tabular recipe as its defaults.
 
 
 class TabularMLPClassifier(MLPClassifier):
+    _auto_batch_size = RECIPE_BATCH_SIZE
     __doc__ = _docs.recipe_docstring(
         MLPClassifier.__doc__,
         _SUMMARY.format(
             kind="Multi-layer Perceptron classifier",
             parent="~sknn_train.MLPClassifier",
-            own="label smoothing 0.1 ",
+            own="label smoothing 0.1, ",
         ),
         {**RECIPE, **CLASSIFIER_RECIPE},
         example="""\
@@ -173,7 +183,7 @@ class TabularMLPClassifier(MLPClassifier):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size=64,
+        batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
         power_t=0.5,
@@ -190,7 +200,7 @@ class TabularMLPClassifier(MLPClassifier):
         beta_1=0.9,
         beta_2=0.95,
         epsilon=1e-8,
-        n_iter_no_change=1000,
+        n_iter_no_change="auto",
         max_fun=15000,
         dropout=0.0,
         input_dropout=0.0,
@@ -215,12 +225,13 @@ class TabularMLPClassifier(MLPClassifier):
 
 
 class TabularMLPRegressor(MLPRegressor):
+    _auto_batch_size = RECIPE_BATCH_SIZE
     __doc__ = _docs.recipe_docstring(
         MLPRegressor.__doc__,
         _SUMMARY.format(
             kind="Multi-layer Perceptron regressor",
             parent="~sknn_train.MLPRegressor",
-            own="standardized targets ",
+            own="standardized targets, ",
         ),
         {**RECIPE, **REGRESSOR_RECIPE},
         example="""\
@@ -245,7 +256,7 @@ class TabularMLPRegressor(MLPRegressor):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size=64,
+        batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
         power_t=0.5,
@@ -262,7 +273,7 @@ class TabularMLPRegressor(MLPRegressor):
         beta_1=0.9,
         beta_2=0.95,
         epsilon=1e-8,
-        n_iter_no_change=1000,
+        n_iter_no_change="auto",
         max_fun=15000,
         dropout=0.0,
         input_dropout=0.0,

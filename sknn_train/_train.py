@@ -201,9 +201,18 @@ def validation_split(
     validation_fraction: float,
     rng: np.random.RandomState,
     stratify: np.ndarray | None = None,
+    *,
+    strict: bool = False,
+    held_out: str = "early_stopping",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train / validation row indices drawn from ``rng`` as scikit-learn does."""
-    if stratify is not None:
+    """Train / validation row indices drawn from ``rng`` as scikit-learn does.
+
+    ``strict``: scikit-learn's own stratified split (binary early stopping),
+    whose errors for classes too small to split come first, as there; else
+    a split stratified where every stratum fits, unstratified otherwise.
+    ``held_out`` names the parameter that asked for the split (messages).
+    """
+    if stratify is not None and not strict:
         n_strata = np.unique(stratify).shape[0]
         n_val = int(np.ceil(validation_fraction * n_samples))
         if n_val < n_strata or n_samples - n_val < n_strata:
@@ -214,6 +223,14 @@ def validation_split(
         test_size=validation_fraction,
         stratify=stratify,
     )
+    if val_idx.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset. "
+            f"({held_out} holds out validation_fraction={validation_fraction:g} of "
+            f"{n_samples} samples: {val_idx.shape[0]} sample"
+            f"{'' if val_idx.shape[0] == 1 else 's'}, and a validation score needs at least 2.)"
+        )
     return train_idx.astype(np.int64), val_idx
 
 

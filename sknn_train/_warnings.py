@@ -33,6 +33,24 @@ class WorseThanConstantWarning(ConvergenceWarning):
     diverged or has not converged. A :class:`~sklearn.exceptions.ConvergenceWarning`,
     so filters on that category apply to it; a class of its own, so that
     scikit-learn's convergence warnings stay exactly scikit-learn's.
+
+    See Also
+    --------
+    sklearn.exceptions.ConvergenceWarning : The category it belongs to.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sknn_train import TabularMLPRegressor, WorseThanConstantWarning
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = TabularMLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=10.0,
+    ...                             random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = model.fit(X, y)
+    >>> [w.category.__name__ for w in caught]
+    ['WorseThanConstantWarning']
     """
 
 #: The module scikit-learn's MLP warnings are attributed to (its L-BFGS warning

@@ -39,8 +39,8 @@ def _positional(cls):
 
 
 BASE = _parameters(BaseMultilayerPerceptron)
-#: The classifier's own parameters (SPEC 4.3, 4.4), after the shared ones.
-CLASSIFIER_ONLY = ["label_smoothing", "class_weight"]
+#: The classifier's own parameters (SPEC 4.3, 4.4, 4.10), after the shared ones.
+CLASSIFIER_ONLY = ["label_smoothing", "class_weight", "calibration"]
 #: The regressor's own parameters, after the shared ones.
 REGRESSOR_ONLY = ["normalize_y"]
 
