@@ -1,6 +1,15 @@
-"""Export fitted :class:`MLPClassifier` / :class:`MLPRegressor` to ONNX through skl2onnx.
+"""Export fitted sknn_train estimators, SmoothClipScaler and pipelines to ONNX through skl2onnx.
 
-The converters rebuild the forward pass of the fitted network exactly as
+Importing this module registers its converters with skl2onnx (when skl2onnx is
+installed): :class:`MLPClassifier`, :class:`MLPRegressor`,
+:class:`TabularMLPClassifier`, :class:`TabularMLPRegressor` and
+:class:`~sknn_train.preprocessing.SmoothClipScaler`. From then on skl2onnx's
+own ``to_onnx`` and ``convert_sklearn`` convert them, alone or in pipelines
+with the steps skl2onnx converts itself (``StandardScaler``, ``OneHotEncoder``
+in a ``ColumnTransformer``, ...). :func:`to_onnx` is ``skl2onnx.to_onnx``
+after :func:`register_converters`.
+
+The network converters rebuild the forward pass of the fitted network exactly as
 ``predict`` runs it (SPEC 2): per layer a ``MatMul`` and an ``Add`` of the bias,
 the residual ``Add`` of a block's input where ``_prediction_net().skip[j] >= 0``,
 then the layer's activation from ``_prediction_net().act``; dropout is not part
@@ -27,30 +36,38 @@ The classifier follows skl2onnx's classifier conventions: two outputs,
 options ``zipmap`` (``True``, ``False``, ``'columns'``), ``output_class_labels``
 and ``nocl``. A multilabel classifier's ``label`` is the ``(N, n_labels)`` int64
 indicator matrix ``predict`` returns. The regressor has one output, ``variable``,
-of shape ``(N, n_outputs)``.
+of shape ``(N, n_outputs)``. skl2onnx's ``ZipMap`` (the default ``zipmap=True``)
+takes float32 probabilities only, as for scikit-learn's classifiers: export a
+classifier in double with ``options={"zipmap": False}``.
 
 The graph computes in the input's floating type (skl2onnx's convention,
 :func:`skl2onnx.common.data_types.guess_numpy_type`): a float64 sample gives a
 double graph with the weights in float64, anything else a float graph. Pass a
 sample in the model's dtype (``coefs_[0].dtype``) to get the model's own
-arithmetic. ONNX stores the constants of LeakyRelu (``alpha``) and Selu
-(``alpha``, ``gamma``) as float32 attributes, so a double graph of
-``leaky_relu`` or ``selu`` uses them rounded to float32 (about 1e-7 relative
-per layer).
+arithmetic.
 
 Each hidden activation's nodes come from its ``onnx`` entry in the table of
-activations (``sknn_train._kernels.activations.HIDDEN_ACTIVATIONS``). ``mish``
-is expanded into primitive ops, ``x * tanh(relu(x) + log(1 + exp(-|x|)))``
-(the Mish op needs opset 18), so it runs at any opset and in double too.
+activations (``sknn_train._kernels.activations.HIDDEN_ACTIVATIONS``).
+``leaky_relu`` (``max(x, 0.01 x)``), ``elu`` and ``selu`` (through
+``expm1(m) = tanh(m / 2) (exp(m) + 1)``, ``m = min(x, 0)``), ``softplus``
+(``relu(x) + log(1 + exp(-|x|))``) and ``mish`` (``x tanh(softplus(x))``) are
+expanded into primitive ops, with their constants in the graph's floating
+type: no overflow, and onnxruntime (1.32, CPU) runs them in float and in
+double at every opset from 9 to 22 (skl2onnx 1.20's latest), where its own
+``LeakyRelu``, ``Elu``, ``Softplus``, ``Selu`` and ``Mish`` kernels are
+float-only at most opsets. ``gelu`` is ``0.5 x (1 + erf(x / sqrt(2)))``:
+onnxruntime has no double ``Erf`` kernel, so a double graph of ``gelu`` is
+valid ONNX that it refuses to load (``NOT_IMPLEMENTED``); export a ``gelu``
+network with a float32 sample.
 
-onnxruntime (1.32, CPU) has no double kernels for ``Erf`` (GELU), ``Elu``,
-``Softplus``, ``Selu`` and (outside opsets 16 to 19) ``LeakyRelu``: double
-graphs of those activations are valid ONNX that it refuses to load at the
-default opset (``NOT_IMPLEMENTED``). Export them with a float32 sample, or,
-for ``elu``, ``softplus``, ``selu`` and ``leaky_relu``, with
-``target_opset=18``, where onnxruntime expands those ops into primitive ones
-that have double kernels (for ``elu``, ``softplus`` and ``selu`` at opset 18
-only: 17 or 21 are refused as well). Double GELU has no such route.
+:class:`~sknn_train.preprocessing.SmoothClipScaler` exports as
+``x' = (x - median) c`` followed by ``x' / sqrt(1 + (x' / w)**2)``, the plain
+formula where ``transform`` computes ``w / hypot(1, w / |x'|)`` (ONNX has no
+``hypot``): onnxruntime's output is within 4 machine epsilons (relative) of
+``transform``'s, in float32 and in float64. ``x' / w`` is clipped to
+``+-2**60`` before it is squared (so no square overflows) and the output to the
+largest value below ``w``, as ``transform`` bounds it; outliers far out
+saturate as in ``transform``.
 
 skl2onnx is an optional dependency: ``pip install sknn_train[onnx]``. This module
 imports without it; the functions raise :class:`ImportError` when it is missing.
@@ -71,6 +88,7 @@ from ._kernels.activations import (
 )
 from ._mlp import MLPClassifier, MLPRegressor
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
+from .preprocessing import SmoothClipScaler, _as_dtype
 
 if TYPE_CHECKING:
     import onnx
@@ -100,7 +118,10 @@ def register_converters() -> None:
     """Register the sknn_train converters with skl2onnx (idempotent).
 
     After this call ``skl2onnx.to_onnx`` / ``convert_sklearn`` convert
-    sknn_train's estimators, also inside pipelines.
+    sknn_train's estimators and
+    :class:`~sknn_train.preprocessing.SmoothClipScaler`, also inside
+    pipelines. ``import sknn_train.onnx`` calls it already when skl2onnx is
+    installed; calling it again does nothing.
 
     Raises
     ------
@@ -151,6 +172,9 @@ def register_converters() -> None:
         skl2onnx.update_registered_converter(
             regressor, f"SknnTrain{regressor.__name__}", _regressor_shape, _convert_regressor
         )
+    skl2onnx.update_registered_converter(
+        SmoothClipScaler, "SknnTrainSmoothClipScaler", _smooth_clip_shape, _convert_smooth_clip
+    )
     _registered = True
 
 
@@ -164,8 +188,9 @@ def to_onnx(estimator: Any, X_sample: np.ndarray | None = None, **kwargs: Any) -
 
     Parameters
     ----------
-    estimator : MLPClassifier, MLPRegressor or a pipeline containing them
-        A fitted estimator.
+    estimator : estimator or pipeline
+        A fitted sknn_train estimator, SmoothClipScaler, or a pipeline of them
+        and of steps skl2onnx converts.
     X_sample : ndarray of shape (n_samples, n_features), default=None
         A few rows of input; their dtype decides the graph's floating type.
         Give ``initial_types`` instead to name the input yourself.
@@ -271,6 +296,15 @@ def _regressor_shape(operator: Any) -> None:
     _, out_type = _float_types(operator.inputs[0].type)
     n = operator.inputs[0].get_first_dimension()
     operator.outputs[0].set_type(out_type([n, int(operator.raw_operator.n_outputs_)]))
+
+
+def _smooth_clip_shape(operator: Any) -> None:
+    from skl2onnx.common.utils import check_input_and_output_numbers
+
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
+    _, out_type = _float_types(operator.inputs[0].type)
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].set_type(out_type([n, int(operator.raw_operator.n_features_in_)]))
 
 
 # ------------------------------------------------------------- the graph
@@ -479,3 +513,58 @@ def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
             classes.astype(np.int64),
         )
     graph.node("Gather", [classes_name, index], output=label_out, axis=0)
+
+
+# Where SmoothClipScaler's graph clips x' / w before squaring it: the square stays
+# finite in float32 (2**120 < 3.4e38), and from there on the output is saturated
+# (float64 saturates from |x' / w| of about 4e7 on, float32 from about 2e3).
+_SQUASH_BOUND = 2.0**60
+
+
+def _convert_smooth_clip(scope: Any, operator: Any, container: Any) -> None:
+    """``SmoothClipScaler.transform``: x' = (x - median) c, x'' = x' / sqrt(1 + (x' / w)**2).
+
+    The plain formula, where ``transform`` computes ``w / hypot(1, w / |x'|)``
+    (ONNX has no ``hypot``); both are within a few units in the last place of the
+    exact value. ``x' / w`` is clipped to ``+-2**60`` before it is squared, and the
+    result to the largest value below ``w``, as ``transform`` bounds it.
+    """
+    from skl2onnx.common._apply_operation import apply_cast, apply_identity
+
+    model = operator.raw_operator
+    dtype, input_proto = _input(operator)
+    graph = _Graph(scope, container, dtype)
+    x = operator.inputs[0].full_name
+    if input_proto != graph.proto:
+        x = graph.name("cast_input")
+        apply_cast(scope, operator.inputs[0].full_name, x, container, to=graph.proto)
+
+    def clip(value: str, bound: float, hint: str) -> str:
+        upper = graph.node("Min", [value, graph.const(f"{hint}_max", bound, [])])
+        return graph.node("Max", [upper, graph.const(f"{hint}_min", -bound, [])], hint=hint)
+
+    limit = float(np.finfo(dtype).max)
+    center = _as_dtype(np.asarray(model.center_), np.dtype(dtype)).reshape(1, -1)
+    scale = _as_dtype(np.asarray(model.scale_), np.dtype(dtype)).reshape(1, -1)
+    z = graph.node("Sub", [x, graph.const("center", center)], hint="centred")
+    # the difference of two huge values can overflow, and inf * 0 would be nan
+    z = clip(z, limit, "centred_finite")
+    z = graph.node("Mul", [z, graph.const("scale", scale)], hint="scaled")
+    width = dtype(model.clip_width)
+    u = graph.node("Div", [z, graph.const("clip_width", width, [])], hint="ratio")
+    u = clip(u, _SQUASH_BOUND, "ratio_bounded")
+    root = graph.node(
+        "Sqrt",
+        [graph.node("Add", [graph.node("Mul", [u, u]), graph.const("one", 1.0, [])])],
+        hint="root",
+    )
+    out = graph.node("Div", [z, root], hint="squashed")
+    out = clip(out, float(np.nextafter(width, dtype(0))), "squashed_bounded")
+    apply_identity(scope, out, operator.outputs[0].full_name, container)
+
+
+# skl2onnx's own to_onnx / convert_sklearn convert sknn_train models once this module is imported
+try:
+    register_converters()
+except ImportError:
+    pass

@@ -2,14 +2,13 @@
 
 Every activation of the table (``HIDDEN_ACTIVATIONS``) is exported and run.
 float32 graphs run in onnxruntime for every activation. float64 graphs run in
-onnxruntime where it has double kernels: identity, logistic, tanh, relu, silu
-and mish (exported as primitive ops) at the default opset; leaky_relu, elu,
-softplus and selu only at ``target_opset=18`` (onnxruntime expands them into
-double-capable primitives there); gelu never (no double ``Erf``), so every
-double graph is also checked with onnx's reference evaluator, which runs all
-of them.
+onnxruntime for every activation but gelu (onnxruntime has no double ``Erf``)
+at every opset: leaky_relu, elu, softplus, selu and mish are exported as
+primitive ops that have double kernels. Every double graph is also checked
+with onnx's reference evaluator, which runs all of them.
 """
 
+import functools
 import subprocess
 import sys
 
@@ -17,7 +16,7 @@ import numpy as np
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import pytest
-import skl2onnx  # noqa: E402, F401
+import skl2onnx  # noqa: E402
 from conftest import classification, multilabel, poisson, quiet_fit, regression  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -26,16 +25,17 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sknn_train import MLPClassifier, MLPRegressor  # noqa: E402
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS  # noqa: E402
 from sknn_train.onnx import register_converters, to_onnx  # noqa: E402
+from sknn_train.preprocessing import SmoothClipScaler  # noqa: E402
 
 ALL_ACTIVATIONS = sorted(HIDDEN_ACTIVATIONS)
-# onnxruntime 1.32 CPU: no double kernel at the default opset (see the module doc).
-ORT_DOUBLE_AT_OPSET_18 = {"leaky_relu", "elu", "softplus", "selu"}
+# onnxruntime 1.32 CPU has no double Erf kernel (see the module doc).
 ORT_NO_DOUBLE = {"gelu"}
-# ONNX stores these activations' constants as float32 attributes (LeakyRelu's
-# alpha, Selu's alpha and gamma): double graphs agree to about 1e-7 only
-# (relative per layer; the deep residual regressor below, about 1e-7 absolute).
-FLOAT32_ATTRIBUTES = {"leaky_relu", "selu"}
-ORT_DOUBLE = [a for a in ALL_ACTIVATIONS if a not in ORT_DOUBLE_AT_OPSET_18 | ORT_NO_DOUBLE]
+ORT_DOUBLE = [a for a in ALL_ACTIVATIONS if a not in ORT_NO_DOUBLE]
+# activations whose ONNX ops onnxruntime runs in float only (at most opsets): the
+# export expands them into primitive ops
+EXPANDED = {"leaky_relu": "LeakyRelu", "elu": "Elu", "softplus": "Softplus", "selu": "Selu"}
+OPSETS = [None, 11, 13, 15, 17, 18, 21, skl2onnx.__max_supported_opset__]
+DOUBLE_TOL = dict(rtol=1e-10, atol=1e-12)
 NO_ZIPMAP = {"zipmap": False}
 
 
@@ -98,24 +98,16 @@ def test_regressor_every_activation_float64(activation):
     onnx.checker.check_model(onx)
     assert onx.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
     (ref,) = ReferenceEvaluator(onx).run(None, {"X": X})
-    # loose: the reference evaluator's Erf is accurate to ~1e-7 only, and
-    # some constants are float32 attributes (FLOAT32_ATTRIBUTES)
+    # loose: the reference evaluator's Erf is accurate to ~1e-7 only
     np.testing.assert_allclose(ref, expected, rtol=1e-6, atol=1e-6)
 
     if activation in ORT_NO_DOUBLE:
         with pytest.raises(Exception, match="NOT_IMPLEMENTED"):
             _session(onx)
         return
-    if activation in ORT_DOUBLE_AT_OPSET_18:
-        onx = to_onnx(reg, X[:1], target_opset=18)
     (got,) = _session(onx).run(None, {"X": X})
     assert got.dtype == np.float64
-    tol = (
-        dict(rtol=1e-7, atol=1e-6)
-        if activation in FLOAT32_ATTRIBUTES
-        else dict(rtol=1e-9, atol=1e-12)
-    )
-    np.testing.assert_allclose(got, expected, **tol)
+    np.testing.assert_allclose(got, expected, **DOUBLE_TOL)
 
 
 @pytest.mark.parametrize("activation", ORT_DOUBLE)
@@ -126,6 +118,73 @@ def test_classifier_float64(activation):
     )
     quiet_fit(clf, X, y)
     _run_classifier(clf, X, np.float64)
+
+
+@functools.cache
+def _fitted_float64(kind, activation):
+    if kind == "classifier":
+        X, y = classification(3)
+        est = MLPClassifier(
+            (8, 6, 8), activation=activation, residual=True, max_iter=20, random_state=0
+        )
+    else:
+        X, y = regression(2)
+        est = MLPRegressor(
+            hidden_layer_sizes=(8, 6, 8),
+            activation=activation,
+            residual=True,
+            max_iter=20,
+            random_state=0,
+        )
+    return quiet_fit(est, X, y), X
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("activation", sorted(EXPANDED))
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_float64_expanded_activation_every_opset(kind, activation, opset):
+    """Double graphs of the activations onnxruntime lacks double kernels for, at the
+    caller's target_opset: primitive ops, the float64 constants exact."""
+    est, X = _fitted_float64(kind, activation)
+    kwargs = {} if opset is None else {"target_opset": opset}
+    if kind == "classifier":
+        kwargs["options"] = NO_ZIPMAP
+    onx = to_onnx(est, X[:1], **kwargs)
+    onnx.checker.check_model(onx)
+    if opset is not None:
+        assert {o.domain: o.version for o in onx.opset_import}[""] <= opset
+    if kind == "classifier":
+        label, proba = _session(onx).run(None, {"X": X})
+        assert proba.dtype == np.float64
+        np.testing.assert_allclose(proba, est.predict_proba(X), **DOUBLE_TOL)
+        np.testing.assert_array_equal(label, est.predict(X))
+    else:
+        (got,) = _session(onx).run(None, {"X": X})
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, est.predict(X), **DOUBLE_TOL)
+    assert EXPANDED[activation] not in {n.op_type for n in onx.graph.node}
+
+
+@pytest.mark.parametrize("activation", [*sorted(EXPANDED), "mish"])
+def test_float64_activation_extreme_inputs(activation):
+    """One unit between unit weights, so the graph computes f(x) itself: no overflow
+    or cancellation from |x| = 1e-300 to 1e3."""
+    ramp = np.logspace(-300, 3, 150)
+    x = np.concatenate([-ramp, [0.0], ramp, np.linspace(-5.0, 5.0, 101)])
+    X = x.reshape(-1, 1)
+    reg = MLPRegressor(hidden_layer_sizes=(1,), activation=activation, max_iter=2, random_state=0)
+    quiet_fit(reg, X[::10], x[::10])
+    for weights in (*reg.coefs_, *reg.intercepts_):
+        weights[...] = 1.0 if weights.ndim == 2 else 0.0
+    expected = reg.predict(X)
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(
+        expected, HIDDEN_ACTIVATIONS[activation].reference(x), rtol=4 * eps, atol=0
+    )
+    (got,) = _session(to_onnx(reg, X[:1])).run(None, {"X": X})
+    # relative to a few ulps, but absolute for softplus and mish below about -36,
+    # where log(1 + exp(x)) rounds 1 + exp(x) (an ulp of 1 at most)
+    np.testing.assert_allclose(got.ravel(), expected, rtol=4 * eps, atol=4 * eps)
 
 
 # ------------------------------------------------------------- classifiers
@@ -261,6 +320,7 @@ def test_register_is_idempotent():
 
     assert skl2onnx.get_model_alias(MLPClassifier) == "SknnTrainMLPClassifier"
     assert skl2onnx.get_model_alias(MLPRegressor) == "SknnTrainMLPRegressor"
+    assert skl2onnx.get_model_alias(SmoothClipScaler) == "SknnTrainSmoothClipScaler"
 
 
 def test_import_without_skl2onnx():

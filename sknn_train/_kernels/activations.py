@@ -107,14 +107,52 @@ def _onnx_gelu(graph, x):  # exact: 0.5 * x * (1 + erf(x / sqrt(2)))
     return graph.node("Mul", [half_x, one_plus], hint="gelu")
 
 
-def _onnx_mish(graph, x):
-    # x * tanh(softplus(x)) in primitive ops, softplus(x) = relu(x) + log(1 + exp(-|x|))
-    # (no overflow): the Mish op needs opset 18, and onnxruntime runs it in
-    # double only at opset 18 (see the sknn_train.onnx docstring).
+def _onnx_softplus(graph, x):
+    # log(1 + exp(x)) as relu(x) + log(1 + exp(-|x|)): no overflow, and primitive
+    # ops, which onnxruntime runs in double (it has no double Softplus kernel).
     e = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [x])])])
     log1p = graph.node("Log", [graph.node("Add", [e, graph.const("one", 1.0, [])])])
-    softplus = graph.node("Add", [graph.node("Relu", [x]), log1p], hint="softplus")
-    return graph.node("Mul", [x, graph.node("Tanh", [softplus])], hint="mish")
+    return graph.node("Add", [graph.node("Relu", [x]), log1p], hint="softplus")
+
+
+def _onnx_expm1_neg(graph, x):
+    # expm1(min(x, 0)) = tanh(m / 2) (exp(m) + 1), m = min(x, 0): no cancellation
+    # near 0 (exp(m) - 1 would lose the digits of a small m), no overflow, and
+    # exactly 0 for x >= 0.
+    m = graph.node("Min", [x, graph.const("zero", 0.0, [])])
+    t = graph.node("Tanh", [graph.node("Mul", [m, graph.const("half", 0.5, [])])])
+    exp_plus_one = graph.node("Add", [graph.node("Exp", [m]), graph.const("one", 1.0, [])])
+    return graph.node("Mul", [t, exp_plus_one], hint="expm1")
+
+
+def _onnx_leaky_relu(graph, x):
+    # max(x, 0.01 x): the kernel's x * 0.01 below 0, bit for bit. onnxruntime runs the
+    # LeakyRelu op in double at opsets 16 to 19 only.
+    scaled = graph.node("Mul", [x, graph.const("leaky_slope", LEAKY_SLOPE, [])])
+    return graph.node("Max", [x, scaled], hint="leaky_relu")
+
+
+def _onnx_elu(graph, x):
+    # relu(x) + expm1(min(x, 0)): onnxruntime has no double Elu kernel.
+    return graph.node("Add", [graph.node("Relu", [x]), _onnx_expm1_neg(graph, x)], hint="elu")
+
+
+def _onnx_selu(graph, x):
+    # scale relu(x) + scale alpha expm1(min(x, 0)), the constants in the graph's
+    # type (the Selu op has float32 attributes and no double kernel in onnxruntime).
+    positive = graph.node(
+        "Mul", [graph.node("Relu", [x]), graph.const("selu_scale", SELU_SCALE, [])]
+    )
+    negative = graph.node(
+        "Mul", [_onnx_expm1_neg(graph, x), graph.const("selu_scale_alpha", _SELU_SCALE_ALPHA, [])]
+    )
+    return graph.node("Add", [positive, negative], hint="selu")
+
+
+def _onnx_mish(graph, x):
+    # x * tanh(softplus(x)) in primitive ops: the Mish op needs opset 18, and
+    # onnxruntime has a double kernel for it at opset 18 only.
+    return graph.node("Mul", [x, graph.node("Tanh", [_onnx_softplus(graph, x)])], hint="mish")
 
 
 HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
@@ -159,7 +197,7 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         doc="the leaky rectified linear unit, returns f(x) = x for x > 0, else 0.01 x",
         needs_pre=False,
         can_die=True,
-        onnx=lambda graph, x: graph.node("LeakyRelu", [x], alpha=LEAKY_SLOPE),
+        onnx=_onnx_leaky_relu,
         reference=lambda a: np.where(a > 0, a, LEAKY_SLOPE * a),
         reference_grad=lambda a: np.where(a > 0, 1.0, LEAKY_SLOPE),
     ),
@@ -168,7 +206,7 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         doc="the exponential linear unit, returns f(x) = x for x > 0, else exp(x) - 1",
         needs_pre=False,
         can_die=False,
-        onnx=lambda graph, x: graph.node("Elu", [x], alpha=1.0),
+        onnx=_onnx_elu,
         reference=lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0.0))),
         reference_grad=lambda a: np.where(a > 0, 1.0, np.exp(np.minimum(a, 0.0))),
     ),
@@ -188,7 +226,7 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         doc="the smooth rectifier, returns f(x) = log(1 + exp(x))",
         needs_pre=False,
         can_die=False,
-        onnx=lambda graph, x: graph.node("Softplus", [x]),
+        onnx=_onnx_softplus,
         reference=lambda a: np.logaddexp(0.0, a),
         reference_grad=_expit,
     ),
@@ -207,7 +245,7 @@ HIDDEN_ACTIVATIONS: dict[str, HiddenActivation] = {
         "lambda alpha (exp(x) - 1) with lambda = 1.0507, alpha = 1.6733",
         needs_pre=False,  # slope from the output: z + scale * alpha below 0
         can_die=False,
-        onnx=lambda graph, x: graph.node("Selu", [x], alpha=SELU_ALPHA, gamma=SELU_SCALE),
+        onnx=_onnx_selu,
         reference=lambda a: (
             SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(np.minimum(a, 0.0)))
         ),
