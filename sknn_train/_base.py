@@ -21,10 +21,10 @@ from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
     AUTO_BATCH_SIZE,
     STOCHASTIC_SOLVERS,
-    holding_out,
     WEIGHT_INITS,
     check_hidden_sizes,
     check_layer_units,
+    holding_out,
     prediction_net,
     resolve,
     smoothed_targets,
@@ -37,8 +37,8 @@ from ._layout import Layout, initial_params, shares_weights
 from ._threads import batch_macs, blas_threads
 from ._train import (
     History,
-    divergence_fix,
     OptimizerState,
+    divergence_fix,
     stratification_labels,
     train_lbfgs,
     train_stochastic,
@@ -725,7 +725,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """
         y_val = self._user_targets(Y_val)
         Y_kernel = kernel_array(Y_val, config.dtype)
-        sw_kernel = kernel_array(np.ones(X_val.shape[0]) if sw_val is None else sw_val, config.dtype)
+        weights = np.ones(X_val.shape[0]) if sw_val is None else sw_val
+        sw_kernel = kernel_array(weights, config.dtype)
         out = np.empty(Y_kernel.shape, dtype=config.dtype)
         loss, eps = config.hyper.loss, config.hyper.eps_loss
 
@@ -971,12 +972,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             member = type(self)(**params)
             member.__dict__.update(copy.deepcopy(shared))
             member._ensemble_member = True
-            # copies of member k's arrays (plain arrays: the ensemble's have a member axis)
-            pick = (lambda a: np.array(a[k])) if layout.n_members > 1 else np.array
-            member.coefs_ = [pick(c) for c in self.coefs_]
-            member.intercepts_ = [pick(b) for b in self.intercepts_]
+            # copies of member k's arrays (an ensemble's have the member axis first)
+            index = k if layout.n_members > 1 else ...
+            member.coefs_ = [np.array(c[index]) for c in self.coefs_]
+            member.intercepts_ = [np.array(b[index]) for b in self.intercepts_]
             if scale is not None:
-                member.input_scale_ = pick(scale)
+                member.input_scale_ = np.array(scale[index])
             members.append(member)
         return members
 

@@ -13,6 +13,8 @@ Everything here is NumPy on arrays of logits ``Z`` of shape
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, logsumexp
@@ -93,23 +95,37 @@ def fit_temperature(Z: np.ndarray, Y: np.ndarray, sw: np.ndarray, softmax: bool)
 
         return float(np.exp(_minimise(loss)))
 
-    temperatures = []
-    for j in range(Z.shape[2]):
-        Zj, yj = Z[:, :, j : j + 1], Y[:, j : j + 1]
-
-        def loss(log_t, Zj=Zj, yj=yj):
-            log_p, log_q = _log_proba_logistic(Zj, np.exp(log_t))
-            return _mean_log_loss((yj * log_p + (1.0 - yj) * log_q)[:, 0], sw)
-
-        temperatures.append(np.exp(_minimise(loss)))
+    temperatures = [
+        np.exp(_minimise(functools.partial(_logistic_loss, Z[:, :, j : j + 1], Y[:, j], sw)))
+        for j in range(Z.shape[2])
+    ]
     if len(temperatures) == 1:
         return float(temperatures[0])
     return np.array(temperatures)
 
 
+def _logistic_loss(Z: np.ndarray, y: np.ndarray, sw: np.ndarray, log_t: float) -> float:
+    """The weighted log loss of one logistic output's labels ``y`` under ``Z / exp(log_t)``."""
+    log_p, log_q = _log_proba_logistic(Z, np.exp(log_t))
+    return _mean_log_loss(y * log_p[:, 0] + (1.0 - y) * log_q[:, 0], sw)
+
+
 def _minimise(loss) -> float:
-    """``argmin`` of a loss of ``log T`` over :data:`LOG_T_BOUNDS` (Brent's bounded search)."""
+    """``argmin`` of a loss of ``log T`` over :data:`LOG_T_BOUNDS` (Brent's bounded search).
+
+    A minimum on a bound is no estimate: held-out rows that are all on the
+    right side of the decision boundary have a log loss that falls all the
+    way to T = 0 (every probability 0 or 1), and none is close to a bound
+    otherwise. Then the rows cannot tell how sure to be, and ``log T = 0``
+    (T = 1, the network's own probabilities) is kept; likewise where T = 1
+    fits better than what the search found.
+    """
     result = minimize_scalar(loss, bounds=LOG_T_BOUNDS, method="bounded", options={"xatol": 1e-6})
-    # the search never evaluates the bounds themselves, nor T = 1: keep the best of them
-    candidates = (float(result.x), 0.0)
-    return min(candidates, key=loss)
+    log_t = float(result.x)
+    if min(log_t - LOG_T_BOUNDS[0], LOG_T_BOUNDS[1] - log_t) < _AT_BOUND:
+        return 0.0
+    return min((log_t, 0.0), key=loss)
+
+
+#: How close to a bound of :data:`LOG_T_BOUNDS` (in log T) counts as on it.
+_AT_BOUND = 1e-3

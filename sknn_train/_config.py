@@ -272,7 +272,7 @@ def patience(n_iter_no_change: float | str, early_stopping: bool) -> float:
     """
     if n_iter_no_change == "auto":
         return AUTO_PATIENCE if early_stopping else np.inf
-    return n_iter_no_change
+    return float(n_iter_no_change)
 
 
 def holding_out(early_stopping: bool) -> tuple[str, str]:

@@ -53,6 +53,7 @@ class WorseThanConstantWarning(ConvergenceWarning):
     ['WorseThanConstantWarning']
     """
 
+
 #: The module scikit-learn's MLP warnings are attributed to (its L-BFGS warning
 #: too: ``_check_optimize_result`` warns with ``stacklevel=2``, from the MLP's frame).
 SKLEARN_MODULE = "sklearn.neural_network._multilayer_perceptron"

@@ -397,8 +397,12 @@ def _forward(
     coefs = [np.asarray(c) for c in model.coefs_]
     intercepts = [np.asarray(b) for b in model.intercepts_]
     scale = getattr(model, "input_scale_", None)
+    # calibration (SPEC 4.10): every member's logits divided by the temperature
+    temperature = vars(model).get("calibration_temperature_")
+    if temperature is not None:
+        temperature = graph.const("temperature", np.reshape(temperature, (1, -1)))
     if coefs[0].ndim == 2:
-        return _network(graph, x, coefs, intercepts, scale, act, skip)
+        return _network(graph, x, coefs, intercepts, scale, act, skip, temperature)
     # an ensemble: the mean of its members' outputs (probabilities for a classifier)
     n_members = coefs[0].shape[0]
     outputs = [
@@ -410,6 +414,7 @@ def _forward(
             None if scale is None else np.asarray(scale)[k],
             act,
             skip,
+            temperature,
         )
         for k in range(n_members)
     ]
@@ -425,8 +430,10 @@ def _network(
     scale: np.ndarray | None,
     act: np.ndarray,
     skip: np.ndarray,
+    temperature: str | None = None,
 ) -> str:
-    """The output layer of one network (weights ``coefs`` / ``intercepts``) for ``x``."""
+    """The output layer of one network (weights ``coefs`` / ``intercepts``) for ``x``;
+    ``temperature`` names the constant its logits are divided by, if any."""
     n_w = len(coefs)
     if scale is not None:  # input scaling: the first layer sees X * input_scale_
         x = graph.node("Mul", [x, graph.const("input_scale", np.asarray(scale).reshape(1, -1))])
@@ -441,6 +448,8 @@ def _network(
         if j < n_w:
             layers.append(graph.hidden_activation(a, act[j]))
         else:
+            if temperature is not None:
+                a = graph.node("Div", [a, temperature], hint="calibrated")
             layers.append(graph.output_activation(a, act[j]))
     return layers[-1]
 

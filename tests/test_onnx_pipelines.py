@@ -3,8 +3,8 @@
 The scaler's graph is the plain formula ``x' / sqrt(1 + (x' / w)**2)`` where
 ``transform`` computes ``w / hypot(1, w / |x'|)``: both are within a few units
 in the last place of the exact value, so onnxruntime is held to 4 machine
-epsilons relative (float32 and float64). The TabularMLPClassifier steps use
-``calibration=None``: these tests are about the scaler and the registration.
+epsilons relative (float32 and float64). The TabularMLPClassifier steps keep
+their defaults (a calibration temperature included).
 Classifiers are exported with ``zipmap=False`` (probabilities as a tensor):
 skl2onnx's ZipMap takes float32 probabilities only, so a double graph needs it.
 """
@@ -130,7 +130,7 @@ def test_smooth_clip_tabular_pipeline(dtype, how):
     X[:3, 0] = [1e5, -1e6, 1e7]  # outliers
     pipe = make_pipeline(
         SmoothClipScaler(),
-        TabularMLPClassifier(max_iter=8, calibration=None, random_state=0),
+        TabularMLPClassifier(max_iter=8, random_state=0),
     )
     quiet_fit(pipe, X, y)
     onx = _convert(how, pipe, X, options={"zipmap": False})
@@ -151,7 +151,7 @@ def test_smooth_clip_pipeline_default_zipmap():
     labels = np.array(["low", "mid", "high"])[y]
     pipe = make_pipeline(
         SmoothClipScaler(clip_width=2.0),
-        TabularMLPClassifier(max_iter=8, calibration=None, random_state=0),
+        TabularMLPClassifier(max_iter=8, random_state=0),
     )
     quiet_fit(pipe, X, labels)
     label, zipmap = _run(skl2onnx.to_onnx(pipe, X[:1]), X)
@@ -202,7 +202,7 @@ _FRESH_PROCESS = textwrap.dedent(
     for dtype in (np.float32, np.float64):
         Xd = X.astype(dtype)
         clf = make_pipeline(
-            preprocessor(), TabularMLPClassifier(max_iter=5, calibration=None, random_state=0)
+            preprocessor(), TabularMLPClassifier(max_iter=5, random_state=0)
         )
         reg = make_pipeline(preprocessor(), TabularMLPRegressor(max_iter=5, random_state=0))
         with warnings.catch_warnings():
