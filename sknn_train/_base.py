@@ -675,7 +675,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             floor = constant_loss(Y_fit, sw_fit, Y[val_rows], sw[val_rows], config.loss, eps)
             checks.append(("validation", val_loss, floor))
         curve = history.loss_curve
-        if curve and curve[-1] < curve[0]:  # still going down: too short a fit
+        if len(curve) < 2 or curve[-1] < curve[0]:  # going down (or one epoch): too short
             advice = (
                 f"Training has not converged: raise max_iter (now {config.max_iter}) or "
                 f"learning_rate_init (now {config.learning_rate_init:g})."
