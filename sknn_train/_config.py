@@ -287,14 +287,18 @@ def training_rows(
 ) -> int:
     """How many rows the optimizer sees: all, or those left by the validation split.
 
-    The split's sizes are scikit-learn's (``train_test_split``); its errors too,
-    followed by the parameters that asked for the split and what to change.
+    The split's sizes are scikit-learn's (``train_test_split``); its errors
+    too, word for word with early stopping (scikit-learn's), followed by the
+    parameter that asked for the split and what to change with
+    ``restore_best_weights``.
     """
     if not validation:
         return n_samples
     try:
         n_train, _ = _validate_shuffle_split(n_samples, validation_fraction, None)
     except ValueError as exc:
+        if early_stopping:  # scikit-learn's own error, word for word
+            raise
         held_out, off = holding_out(early_stopping)
         raise ValueError(
             f"{exc} ({held_out} holds out validation_fraction={validation_fraction:g} "

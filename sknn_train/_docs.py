@@ -139,11 +139,12 @@ PARAMETERS = (
     epsilon : float, default=1e-8
         Value for numerical stability in adam. Only used when solver='adam'.
 
-    n_iter_no_change : int or 'auto', default=10
+    n_iter_no_change : int, default=10
         Maximum number of epochs to not meet ``tol`` improvement.
-        Only effective when solver='sgd' or 'adam'. 'auto': 10 with
-        ``early_stopping=True``, and without it no stop on the training loss
-        (a learning-rate schedule runs its whole budget).
+        Only effective when solver='sgd' or 'adam'. The Tabular estimators
+        also take 'auto': 10 with ``early_stopping=True``, and without it no
+        stop on the training loss (a learning-rate schedule runs its whole
+        budget).
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.

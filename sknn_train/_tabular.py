@@ -1,15 +1,19 @@
 """TabularMLPClassifier and TabularMLPRegressor: the MLPs with the tabular recipe as defaults.
 
 They are :class:`MLPClassifier` and :class:`MLPRegressor` with other default
-values and one other meaning: ``batch_size='auto'`` is ``min(64, n_samples)``
-here (:data:`RECIPE_BATCH_SIZE`), ``min(200, n_samples)`` there. The same
-parameters, fitted attributes and code paths otherwise, so every value can be
-changed back, searched over or cloned. The values
+values and two 'auto's: ``batch_size='auto'`` is ``min(64, n_samples)`` here
+(:data:`RECIPE_BATCH_SIZE`), ``min(200, n_samples)`` there, and
+``n_iter_no_change`` also takes 'auto' here (10 epochs with early stopping, no
+stop on the training loss without). The same parameters, fitted attributes and
+code paths otherwise, so every value can be changed back, searched over or
+cloned. The values
 and the reason for each are the table :data:`RECIPE`, from which the
 signatures' defaults and the docstrings are checked (``tests/test_tabular.py``).
 """
 
 from __future__ import annotations
+
+from sklearn.utils._param_validation import StrOptions
 
 from . import _docs
 from ._mlp import MLPClassifier, MLPRegressor
@@ -152,7 +156,16 @@ _SUMMARY = """{kind} with the tabular recipe as its defaults.
 """
 
 
+def _constraints(parent: type) -> dict:
+    """``parent``'s parameter constraints, with the recipe's 'auto' patience
+    (``n_iter_no_change='auto'``, resolved in ``_config.patience``) added."""
+    constraints = dict(parent._parameter_constraints)
+    constraints["n_iter_no_change"] = [*constraints["n_iter_no_change"], StrOptions({"auto"})]
+    return constraints
+
+
 class TabularMLPClassifier(MLPClassifier):
+    _parameter_constraints: dict = _constraints(MLPClassifier)
     _auto_batch_size = RECIPE_BATCH_SIZE
     __doc__ = _docs.recipe_docstring(
         MLPClassifier.__doc__,
@@ -225,6 +238,7 @@ class TabularMLPClassifier(MLPClassifier):
 
 
 class TabularMLPRegressor(MLPRegressor):
+    _parameter_constraints: dict = _constraints(MLPRegressor)
     _auto_batch_size = RECIPE_BATCH_SIZE
     __doc__ = _docs.recipe_docstring(
         MLPRegressor.__doc__,

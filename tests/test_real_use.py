@@ -16,6 +16,7 @@ from sklearn.metrics import log_loss
 
 from sknn_train import (
     MLPClassifier,
+    MLPRegressor,
     TabularMLPClassifier,
     TabularMLPRegressor,
     WorseThanConstantWarning,
@@ -188,7 +189,6 @@ def test_early_stopping_stratification_error_comes_first_as_in_scikit_learn():
     [
         ({"validation_fraction": 0.0}, 100, "restore_best_weights=True"),
         ({}, 1, "restore_best_weights=True"),
-        ({"early_stopping": True, "validation_fraction": 0.0}, 100, "early_stopping=True"),
     ],
 )
 def test_a_split_that_cannot_be_made_names_the_parameters(params, rows, names):
@@ -202,6 +202,16 @@ def test_a_split_that_cannot_be_made_names_the_parameters(params, rows, names):
 
 
 # ------------------------------------------------- defaults that keep quiet
+def test_early_stopping_keeps_scikit_learns_split_errors():
+    X, y = regression(n_samples=100)
+    with pytest.raises(ValueError, match=r"test_size=0.0 should be .* range$"):
+        MLPRegressor(early_stopping=True, validation_fraction=0.0).fit(X, y)
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="n_iter_no_change"):
+        MLPRegressor(n_iter_no_change="auto").fit(X, y)  # the Tabular estimators' only
+
+
 def test_the_recipe_batch_size_is_clipped_silently_a_chosen_one_is_not():
     X, y = classification(3, n_samples=40)
     model = TabularMLPClassifier((8,), max_iter=2, lr_schedule=None, random_state=0)

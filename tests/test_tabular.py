@@ -49,7 +49,13 @@ def test_only_the_recipe_defaults_differ(Tab, Parent, recipe):
             assert p.default == parent_defaults[p.name], p.name
             assert type(p.default) is type(parent_defaults[p.name]), p.name
     assert issubclass(Tab, Parent)
-    assert Tab._parameter_constraints is Parent._parameter_constraints
+    # the same constraints, but for the recipe's 'auto' patience
+    tab_constraints = dict(Tab._parameter_constraints)
+    patience = tab_constraints.pop("n_iter_no_change")
+    parent_constraints = dict(Parent._parameter_constraints)
+    assert patience[:-1] == parent_constraints.pop("n_iter_no_change")
+    assert patience[-1].options == {"auto"}
+    assert tab_constraints == parent_constraints
 
 
 @pytest.mark.parametrize("Tab, Parent, recipe", PAIRS, ids=IDS)
@@ -78,9 +84,10 @@ def test_a_fit_is_the_parents_fit_with_the_recipe(Tab, Parent, recipe):
         y = 100 * y + 20  # units the standardization has to handle
     small = dict(hidden_layer_sizes=(8, 8), max_iter=12, random_state=0)
     ours = quiet_fit(Tab(**small), X, y)
-    # batch_size='auto' means the recipe's size here, scikit-learn's 200 there
+    # batch_size='auto' means the recipe's size here, scikit-learn's 200 there; the
+    # recipe's 'auto' patience without early stopping is no stop on the training loss
     values = {k: v for k, (v, _) in recipe.items()}
-    values["batch_size"] = RECIPE_BATCH_SIZE
+    values.update(batch_size=RECIPE_BATCH_SIZE, n_iter_no_change=np.inf)
     theirs = quiet_fit(Parent(**{**values, **small}), X, y)
     for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
