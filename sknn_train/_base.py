@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, TypeAlias
@@ -34,6 +33,7 @@ from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
 from ._kernels.network import Net
 from ._kernels.optim import NO_SCHEDULE
 from ._layout import Layout, initial_params, shares_weights
+from ._members import split_members
 from ._threads import batch_macs, blas_threads
 from ._train import (
     History,
@@ -914,25 +914,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     # -------------------------------------------------------------- members
-    #: The fitted attributes a member shares with its ensemble: what its
-    #: predictions need (the targets' encoding and scaling, the temperature)
-    #: and the training counts.
-    _MEMBER_SHARED = (
-        "n_features_in_",
-        "feature_names_in_",
-        "n_outputs_",
-        "n_layers_",
-        "out_activation_",
-        "n_iter_",
-        "t_",
-        "best_epoch_",
-        "classes_",
-        "_label_binarizer",
-        "target_mean_",
-        "target_scale_",
-        "calibration_temperature_",
-    )
-
     @property
     def estimators_(self) -> list:
         """The ensemble's members as fitted single-network estimators.
@@ -954,28 +935,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         self._check_is_fitted()
         self._sync_params()
-        params = self.get_params(deep=False)
-        params["n_ensemble"] = 1
-        shared = {
-            name: copy.deepcopy(self.__dict__[name])
-            for name in self._MEMBER_SHARED
-            if name in self.__dict__
-        }
-        layout = self._layout
-        scale = self.__dict__.get("input_scale_")
-        members = []
-        for k in range(layout.n_members):
-            member = type(self)(**params)
-            member.__dict__.update(copy.deepcopy(shared))
-            member._ensemble_member = True
-            # copies of member k's arrays (an ensemble's have the member axis first)
-            index = k if layout.n_members > 1 else ...
-            member.coefs_ = [np.array(c[index]) for c in self.coefs_]
-            member.intercepts_ = [np.array(b[index]) for b in self.intercepts_]
-            if scale is not None:
-                member.input_scale_ = np.array(scale[index])
-            members.append(member)
-        return members
+        return split_members(self, self._layout.n_members)
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -156,7 +156,7 @@ _SUMMARY = """{kind} with the tabular recipe as its defaults.
 """
 
 
-def _constraints(parent: type) -> dict:
+def _constraints(parent: type[MLPClassifier] | type[MLPRegressor]) -> dict:
     """``parent``'s parameter constraints, with the recipe's 'auto' patience
     (``n_iter_no_change='auto'``, resolved in ``_config.patience``) added."""
     constraints = dict(parent._parameter_constraints)
