@@ -75,7 +75,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         the output layer's pre-activation before the softmax / logistic units
         of every member; it is fitted by minimising the plain log loss on the
         held-out rows (``early_stopping`` or ``restore_best_weights``),
-        weighted by ``sample_weight`` only, after the best epoch is restored.
+        weighted by ``sample_weight`` only, after the best epoch is restored,
+        plus ``(log T)**2 / (2 n)`` for ``n`` held-out rows (a standard normal
+        prior on ``log T``, which keeps a few rows from driving ``T`` to an
+        extreme).
         It corrects probabilities bent by label smoothing, ensembling or the
         choice of the epoch. :meth:`predict` is the argmax of
         :meth:`predict_proba` (unchanged for one network: ``T`` keeps the

@@ -13,6 +13,11 @@ from sknn_train import MLPClassifier, TabularMLPClassifier
 from sknn_train._calibration import LOG_T_BOUNDS, fit_temperature, probabilities
 
 
+def _with_prior(loss, n):
+    """``loss(T)`` plus the standard normal prior on log T, per held-out row."""
+    return lambda t: loss(t) + np.log(t) ** 2 / (2 * n)
+
+
 def _grid_argmin(loss):
     """The temperature minimising ``loss(T)`` on a grid of log T, refined once around
     its best point (the reference: no optimizer)."""
@@ -41,7 +46,7 @@ def test_softmax_temperature_is_the_log_loss_minimum(n_members):
 
     T = fit_temperature(Z, Y, sw, softmax=True)
     assert isinstance(T, float)
-    np.testing.assert_allclose(T, _grid_argmin(reference), rtol=2e-3)
+    np.testing.assert_allclose(T, _grid_argmin(_with_prior(reference, 300)), rtol=2e-3)
     assert reference(T) <= reference(1.0)
     np.testing.assert_allclose(
         probabilities(Z, T, True), np.mean([softmax(z / T, axis=1) for z in Z], axis=0)
@@ -63,7 +68,7 @@ def test_logistic_temperatures_one_per_output(n_members):
             p = np.mean([expit(z[:, j] / t) for z in Z], axis=0)
             return log_loss(Y[:, j], p, labels=[0, 1])
 
-        np.testing.assert_allclose(T[j], _grid_argmin(reference), rtol=2e-3)
+        np.testing.assert_allclose(T[j], _grid_argmin(_with_prior(reference, 400)), rtol=2e-3)
     assert T[0] > T[1] > T[2]
     expected = np.mean([expit(z / T) for z in Z], axis=0)
     np.testing.assert_allclose(probabilities(Z, T, False), expected)
@@ -81,7 +86,7 @@ def test_extreme_logits_stay_exact():
         return np.mean(np.where(y == 1, np.logaddexp(0, -u), np.logaddexp(0, u)))
 
     T = fit_temperature(Z, y[:, None], np.ones(7), softmax=False)
-    np.testing.assert_allclose(T, _grid_argmin(reference), rtol=2e-3)
+    np.testing.assert_allclose(T, _grid_argmin(_with_prior(reference, 7)), rtol=2e-3)
     assert T > 1.0  # the wrong row at 38 calls for softer probabilities
 
 
@@ -243,14 +248,17 @@ def test_onnx_divides_by_the_temperature(kind):
     np.testing.assert_array_equal(label, clf.predict(X))
 
 
-def test_separated_held_out_rows_keep_the_networks_probabilities():
-    """All held-out rows on the right side: the log loss falls all the way to T -> 0,
-    which says nothing about how sure to be; T = 1 is kept instead."""
-    Z = np.array([[[4.0, 0.0], [0.5, 0.0], [0.0, 2.0], [0.1, 0.3]]])
-    Y = np.eye(2)[[0, 0, 1, 1]]
-    assert fit_temperature(Z, Y, np.ones(4), softmax=True) == 1.0
-    Zb = np.array([[[3.0], [0.2], [-1.0], [-0.1]]])
-    assert fit_temperature(Zb, np.array([[1.0], [1.0], [0.0], [0.0]]), np.ones(4), False) == 1.0
-    # one row on the wrong side makes the optimum finite again
-    Y_wrong = np.eye(2)[[0, 1, 1, 1]]
-    assert 1e-2 < fit_temperature(Z, Y_wrong, np.ones(4), softmax=True) != 1.0
+def test_separated_held_out_rows_get_a_finite_temperature():
+    """Held-out rows all on the right side: their plain log loss falls all the way to
+    T -> 0 (every probability 0 or 1); the prior on log T holds T inside."""
+    rng = np.random.RandomState(0)
+    for n in (8, 3000):
+        margins = rng.uniform(1.0, 5.0, n)
+        labels = rng.randint(0, 2, n)
+        Z = np.zeros((1, n, 2))
+        Z[0, np.arange(n), labels] = margins
+        T = fit_temperature(Z, np.eye(2)[labels], np.ones(n), softmax=True)
+        assert np.exp(LOG_T_BOUNDS[0]) * 1.5 < T < 1.0
+        Zb = (2 * labels - 1.0)[None, :, None] * margins[None, :, None]
+        Tb = fit_temperature(Zb, labels[:, None], np.ones(n), softmax=False)
+        assert np.exp(LOG_T_BOUNDS[0]) * 1.5 < Tb < 1.0
