@@ -119,11 +119,20 @@ CLASSIFIER_RECIPE: dict[str, tuple[object, str]] = {
     "label_smoothing": (
         0.1,
         "RealMLP-TD-S's value; less overconfident probabilities, and on the "
-        "benchmark digits' error fell from 0.040 without it to 0.019.",
+        "benchmark digits' error fell from 0.040 without it to 0.019. Where the "
+        "probabilities of a rare class (under about 5%) matter, set it to 0: on "
+        "islr_default (3.3%) the log loss is 0.076 without it, 0.086 with it "
+        "and calibration.",
     ),
     "calibration": (
         "auto",
-        "PROVISIONAL",
+        "a temperature fitted on the held-out rows whenever there are some: on "
+        "the benchmark the error was unchanged on every split and the log loss "
+        "fell against the uncalibrated default on every data set (islr_default "
+        "0.086 against 0.109, the mean P(Yes) 0.82 instead of 1.99 times the "
+        "observed rate; breast_cancer 0.058 against 0.090, wine 0.043 against "
+        "0.105, digits 0.051 against 0.181, mnist 0.206 against 0.287), below "
+        "label_smoothing=0 without calibration on four of the five.",
     ),
 }
 #: The regressor's own values.
