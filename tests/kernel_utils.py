@@ -130,3 +130,32 @@ def activation_through_kernels(activation, a, dtype):
     full_loss_grad(*data.args(), y, sw, 1, theta, grad, net, work, make_hyper("squared_error", 0.0))
     b1, b2 = layout.intercept_views(grad)
     return out[0], b1 / b2
+
+
+def central_differences(f, x, h=1e-6):
+    """Central finite differences of ``f`` at the float array ``x``, one entry at a time.
+
+    For every index ``i`` of ``x`` (of any shape), ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``,
+    ``e_i`` being 1 at ``i`` and 0 elsewhere. The result has shape
+    ``x.shape + np.shape(f(x))``: for a scalar ``f`` (a loss), the gradient, shaped like
+    ``x``; for an array-valued ``f``, the Jacobian, ``J[i][j]`` the derivative of output
+    ``j`` with respect to entry ``i`` (for an elementwise ``f`` of a 1-d ``x``, its
+    derivatives are the diagonal).
+
+    ``x`` is changed in place, entry by entry, and every entry is put back exactly
+    (also when ``f`` raises): ``f`` may read the perturbed values from its argument or
+    from ``x`` itself through a closure (one parameter array among those it uses).
+    """
+    columns = []
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        try:
+            x[idx] = old + h
+            up = np.array(f(x), dtype=np.float64)  # a copy: f may return x itself
+            x[idx] = old - h
+            down = np.array(f(x), dtype=np.float64)
+        finally:
+            x[idx] = old
+        columns.append((up - down) / (2 * h))
+    out_shape = np.shape(columns[0]) if columns else ()
+    return np.reshape(columns, x.shape + out_shape)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from conftest import classification, quiet_fit, regression
+from kernel_utils import central_differences
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
@@ -111,20 +112,6 @@ def test_predictions_average_the_members():
     np.testing.assert_allclose(reg.predict(Xr), np.mean(preds, axis=0), rtol=1e-10)
 
 
-def _central_differences(objective, param, h=1e-6):
-    """The gradient of ``objective()`` with respect to the array ``param`` (changed in place)."""
-    grad = np.empty_like(param)
-    for idx in np.ndindex(param.shape):
-        old = param[idx]
-        param[idx] = old + h
-        up = objective()
-        param[idx] = old - h
-        down = objective()
-        param[idx] = old
-        grad[idx] = (up - down) / (2 * h)
-    return grad
-
-
 def _one_sgd_step(X, y, hidden, n_members, lr, alpha, seed, **params):
     """A tanh ensemble after one full-batch SGD step without momentum."""
     est = MLPRegressor(
@@ -170,7 +157,7 @@ def test_the_step_follows_the_mean_of_the_members_losses_finite_differences():
     after = [[*[c[k] for c in est.coefs_], *[b[k] for b in est.intercepts_]] for k in range(K)]
     for k in range(K):
         for p, param in enumerate(members[k]):
-            fd = _central_differences(objective, param)
+            fd = central_differences(lambda _: objective(), param)
             step = (param - after[k][p]) / lr
             np.testing.assert_allclose(step, K * fd, rtol=1e-5, atol=1e-8)
 
@@ -397,7 +384,7 @@ def test_batch_step_follows_the_mean_objective_finite_differences(max_grad_norm)
         return np.mean(losses)
 
     def fd(param):
-        return _central_differences(objective, param)
+        return central_differences(lambda _: objective(), param)
 
     np.testing.assert_allclose(est.loss_curve_[0], objective(), rtol=1e-10)
     shared = [fd(W0), fd(b0)]  # every member's direction: shared, then its own parts

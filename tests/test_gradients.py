@@ -9,18 +9,9 @@ the full-batch pass (chunk=3 rows of 7) is exercised at the same time.
 
 import numpy as np
 import pytest
-from kernel_utils import LOSS_CASES, loss_and_grad, make_problem
+from kernel_utils import LOSS_CASES, central_differences, loss_and_grad, make_problem
 
 from sknn_train._kernels.activations import HIDDEN_ACTIVATIONS
-
-
-def _numerical_gradient(f, theta, h=1e-6):
-    g = np.empty_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = h
-        g[i] = (f(theta + e) - f(theta - e)) / (2 * h)
-    return g
 
 
 def _check(loss, activation, alpha, sparse=False, residual=False, drop=None, hidden=(5, 3)):
@@ -31,7 +22,7 @@ def _check(loss, activation, alpha, sparse=False, residual=False, drop=None, hid
         return loss_and_grad(X, Y, sw, layout, t, activation, out_act, loss, alpha, **kw)[0]
 
     _, analytic = loss_and_grad(X, Y, sw, layout, theta, activation, out_act, loss, alpha, **kw)
-    numeric = _numerical_gradient(f, theta)
+    numeric = central_differences(f, theta)
     assert np.abs(analytic).max() > 1e-3  # a gradient worth checking
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
     return analytic
@@ -82,7 +73,7 @@ def test_gradient_check_detects_a_wrong_gradient():
     def f(t):
         return loss_and_grad(X, Y, sw, layout, t, "tanh", out_act, "log_loss", 0.1)[0]
 
-    numeric = _numerical_gradient(f, theta)
+    numeric = central_differences(f, theta)
     analytic[layout.coef_off[0]] *= 1.001
     assert not np.allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
 

@@ -187,19 +187,9 @@ def test_search_over_the_new_parameters():
 
 
 # --------------------------------------------------- label smoothing, class weights
-def _numerical_gradient(f, theta, h=1e-6):
-    grad = np.empty_like(theta)
-    for i in range(theta.size):
-        up, down = theta.copy(), theta.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (f(up) - f(down)) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("loss", ["log_loss", "binary_log_loss"])
 def test_gradient_with_smoothed_targets_and_class_weights(loss):
-    from kernel_utils import loss_and_grad, make_problem
+    from kernel_utils import central_differences, loss_and_grad, make_problem
 
     from sknn_train._config import smoothed_targets
 
@@ -212,7 +202,7 @@ def test_gradient_with_smoothed_targets_and_class_weights(loss):
         return loss_and_grad(X, Y, sw, layout, t, "tanh", out_act, loss, 0.3)[0]
 
     analytic = loss_and_grad(X, Y, sw, layout, theta, "tanh", out_act, loss, 0.3)[1]
-    np.testing.assert_allclose(analytic, _numerical_gradient(f, theta), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(analytic, central_differences(f, theta), rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
@@ -399,7 +389,7 @@ def test_zero_output_layer_starts_from_a_constant_prediction():
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 def test_gradient_with_input_scaling(sparse, loss):
-    from kernel_utils import loss_and_grad, make_problem
+    from kernel_utils import central_differences, loss_and_grad, make_problem
 
     from sknn_train._layout import Layout
 
@@ -412,7 +402,7 @@ def test_gradient_with_input_scaling(sparse, loss):
         return loss_and_grad(X, Y, sw, layout, t, "tanh", out_act, loss, 0.3)[0]
 
     value, analytic = loss_and_grad(X, Y, sw, layout, theta, "tanh", out_act, loss, 0.3)
-    np.testing.assert_allclose(analytic, _numerical_gradient(f, theta), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(analytic, central_differences(f, theta), rtol=1e-5, atol=1e-8)
     # the scaled network is the plain one with diag(s) W0 as its first weights
     folded = theta[: plain.size].copy()
     W0 = plain.coef_views(folded)[0]
