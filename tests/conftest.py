@@ -1,11 +1,20 @@
-"""Shared fixtures: small data sets reused across the test session."""
+"""Shared fixtures and helpers: small data sets reused across the test session, and the
+helpers that several test files of one topic share."""
 
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
 import pytest
+from sklearn import neural_network as sk
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
+
+from sknn_train import MLPClassifier, MLPRegressor
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +62,59 @@ def poisson(n_samples=150, seed=0):
     X = rng.randn(n_samples, 8)
     y = rng.poisson(np.exp(0.3 * X @ rng.randn(8))).astype(float)
     return X, y
+
+
+# ---------------------------------------------------- shared by test_reliability*.py
+ESTIMATORS = [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
+EST_IDS = ["classifier", "regressor"]
+OURS = [MLPClassifier, MLPRegressor]
+
+
+def _data(Est, n=30, d=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    if Est in (MLPClassifier, sk.MLPClassifier):
+        return X, np.arange(n) % 3
+    return X, X @ rng.randn(d) + 0.1 * rng.randn(n)
+
+
+@contextlib.contextmanager
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _outcome(fn):
+    """``None`` when ``fn()`` returns, else the exception's type and message."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn()
+        except Exception as exc:  # the outcome is what the tests compare
+            return type(exc), str(exc)
+    return None
+
+
+def _outputs(est, X):
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+
+
+def _clean_env():
+    """The environment of a subprocess that may use the (warm) kernel cache."""
+    env = dict(os.environ)
+    for name in ("SKNN_TRAIN_NO_CACHE", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT"):
+        env.pop(name, None)
+    return env
+
+
+def _run_python(code, timeout=240):
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
