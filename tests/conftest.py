@@ -64,12 +64,79 @@ def poisson(n_samples=150, seed=0):
     return X, y
 
 
-# ---------------------------------------------------- shared by test_reliability*.py
+# ------------------------------------ shared by test_api*.py and test_reliability*.py
 ESTIMATORS = [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
 EST_IDS = ["classifier", "regressor"]
 OURS = [MLPClassifier, MLPRegressor]
 
 
+def _outputs(est, X):
+    """What the estimator predicts: probabilities for a classifier, values else."""
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+
+
+# ------------------------------------------------------------ shared by test_api*.py
+def _clf_data(n=90, n_classes=3, seed=0):
+    X, y = make_classification(
+        n_samples=n,
+        n_features=5,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    return X, y
+
+
+def _reg_data(n=80, n_outputs=1, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 4)
+    W = rng.randn(4, n_outputs)
+    y = np.tanh(X @ W) + 0.1 * rng.randn(n, n_outputs)
+    return X, (y.ravel() if n_outputs == 1 else y)
+
+
+def _data_for(Est, n=80):
+    return _clf_data(n) if issubclass(Est, MLPClassifier) else _reg_data(n)
+
+
+def _fit_quiet(est, *args, **kwargs):
+    """Fit, silencing the ConvergenceWarning that small max_iter makes on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+def _assert_params_close(est, ref, rtol, atol):
+    """Same number of weight arrays, each close to the reference's."""
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _numpy_forward(est, X):
+    """Output activations from est.coefs_/intercepts_ with NumPy (relu hidden layers)."""
+    h = np.asarray(X, dtype=np.float64)
+    n_w = len(est.coefs_)
+    for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
+        h = h @ W + b
+        if i < n_w - 1:
+            assert est.activation == "relu"
+            h = np.maximum(h, 0.0)
+    out = est.out_activation_
+    if out == "softmax":
+        h = np.exp(h - h.max(axis=1, keepdims=True))
+        h /= h.sum(axis=1, keepdims=True)
+    elif out == "logistic":
+        h = 1.0 / (1.0 + np.exp(-h))
+    elif out == "exp":
+        h = np.exp(h)
+    else:
+        assert out == "identity"
+    return h
+
+
+# ---------------------------------------------------- shared by test_reliability*.py
 def _data(Est, n=30, d=4, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.randn(n, d)
@@ -94,10 +161,6 @@ def _outcome(fn):
         except Exception as exc:  # the outcome is what the tests compare
             return type(exc), str(exc)
     return None
-
-
-def _outputs(est, X):
-    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
 
 
 def _clean_env():

@@ -9,8 +9,8 @@ figures these tests measure are collected in ``docs/reliability.rst``.
 The other reliability tests: bad input in ``test_reliability_input.py``;
 determinism and persistence across processes in ``test_reliability_determinism.py``;
 threads, the GIL and memory in ``test_reliability_resources.py``. Interrupts
-(Ctrl-C) are covered by ``test_api.py``; the numba cache by ``test_cache.py``;
-out-of-bounds accesses by ``test_boundscheck.py``.
+(Ctrl-C) are covered by ``test_api_training.py``; the numba cache by
+``test_cache.py``; out-of-bounds accesses by ``test_boundscheck.py``.
 """
 
 from __future__ import annotations
