@@ -28,6 +28,7 @@ from ._config import (
     resolve,
     smoothed_targets,
 )
+from ._fitted import FittedState
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
 from ._kernels.network import Net
@@ -68,13 +69,7 @@ def _sum_is_finite(X):
         return bool(np.isfinite(X.sum()))
 
 
-def _version():
-    from . import __version__
-
-    return __version__
-
-
-class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator, ABC):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
     Do not use directly.
@@ -299,57 +294,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 History.start(self._theta, config.early_stopping, config.validation), config
             )
 
-    def _history(self, config):
-        """The training history in the fitted attributes, to continue (partial_fit, warm start).
-
-        Attributes missing from a model whose fitted state was set by hand
-        start empty, as far as scikit-learn's own partial_fit needs none.
-        """
-        get = self.__dict__.get
-        best = get("_best_theta")
-        loss_curve = get("loss_curve_")
-        return History(
-            loss_curve=loss_curve if loss_curve is not None else [],
-            grad_norm_curve=get("grad_norm_curve_") or [],
-            layer_grad_norm_curve=get("layer_grad_norm_curve_") or [],
-            clip_fraction_curve=get("clip_fraction_curve_") or [],
-            validation_scores=get("validation_scores_"),
-            validation_loss_curve=get("validation_loss_curve_"),
-            best_loss=get("best_loss_", np.inf),
-            best_validation_score=get("best_validation_score_"),
-            best_validation_loss=get("best_validation_loss_"),
-            best_params=self._theta.copy() if best is None else best,
-            best_epoch=get("best_epoch_", 0),
-            no_improvement_count=get("_no_improvement_count", 0),
-            t=get("t_", 0),
-            n_iter=get("n_iter_", 0),
-            loss=get("loss_"),
-        )
-
-    def _store_history(self, history, config):
-        """Copy a trainer's history into the fitted attributes: the one place that does."""
-        self.n_iter_ = history.n_iter
-        self._diverged_at = history.diverged_at
-        if history.loss is not None:
-            self.loss_ = history.loss
-        if not config.stochastic:
-            self.best_epoch_ = history.n_iter
-            return
-        # the epoch whose weights are kept: the restored one, else the last
-        self.best_epoch_ = history.best_epoch if config.validation else len(history.loss_curve)
-        self.t_ = history.t
-        self.loss_curve_ = history.loss_curve
-        self.grad_norm_curve_ = history.grad_norm_curve
-        self.layer_grad_norm_curve_ = history.layer_grad_norm_curve
-        self.clip_fraction_curve_ = history.clip_fraction_curve
-        self.validation_scores_ = history.validation_scores
-        self.validation_loss_curve_ = history.validation_loss_curve
-        self.best_loss_ = history.best_loss
-        self.best_validation_score_ = history.best_validation_score
-        self.best_validation_loss_ = history.best_validation_loss
-        self._best_theta = history.best_params
-        self._no_improvement_count = history.no_improvement_count
-
     def _fresh_random_state(self):
         """``check_random_state(self.random_state)``, as scikit-learn draws on every call.
 
@@ -370,90 +314,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         else:
             rng.seed(seed)
         return rng
-
-    def _set_theta(self, theta):
-        self._theta = theta
-        self.coefs_ = self._layout.coef_views(theta)
-        self.intercepts_ = self._layout.intercept_views(theta)
-        scale = self._layout.scale_view(theta)
-        if scale is not None:
-            self.input_scale_ = scale
-        else:
-            self.__dict__.pop("input_scale_", None)
-        self._param_views = self._user_arrays()
-
-    def _user_arrays(self):
-        """The fitted arrays a user sees: ``coefs_``, ``intercepts_``, ``input_scale_``."""
-        scale = self.__dict__.get("input_scale_")
-        return (*self.coefs_, *self.intercepts_, *(() if scale is None else (scale,)))
-
-    def _views_unchanged(self):
-        """Whether ``coefs_``/``intercepts_`` are still the very views ``_set_theta`` made.
-
-        Object identity, a few hundred nanoseconds: ``Layout.is_view_of``
-        reads every array's address (microseconds), too slow for every
-        predict. The same objects are views of ``_theta`` at the right
-        offsets; ``base is theta`` rules out copies that kept the identity
-        relation (``copy.deepcopy`` copies views into separate arrays).
-        """
-        views = self.__dict__.get("_param_views")
-        theta = self.__dict__.get("_theta")
-        if views is None or theta is None:
-            return False
-        arrays = self._user_arrays()
-        if len(arrays) != len(views):
-            return False
-        for arr, view in zip(arrays, views):
-            if arr is not view or view.base is not theta:
-                return False
-        return True
-
-    def _sync_params(self):
-        """Make ``coefs_``/``intercepts_`` views of the flat buffer again.
-
-        They stop being views after unpickling or when a user assigns new arrays;
-        the flat buffer is then rebuilt from them, so what the user sees is what
-        the kernels use. A new layout gets a new prediction network.
-        """
-        if self._views_unchanged():
-            return
-        layout = self.__dict__.get("_layout")
-        theta = self.__dict__.get("_theta")
-        scale = self.__dict__.get("input_scale_")
-        if (
-            layout is not None
-            and theta is not None
-            and layout.is_view_of(theta, self.coefs_, self.intercepts_)
-            and (scale is None) == (layout.n_scale == 0)
-            and (scale is None or scale.base is theta)
-        ):
-            # new view objects of the same buffer: remember them
-            self._param_views = self._user_arrays()
-            return
-        coefs = [np.asarray(c) for c in self.coefs_]
-        intercepts = [np.asarray(b) for b in self.intercepts_]
-        # an ensemble's arrays have the member axis first
-        n_members = coefs[0].shape[0] if coefs[0].ndim == 3 else 1
-        member = (n_members,) if coefs[0].ndim == 3 else ()
-        units = [c.shape[-2] for c in coefs] + [coefs[-1].shape[-1]]
-        common = np.result_type(*coefs, *intercepts)
-        dtype = np.float32 if common == np.float32 else np.float64
-        if scale is not None:
-            scale = np.asarray(scale)
-            if scale.shape != (*member, units[0]):
-                raise ValueError(
-                    f"input_scale_ has shape {scale.shape}; the network takes {units[0]} "
-                    "features, so it must have shape "
-                    f"{(*member, units[0])}."
-                )
-        shared = self.__dict__.get("ensemble") == "batch"
-        self._layout = Layout(units, 0 if scale is None else units[0], n_members, shared)
-        net = self.__dict__.get("_predict_net")
-        if net is not None and (
-            net.units.tolist() != units or tuple(net.members.tolist()) != self._layout.member_info
-        ):
-            self._predict_net = None  # another network: rebuilt from the parameters
-        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -936,90 +796,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._check_is_fitted()
         self._sync_params()
         return split_members(self, self._layout.n_members)
-
-    # ------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: Python may hand out __dict__
-        # coefs_ / intercepts_ carry the weights; the flat buffer they view and
-        # its layout are rebuilt on load instead of being stored twice. The
-        # optimizer state is stored as plain arrays and numbers, so that
-        # skops.io needs to trust nothing but the estimator class.
-        state.pop("_theta", None)
-        state.pop("_layout", None)
-        # rebuilt on demand (the prediction network, the views _sync_params
-        # compares with, the generator _fresh_random_state re-seeds)
-        for name in ("_param_views", "_seeded_rng"):
-            state.pop(name, None)
-        # the prediction network as plain arrays (skops loads them without trust)
-        net = state.pop("_predict_net", None)
-        if net is not None:
-            state["_predict_net"] = {k: np.asarray(v) for k, v in net._asdict().items()}
-        opt = state.get("_optimizer_state")
-        if opt is not None:
-            state["_optimizer_state"] = dict(vars(opt))
-        state["_sknn_train_version"] = _version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop("_sknn_train_version", "unknown (before 0.1.0)")
-        current = _version()
-        opt = state.get("_optimizer_state")
-        if isinstance(opt, dict):
-            state["_optimizer_state"] = OptimizerState.from_dict(opt)
-        net = state.get("_predict_net")
-        if isinstance(net, dict):
-            # rebuilt from the parameters when stored by a version with other fields
-            state["_predict_net"] = Net(**net) if set(net) == set(Net._fields) else None
-        super().__setstate__(state)
-        if saved != current:
-            warn(
-                f"This {type(self).__name__} was saved with sknn_train {saved} and is "
-                f"loaded with sknn_train {current}; it may not work as before. "
-                "Refit it with this version or load it with the version that saved it.",
-                UserWarning,
-            )
-        if hasattr(self, "coefs_"):
-            try:
-                self._check_fitted_shapes()
-                self._layout = None
-                self._sync_params()
-                self._prediction_net()
-            except Exception as exc:
-                raise ValueError(
-                    f"Cannot load this {type(self).__name__}: it was saved with "
-                    f"sknn_train {saved} and this is sknn_train {current}, whose "
-                    f"fitted state differs ({exc}). Load it with sknn_train {saved} "
-                    "or refit it."
-                ) from exc
-
-    def _check_fitted_shapes(self):
-        """The weight matrices and bias vectors form one network of ``n_layers_``."""
-        coefs, intercepts = self.coefs_, self.intercepts_
-        n = self.n_layers_ - 1
-        if len(coefs) != n or len(intercepts) != n:
-            raise ValueError(
-                f"{len(coefs)} weight matrices and {len(intercepts)} bias vectors for "
-                f"{self.n_layers_} layers"
-            )
-        # an ensemble's arrays: the member axis first, the same for every layer
-        member = np.shape(coefs[0])[:-2]
-        for i, (W, b) in enumerate(zip(coefs, intercepts)):
-            W, b = np.asarray(W), np.asarray(b)
-            if W.ndim != 2 + len(member) or W.shape[:-2] != member:
-                raise ValueError(f"layer {i}: weights {W.shape}, layer 0: {np.shape(coefs[0])}")
-            if b.shape != (*member, W.shape[-1]):
-                raise ValueError(f"layer {i}: weights {W.shape}, bias {b.shape}")
-            if i + 1 < n and np.shape(coefs[i + 1])[-2] != W.shape[-1]:
-                raise ValueError(
-                    f"layer {i} outputs {W.shape[-1]} units, layer {i + 1} "
-                    f"takes {np.shape(coefs[i + 1])[-2]}"
-                )
-        if np.shape(coefs[-1])[-1] != self.n_outputs_:
-            raise ValueError(f"{np.shape(coefs[-1])[-1]} outputs for n_outputs_={self.n_outputs_}")
-        if np.shape(coefs[0])[-2] != self.n_features_in_:
-            raise ValueError(
-                f"{np.shape(coefs[0])[-2]} inputs for n_features_in_={self.n_features_in_}"
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
