@@ -23,6 +23,7 @@ from ._config import (
     WEIGHT_INITS,
     check_hidden_sizes,
     check_layer_units,
+    fit_layout,
     holding_out,
     prediction_net,
     resolve,
@@ -33,7 +34,7 @@ from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
 from ._kernels.network import Net
 from ._kernels.optim import NO_SCHEDULE
-from ._layout import Layout, initial_params, shares_weights
+from ._layout import initial_params
 from ._members import split_members
 from ._threads import batch_macs, blas_threads
 from ._train import (
@@ -221,12 +222,17 @@ class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator,
             cls._param_names_cache = names
         return names
 
+    def _params(self):
+        """The constructor parameters by name (``get_params(deep=False)``'s values), and
+        the loss (the classifier's is fixed, not a parameter)."""
+        params = {name: getattr(self, name) for name in self._param_names()}
+        params["loss"] = self.loss
+        return params
+
     def _resolve(self, n_samples, n_outputs, layout, out_activation, dtype, incremental):
         """This fit's :class:`~sknn_train._config.FitConfig`: the one read of the parameters."""
-        params = {name: getattr(self, name) for name in self._param_names()}
-        params["loss"] = self.loss  # the classifier's is fixed, not a parameter
         return resolve(
-            params,
+            self._params(),
             n_samples=n_samples,
             n_outputs=n_outputs,
             layout=layout,
@@ -338,45 +344,8 @@ class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator,
             y = y.reshape((-1, 1))
         self._check_target(y)
         layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
-        if first_pass:
-            # a batch ensemble's members differ by their input scaling (adapters)
-            shared = shares_weights(
-                self.ensemble == "batch", self.n_ensemble, len(hidden_sizes) + 1
-            )
-            n_scale = layer_units[0] if self.input_scaling or shared else 0
-            layout = Layout(layer_units, n_scale, self.n_ensemble, shared)
-            out_activation = self._out_activation()
-        else:
-            layout, out_activation = self._layout, self.out_activation_
-            shared = shares_weights(
-                self.ensemble == "batch", layout.n_members, len(hidden_sizes) + 1
-            )
-            if layout.shared != shared:
-                raise ValueError(
-                    f"The model of the previous fit is an ensemble "
-                    f"{'sharing weights' if layout.shared else 'of independent members'}, "
-                    f"this call asks for ensemble={self.ensemble!r}. Set warm_start=False "
-                    "or keep ensemble."
-                )
-            if bool(layout.n_scale) != bool(self.input_scaling or layout.shared):
-                raise ValueError(
-                    f"The network of the previous fit was trained with input_scaling="
-                    f"{bool(layout.n_scale)}, this call asks for input_scaling="
-                    f"{bool(self.input_scaling)}. Set warm_start=False or keep input_scaling."
-                )
-            if layout.n_members != self.n_ensemble:
-                raise ValueError(
-                    f"The model of the previous fit is an ensemble of {layout.n_members} "
-                    f"network{'s' if layout.n_members > 1 else ''}, this call asks for "
-                    f"n_ensemble={self.n_ensemble}. Set warm_start=False or keep n_ensemble."
-                )
-            if list(layout.units) != layer_units:
-                raise ValueError(
-                    "The network of the previous fit has layer sizes "
-                    f"{[int(u) for u in layout.units]}, but this call needs "
-                    f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
-                    "Set warm_start=False or keep hidden_layer_sizes and the targets."
-                )
+        layout = fit_layout(self._params(), layer_units, None if first_pass else self._layout)
+        out_activation = self._out_activation() if first_pass else self.out_activation_
         self._random_state = self._fresh_random_state()
         config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype, incremental)
         y = self._fit_targets(y, sample_weight, config, first_pass)

@@ -29,7 +29,7 @@ from ._kernels.epoch import Hyper, make_hyper
 from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SCHEDULES, SOLVERS
-from ._layout import Layout
+from ._layout import Layout, shares_weights
 from ._warnings import warn
 
 #: Learning-rate multiplier of the input scaling (SPEC 4.5): RealMLP-TD's
@@ -226,6 +226,52 @@ def build_net(
         scale_off,
         members,
     )
+
+
+def fit_layout(
+    params: Mapping[str, Any], layer_units: list[int], previous: Layout | None = None
+) -> Layout:
+    """The network a fit trains, laid out once: the ensemble decided here.
+
+    A first fit gets a new :class:`~sknn_train._layout.Layout` of
+    ``n_ensemble`` members (a batch ensemble's members share weights and
+    differ by their input scaling, their adapters). A warm start or a later
+    ``partial_fit`` continues the ``previous`` network, which must be what the
+    parameters and the data ask for: a ValueError names the one that differs.
+    """
+    n_weight_layers = len(layer_units) - 1
+    batch = params["ensemble"] == "batch"
+    if previous is None:
+        shared = shares_weights(batch, params["n_ensemble"], n_weight_layers)
+        n_scale = layer_units[0] if params["input_scaling"] or shared else 0
+        return Layout(layer_units, n_scale, params["n_ensemble"], shared)
+    if previous.shared != shares_weights(batch, previous.n_members, n_weight_layers):
+        raise ValueError(
+            f"The model of the previous fit is an ensemble "
+            f"{'sharing weights' if previous.shared else 'of independent members'}, "
+            f"this call asks for ensemble={params['ensemble']!r}. Set warm_start=False "
+            "or keep ensemble."
+        )
+    if bool(previous.n_scale) != bool(params["input_scaling"] or previous.shared):
+        raise ValueError(
+            f"The network of the previous fit was trained with input_scaling="
+            f"{bool(previous.n_scale)}, this call asks for input_scaling="
+            f"{bool(params['input_scaling'])}. Set warm_start=False or keep input_scaling."
+        )
+    if previous.n_members != params["n_ensemble"]:
+        raise ValueError(
+            f"The model of the previous fit is an ensemble of {previous.n_members} "
+            f"network{'s' if previous.n_members > 1 else ''}, this call asks for "
+            f"n_ensemble={params['n_ensemble']}. Set warm_start=False or keep n_ensemble."
+        )
+    if list(previous.units) != layer_units:
+        raise ValueError(
+            "The network of the previous fit has layer sizes "
+            f"{[int(u) for u in previous.units]}, but this call needs "
+            f"{layer_units} (n_features, *hidden_layer_sizes, n_outputs). "
+            "Set warm_start=False or keep hidden_layer_sizes and the targets."
+        )
+    return previous
 
 
 def smoothed_targets(Y: np.ndarray, smoothing: float, softmax: bool) -> np.ndarray:
