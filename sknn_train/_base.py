@@ -12,13 +12,14 @@ from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.metrics import get_scorer_names
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
 from ._baseline import constant_loss, worse_than_constant
 from ._calibration import fit_temperature
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._config import (
     AUTO_BATCH_SIZE,
+    SCHEDULE_NAMES,
     STOCHASTIC_SOLVERS,
     WEIGHT_INITS,
     check_hidden_sizes,
@@ -29,14 +30,14 @@ from ._config import (
     resolve,
     smoothed_targets,
 )
+from ._evaluation import NetworkEvaluation
 from ._fitted import FittedState
 from ._kernels.activations import HIDDEN_ACTIVATIONS
-from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
+from ._kernels.epoch import PASS_LOSS
 from ._kernels.network import Net
 from ._kernels.optim import NO_SCHEDULE
 from ._layout import initial_params
 from ._members import split_members
-from ._threads import batch_macs, blas_threads
 from ._train import (
     History,
     OptimizerState,
@@ -47,7 +48,7 @@ from ._train import (
     validation_split,
 )
 from ._warnings import WorseThanConstantWarning, warn
-from ._workspace import KernelInput, chunk_rows, kernel_array, make_work
+from ._workspace import KernelInput, kernel_array
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -56,21 +57,10 @@ if TYPE_CHECKING:
     #: What ``fit`` and ``predict`` take: array-likes or scipy sparse matrices.
     MatrixLike: TypeAlias = ArrayLike | sp.spmatrix | sp.sparray
 
-_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
-
-def _sum_is_finite(X):
-    """scikit-learn's own first finiteness test (``_assert_all_finite``).
-
-    A finite sum means every value is finite; an infinite one can also come
-    from an overflow, so it decides nothing: the caller then leaves the
-    verdict (and the error message) to ``validate_data``.
-    """
-    with np.errstate(over="ignore"):
-        return bool(np.isfinite(X.sum()))
-
-
-class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMultilayerPerceptron(
+    NetworkEvaluation, FittedState, CallbackSupportMixin, BaseEstimator, ABC
+):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
     Do not use directly.
@@ -515,13 +505,14 @@ class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator,
         The schedule runs over ``max_iter`` epochs of updates (one call is one
         epoch), then its rate is 0: later calls change nothing but ``loss_``.
         """
-        if config.hyper.schedule == NO_SCHEDULE or opt.step.min() < config.hyper.total_steps:
+        code = config.hyper.schedule
+        if code == NO_SCHEDULE or opt.step.min() < config.hyper.total_steps:
             return
         if self.__dict__.get("_schedule_spent_warned"):
             return
         self._schedule_spent_warned = True
         warn(
-            f"partial_fit: the learning-rate schedule lr_schedule={self.lr_schedule!r} has "
+            f"partial_fit: the learning-rate schedule lr_schedule={SCHEDULE_NAMES[code]!r} has "
             f"reached its end after max_iter={config.max_iter} epochs of updates; its "
             "learning rate is now 0, so this and later calls no longer change the "
             "weights. The schedule is meant for fit: for partial_fit set lr_schedule=None "
@@ -583,19 +574,6 @@ class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator,
         loss = float(self.loss_)
         return -loss if np.isfinite(loss) else -np.inf
 
-    def _dead_units(self, X, config):
-        """Per hidden layer, the fraction of units with zero output on every row of ``X``."""
-        n_hidden = len(config.layout.units) - 2
-        if not config.can_die:
-            return np.zeros(n_hidden)
-        n_members = config.layout.n_members
-        alive = np.zeros(n_members * int(config.layout.units[1:-1].sum()), dtype=np.uint8)
-        self._evaluate(X, PASS_ALIVE, alive=alive)
-        # an ensemble's units: every member's, member after member
-        bounds = np.cumsum(config.layout.units[1:-1])[:-1]
-        per_layer = np.split(alive.reshape(n_members, -1), bounds, axis=1)
-        return np.array([1.0 - a.mean() for a in per_layer])
-
     def _check_target(self, y):
         """Hook for target checks that need the 2-D target."""
 
@@ -629,118 +607,6 @@ class BaseMultilayerPerceptron(FittedState, CallbackSupportMixin, BaseEstimator,
                 " optimizers. %s is not stochastic." % self.solver
             )
         return True
-
-    # ---------------------------------------------------------------- predict
-    def _check_is_fitted(self):
-        """``check_is_fitted(self)``, without its cost once ``coefs_`` exist.
-
-        check_is_fitted reads the estimator's tags and scans its attributes
-        (about 8 us); with ``coefs_`` set (a fitted attribute: trailing
-        underscore) it always passes, unless a subclass decides otherwise.
-        """
-        if "coefs_" in self.__dict__ and not hasattr(self, "__sklearn_is_fitted__"):
-            return
-        check_is_fitted(self)
-
-    def _is_plain_input(self, X):
-        """Whether ``validate_data(self, X, reset=False)`` would hand back ``X`` as is.
-
-        That is: a 2-D float32/float64 ndarray (no subclass, no dataframe,
-        so no feature names) with rows, the fitted number of features and
-        finite values, for an estimator fitted without feature names. Then
-        validate_data would neither convert, warn nor raise, and its cost
-        (70-80 us, mostly looking for dataframe types) is more than a
-        one-row prediction. For anything else the caller runs validate_data,
-        whose errors and warnings are scikit-learn's.
-        """
-        return (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in _FLOAT_DTYPES
-            and X.shape[0] > 0
-            and X.shape[1] == self.__dict__.get("n_features_in_")
-            and "feature_names_in_" not in self.__dict__
-            and _sum_is_finite(X)
-        )
-
-    def _forward_pass_fast(self, X, check_input=True):
-        """Output-layer activations for ``X`` from one compiled call."""
-        if check_input and not self._is_plain_input(X):
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        self._sync_params()
-        return self._outputs(X)
-
-    def _outputs(self, X):
-        """The output layer's activations for the validated ``X``: the model's predictions."""
-        out = np.empty((X.shape[0], int(self._layout.units[-1])), dtype=self._theta.dtype)
-        self._evaluate(X, PASS_PREDICT, out=out)
-        return out
-
-    def _evaluate(
-        self, X, mode, out=None, alive=None, Y=None, sw=None, loss=0, eps_loss=0.0, member=None
-    ):
-        """Forward passes of the prediction network over ``X`` (see ``evaluate``).
-
-        Returns the weighted mean loss (code ``loss``) against ``Y`` / ``sw``
-        for ``PASS_LOSS``. ``member``: one member of the network alone, as
-        ``(theta slice, net, layout)``; the whole model when None.
-        """
-        dtype = self._theta.dtype
-        if not sp.issparse(X):
-            X = np.asarray(X)
-        data = KernelInput(X, dtype)
-        n = data.n_rows
-        if n == 0:
-            return 0.0
-        if member is None:
-            theta, net, layout = self._theta, self._prediction_net(), self._layout
-        else:
-            theta, net, layout = member
-        chunk = chunk_rows(layout, n)
-        work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
-        with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
-            return evaluate(
-                *data.args(),
-                n,
-                chunk,
-                theta,
-                net,
-                work,
-                mode,
-                Y,
-                sw,
-                np.int64(loss),
-                float(eps_loss),
-                out,
-                alive,
-            )
-
-    def _member_logits(self, X):
-        """Every member's output-layer pre-activation for ``X`` (validated, synced):
-        an array of shape (n_members, n_samples, n_outputs)."""
-        layout = self._layout
-        single = layout.member_of()
-        net = prediction_net(single, self.activation, self.residual, "identity")
-        logits = np.empty((layout.n_members, X.shape[0], int(layout.units[-1])), self._theta.dtype)
-        for k in range(layout.n_members):
-            member = (layout.member_view(self._theta, k), net, single)
-            self._evaluate(X, PASS_PREDICT, out=logits[k], member=member)
-        return logits
-
-    def _predict(self, X, check_input=True):
-        """Predictions without the fitted check."""
-        return self._predictions(self._forward_pass_fast(X, check_input=check_input))
-
-    def _score(self, X, y, sample_weight=None):
-        """Score without input validation (scikit-learn's private ``_score``)."""
-        return self._score_outputs(self._forward_pass_fast(X, check_input=False), y, sample_weight)
-
-    def _score_outputs(self, outputs, y, sample_weight=None):
-        """Accuracy / R² of the network outputs ``outputs`` against ``y``."""
-        y_pred = self._predictions(outputs)
-        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-            return np.nan
-        return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     # -------------------------------------------------------------- members
     @property

@@ -38,6 +38,9 @@ from ._warnings import warn
 #: weights' rate the scaling would barely move relative to its start at 1.
 INPUT_SCALE_LR = 6.0
 
+#: The learning-rate schedules' names by their kernel codes (for messages).
+SCHEDULE_NAMES = {code: name for name, code in SCHEDULES.items()}
+
 WEIGHT_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 

@@ -20,8 +20,9 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _docs
-from ._base import _FLOAT_DTYPES, BaseMultilayerPerceptron, _sum_is_finite
+from ._base import BaseMultilayerPerceptron
 from ._calibration import probabilities
+from ._evaluation import _FLOAT_DTYPES, _sum_is_finite
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

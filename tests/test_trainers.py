@@ -250,12 +250,22 @@ def test_no_hyperparameter_is_read_after_the_resolution(monkeypatch):
         dict(early_stopping=True, dropout=0.1, max_grad_norm=1.0),
         dict(solver="lbfgs"),
         dict(solver="sgd", learning_rate="invscaling"),
+        # the calibration, the constant floor and an ensemble after the training
+        dict(restore_best_weights=True, calibration="temperature", n_ensemble=2),
+        dict(lr_schedule="linear", max_iter=1),
     ):
-        est = _Watched((6,), max_iter=5, random_state=0, **params)
+        est = _Watched((6,), **{"max_iter": 5, "random_state": 0, **params})
         est.fit(X, y)
         assert est.__dict__["_reads"] == [], params
         est.__dict__["_reads"] = []
         est.predict_proba(X)
+        assert est.__dict__["_reads"] == [], params
+        # partial_fit resolves again; the finished schedule's warning reads no parameter
+        if est.solver == "lbfgs" or est.early_stopping:
+            continue  # no partial_fit there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.partial_fit(X, y)
         assert est.__dict__["_reads"] == [], params
 
 
