@@ -186,15 +186,11 @@ build of torch.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime
 import gc
-import importlib.metadata
 import importlib.util
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -215,20 +211,22 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_info, threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # also when loaded by path (tests)
     sys.path.insert(0, str(HERE))
-from bench_epoch import OtherLoad, package_source  # noqa: E402
+import benchlib  # noqa: E402  (environment record, load, README markers)
+
+# torch_loop imports torch (where installed) before any fit, as bench_epoch.py did when this
+# script took its environment record from there: the recorded runs had torch loaded.
+import torch_loop  # noqa: E402, F401
+from benchlib import BUSY, OtherLoad  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_accuracy.json"
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
 SEED = 0
 TEST_SIZE = 0.2
 QUICK_ROWS = 1000
-# A fit during which other processes used more of the machine than this is flagged.
-OTHER_BUSY = 0.10
 DIAMONDS_ROWS = 10_000
 # Equal-width confidence bins of the expected calibration error.
 ECE_BINS = 15
@@ -650,8 +648,7 @@ def _torch_threads() -> int:
 
 def _limits():
     """BLAS and OpenMP limited to ``--threads`` (unchanged without it)."""
-    n = THREADS["threads"]
-    return threadpool_limits(n) if n else contextlib.nullcontext()
+    return benchlib.thread_limits(THREADS["threads"])
 
 
 def _realmlp(task, seed, counts):
@@ -920,9 +917,7 @@ def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
         splits_of(X, y, ds.task, args.splits)
     ):
         entry["n_train"], entry["n_test"] = int(len(y_train)), int(len(y_test))
-        shift = k % len(systems) if systems else 0
-        order = systems[shift:] + systems[:shift]  # interleaved
-        for key in order:
+        for key in benchlib.rotation(systems, k):  # interleaved, who goes first rotating
             rec = fit_one(SYSTEMS[key], ds, cats, seed, X_train, X_test, y_train, y_test)
             entry["systems"][key]["splits"].append(rec)
             if "failed" in rec:
@@ -1272,7 +1267,7 @@ def print_table(report: dict) -> None:
             if summary.get("n_failed"):
                 parts.append(f"{summary['n_failed']} split(s) failed")
             load = summary.get("max_other_load")
-            if load is not None and load > OTHER_BUSY:
+            if load is not None and load > BUSY:
                 parts.append(f"other processes up to {100 * load:.0f}% of the machine (*)")
             if parts:
                 extra.append(f"  {name:<14s}{key:<{key_width}s}" + "; ".join(parts))
@@ -1334,12 +1329,10 @@ def markdown_table(report: dict) -> str:
 
 def update_readme(path: Path, block: str) -> bool:
     """Replace what lies between the accuracy markers of ``path``; False without them."""
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
+    text = benchlib.replace_between(path.read_text(encoding="utf-8"), block, START, END)
+    if text is None:
         return False
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{block}\n{END}{tail}", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return True
 
 
@@ -1395,47 +1388,6 @@ def plot(report: dict, png_path: Path) -> Path:
     return png_path
 
 
-def environment(source: dict) -> dict:
-    versions = {}
-    for name in VERSIONED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    torch = sys.modules.get("torch")
-    return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "python": platform.python_version(),
-        "versions": versions,
-        "sknn_train": getattr(sys.modules.get("sknn_train"), "__version__", None),
-        "sknn_train_source": source,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "threadpool_info": threadpool_info(),
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "env": {
-            k: os.environ[k]
-            for k in (
-                "OPENBLAS_CORETYPE",
-                "OPENBLAS_L2_SIZE",
-                "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS",
-                "NUMBA_NUM_THREADS",
-                "SKNN_TRAIN_NO_CACHE",
-            )
-            if k in os.environ
-        },
-    }
-
-
-def _loadavg():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Test error of sknn_train, scikit-learn's MLP, HistGradientBoosting and "
@@ -1483,9 +1435,7 @@ def parse_args(argv):
         "(default: as the process is, torch one thread per core). On a shared 2-core "
         "machine HGB's OpenMP can be several times slower while another process is busy",
     )
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="JSON results (default %(default)s)"
-    )
+    benchlib.add_out(parser, DEFAULT_OUT, help="JSON results (default %(default)s)")
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a plot")
     parser.add_argument("--markdown", action="store_true", help="print the Markdown table")
     parser.add_argument(
@@ -1503,12 +1453,8 @@ def parse_args(argv):
         help="fit nothing: print / render the results of an earlier run",
     )
     args = parser.parse_args(argv)
-    if args.splits is None:
-        args.splits = 1 if args.quick else 3
-    if args.splits < 1:
-        parser.error("--splits must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
+    benchlib.quick_defaults(args, splits=(3, 1))
+    benchlib.at_least_one(parser, args, "splits", "threads")
     if args.diamonds_rows < 0:
         parser.error("--diamonds-rows must be at least 0")
     return args
@@ -1516,9 +1462,9 @@ def parse_args(argv):
 
 def run(args, argv) -> dict:
     """Fit every selected system on every selected data set; the report."""
-    source = package_source()  # before anything runs: the code this process imported
+    source = benchlib.package_source()  # before anything runs: the code this process imported
     THREADS["threads"] = args.threads
-    load_before = _loadavg()
+    load_before = benchlib.loadavg()
     requested = args.systems or default_systems()
     systems, skipped = [], {}
     for key in dict.fromkeys(requested):
@@ -1560,7 +1506,7 @@ def run(args, argv) -> dict:
             "threads": args.threads,
             "test_size": TEST_SIZE,
             "seed": SEED,
-            "argv": sys.argv[1:] if argv is None else list(argv),
+            "argv": benchlib.argv_record(argv),
         },
         "systems_run": systems,
         "labels": {k: SYSTEMS[k].label for k in systems},
@@ -1570,9 +1516,9 @@ def run(args, argv) -> dict:
         "total_s": time.perf_counter() - t_start,
         "other_load": run_load.share(),
         "loadavg_before": load_before,
-        "loadavg_after": _loadavg(),
+        "loadavg_after": benchlib.loadavg(),
         "results": results,
-        "environment": environment(source),
+        "environment": benchlib.environment(source, versions=VERSIONED),
     }
     report["targets"] = targets(report)
     return report
@@ -1585,8 +1531,7 @@ def main(argv=None) -> int:
         report["targets"] = targets(report)
     else:
         report = run(args, argv)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        benchlib.write_json(args.out, report, indent=2, default=str)
     print()
     print_table(report)
     print()

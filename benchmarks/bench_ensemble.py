@@ -19,19 +19,14 @@ times (medians reported):
 Ratios ``ensemble / separate`` and ``ensemble / voting`` < 1 mean the one-pass
 ensemble is cheaper. JSON (``--out``, default
 ``benchmarks/results/bench_ensemble.json``) with the load and
-``bench_epoch.py``'s environment record (versions, the code's commit,
-``threadpoolctl.threadpool_info()``).
+the timing benchmarks' environment record (``benchlib.environment``: versions,
+the code's commit, ``threadpoolctl.threadpool_info()``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 from sklearn.datasets import load_digits
@@ -40,22 +35,28 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
-import bench_epoch  # noqa: E402  (its environment record)
+import benchlib  # noqa: E402  (environment record, load, timing, interleaving)
+
+# torch_loop imports torch (where installed) before anything runs, as bench_epoch.py did
+# when this script took its environment record from there.
+import torch_loop  # noqa: E402, F401
 
 from sknn_train import MLPClassifier  # noqa: E402
 
 
 def _timed(fit, *args):
-    """Seconds of ``fit(*args)``, warnings silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        fit(*args)
-        return time.perf_counter() - start
+    """Seconds of ``fit(*args)``, every warning silenced."""
+    return benchlib.timed(fit, *args, ignore=Warning)[0]
 
 
 def _separate(k, kw, X, y):
     return [MLPClassifier(random_state=i, **kw).fit(X, y) for i in range(k)]
+
+
+def _voting(k, kw):
+    """scikit-learn's soft-voting ensemble of K of its MLPs (``n_jobs=None``)."""
+    members = [(str(i), SkMLPClassifier(random_state=i, **kw)) for i in range(k)]
+    return VotingClassifier(members, voting="soft")
 
 
 def main() -> None:
@@ -70,28 +71,29 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.ks, args.repeats = [4], 1
-    source = bench_epoch.package_source()  # before anything runs: the code imported
+    source = benchlib.package_source()  # before anything runs: the code imported
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     kw = dict(hidden_layer_sizes=(args.hidden,), batch_size=args.batch, max_iter=args.epochs)
     # compile / load the kernels outside the timings
     _timed(MLPClassifier(n_ensemble=2, max_iter=1).fit, X, y)
-    load_before = os.getloadavg()
+    load_before = benchlib.loadavg()
     results = {}
+
+    def fits(k):
+        """The four ways of fitting K networks, each timed by a call."""
+        return {
+            "ensemble": lambda: _timed(MLPClassifier(n_ensemble=k, random_state=0, **kw).fit, X, y),
+            "batch": lambda: _timed(
+                MLPClassifier(n_ensemble=k, ensemble="batch", random_state=0, **kw).fit, X, y
+            ),
+            "separate": lambda: _timed(_separate, k, kw, X, y),
+            "voting": lambda: _timed(_voting(k, kw).fit, X, y),
+        }
+
     for k in args.ks:
-        runs = {"ensemble": [], "batch": [], "separate": [], "voting": []}
-        for _ in range(args.repeats):
-            ensemble = MLPClassifier(n_ensemble=k, random_state=0, **kw)
-            runs["ensemble"].append(_timed(ensemble.fit, X, y))
-            batch = MLPClassifier(n_ensemble=k, ensemble="batch", random_state=0, **kw)
-            runs["batch"].append(_timed(batch.fit, X, y))
-            runs["separate"].append(_timed(_separate, k, kw, X, y))
-            voting = VotingClassifier(
-                [(str(i), SkMLPClassifier(random_state=i, **kw)) for i in range(k)],
-                voting="soft",
-            )
-            runs["voting"].append(_timed(voting.fit, X, y))
-        med = {name: statistics.median(times) for name, times in runs.items()}
+        runs = benchlib.interleaved(fits(k), args.repeats)
+        med = benchlib.medians(runs)
         results[str(k)] = {
             "median_s": med,
             "ensemble_over_separate": med["ensemble"] / med["separate"],
@@ -110,13 +112,12 @@ def main() -> None:
         "what": __doc__.splitlines()[0],
         "settings": vars(args),
         "loadavg_before": load_before,
-        "loadavg_after": os.getloadavg(),
+        "loadavg_after": benchlib.loadavg(),
         "results": results,
-        "environment": bench_epoch.environment(source),
+        "environment": benchlib.environment(source),
     }
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1))
+    benchlib.write_json(out, record, indent=1)
     print(f"wrote {out}")
 
 

@@ -73,17 +73,13 @@ times, medians and ratios per configuration and dtype, plus the environment.
 """
 
 import argparse
-import contextlib
-import datetime
 import gc
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -93,25 +89,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
-from threadpoolctl import threadpool_info, threadpool_limits
 
-import sknn_train
 from sknn_train import MLPClassifier, MLPRegressor
 from sknn_train._jit import cache_status
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # also when loaded by path (``sknn-train bench``)
     sys.path.insert(0, str(HERE))
+import benchlib  # noqa: E402  (environment record, load, timing, interleaving)
 import torch_loop  # noqa: E402  (optional PyTorch loop; needs torch only to run)
+from benchlib import BUSY, OtherLoad  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_epoch.json"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 SEED = 0
 # Large enough that no fit stops for lack of improvement.
 NO_EARLY_STOP = 1_000_000
-# A fit during which other processes used more than this share of the machine's
-# CPU time is "busy": its repetition is run again, or its row flagged.
-BUSY = 0.10
+# A fit during which other processes used more than BUSY of the machine's CPU time is
+# "busy": its repetition is run again, or its row flagged.
 
 
 @dataclass
@@ -299,44 +294,6 @@ def as_dtype(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
-class OtherLoad:
-    """Share of the machine's CPU time used by *other* processes over an interval.
-
-    Busy time of all CPUs (``/proc/stat``, steal included) minus this process's
-    own CPU time, divided by wall time x number of CPUs: 0 on an otherwise idle
-    machine, 0.5 when other processes kept one of two cores busy. Both counters
-    advance in clock ticks (10 ms), so a discrepancy of up to ``SLACK_TICKS`` is
-    not counted: without that, fits of a few tens of milliseconds read as busy on
-    an idle machine. ``None`` where ``/proc/stat`` is not available.
-    """
-
-    SLACK_TICKS = 3
-
-    _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @classmethod
-    def _sample(cls):
-        try:
-            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        except (OSError, ValueError):
-            return None
-        # user nice system idle iowait irq softirq steal [guest guest_nice]
-        busy = sum(fields[:8]) - fields[3] - fields[4]
-        own = os.times()
-        return busy / cls._TICK, own.user + own.system, time.perf_counter()
-
-    def share(self):
-        end = self._sample()
-        if self.start is None or end is None:
-            return None
-        busy, own, wall = (e - s for e, s in zip(end, self.start, strict=True))
-        other = max(0.0, busy - own - self.SLACK_TICKS / self._TICK)
-        return other / max(wall * (os.cpu_count() or 1), 1e-9)
-
-
 def gemm_epoch(n_rows, units, batch, dtype, rng):
     """One epoch of forward/backward matrix products only; returns a callable."""
     X = rng.standard_normal((n_rows, units[0])).astype(dtype)
@@ -387,7 +344,7 @@ def gemm_floor(config: Config, X, y, dtype):
 
 def blas_limit(threads):
     """BLAS limited to ``threads`` (None: as the process is)."""
-    return threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext()
+    return benchlib.thread_limits(threads, "blas")
 
 
 def timed_floor(run, blas_threads):
@@ -472,23 +429,27 @@ def run_config(
     floor = gemm_floor(config, X_train, y_train, dtype)
     if floor is not None:
         floor()  # first touch of its buffers
+
+    def fit(cls):
+        est = cls(**params)
+        elapsed, n_iter, other = timed_fit(est, X_train, y_train, blas_threads)
+        return dict(
+            fit_s=elapsed,
+            n_iter=n_iter,
+            per_epoch_s=elapsed / max(n_iter, 1),
+            score=float(est.score(X_test, y_test)),
+            other_load=other,
+        )
+
+    # interleaved: A, B, C, A, B, C, ...
+    repetitions = benchlib.interleave({name: partial(fit, cls) for name, cls in systems.items()})
     keys = ("fit_s", "n_iter", "per_epoch_s", "score", "other_load")
     raw = {name: {k: [] for k in keys} for name in systems}
     floor_s = []
     discarded = []
     done = 0
     while done < repeats:
-        pair = {}
-        for name, cls in systems.items():  # interleaved: A, B, C, A, B, C, ...
-            est = cls(**params)
-            elapsed, n_iter, other = timed_fit(est, X_train, y_train, blas_threads)
-            pair[name] = dict(
-                fit_s=elapsed,
-                n_iter=n_iter,
-                per_epoch_s=elapsed / max(n_iter, 1),
-                score=float(est.score(X_test, y_test)),
-                other_load=other,
-            )
+        pair = next(repetitions)
         busy = any((r["other_load"] or 0) > BUSY for r in pair.values())
         if busy and len(discarded) < retries:
             discarded.append(pair)
@@ -502,7 +463,7 @@ def run_config(
     sknn = raw["sknn_train"]["per_epoch_s"]
 
     def ratios_of(name):  # per repetition: that system's time over sknn_train's
-        return [b / a for a, b in zip(sknn, raw[name]["per_epoch_s"], strict=True)]
+        return benchlib.ratios(raw[name]["per_epoch_s"], sknn)
 
     ratios = ratios_of("sklearn")
     res = {
@@ -537,62 +498,6 @@ def run_config(
     if floor_s:
         res["sknn_over_floor"] = statistics.median(sknn) / statistics.median(floor_s)
     return res
-
-
-def package_source() -> dict:
-    """Where ``sknn_train`` was imported from and, if a git checkout, its commit."""
-    import subprocess
-
-    where = Path(sknn_train.__file__).resolve().parent
-    info = {"path": str(where), "git_commit": None, "git_dirty": None}
-    try:
-
-        def git(*cmd):
-            return subprocess.run(
-                ["git", *cmd], cwd=where, capture_output=True, text=True, check=True, timeout=10
-            ).stdout.strip()
-
-        info["git_commit"] = git("rev-parse", "HEAD")
-        info["git_dirty"] = bool(git("status", "--porcelain", "--", "."))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
-
-
-def environment(source: dict) -> dict:
-    import numba
-    import scipy
-    import sklearn
-
-    return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numba": numba.__version__,
-        "sknn_train": sknn_train.__version__,
-        "sknn_train_source": source,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "threadpool_info": threadpool_info(),
-        "torch": torch_loop.version(),
-        "torch_threads": torch_loop.torch.get_num_threads() if torch_loop.available() else None,
-        "env": {
-            k: os.environ[k]
-            for k in (
-                "OPENBLAS_CORETYPE",
-                "OPENBLAS_L2_SIZE",
-                "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS",
-                "NUMBA_NUM_THREADS",
-                "SKNN_TRAIN_NO_CACHE",
-            )
-            if k in os.environ
-        },
-    }
 
 
 HEADER = (
@@ -650,12 +555,7 @@ def parse_args(argv):
         help="epochs (L-BFGS: iterations) per fit for every configuration "
         "(default: 20 for digits, 5 for the larger data sets)",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="interleaved fits per library (default 3; 1 with --quick)",
-    )
+    benchlib.add_repeats(parser, "interleaved fits per library (default 3; 1 with --quick)")
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: a tenth of the rows, 1 repeat"
     )
@@ -681,21 +581,12 @@ def parse_args(argv):
         action="store_true",
         help="leave out the PyTorch loop even when torch is installed",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="JSON file for the results (default %(default)s)",
-    )
+    benchlib.add_out(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.busy_retries < 0:
         parser.error("--busy-retries must be at least 0")
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    for name in ("epochs", "repeats", "blas_threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    benchlib.quick_defaults(args, repeats=(3, 1))
+    benchlib.at_least_one(parser, args, "epochs", "repeats", "blas_threads")
     return args
 
 
@@ -704,7 +595,7 @@ def main(argv=None) -> int:
     configs = [c for c in CONFIGS if c.key in args.configs]
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
 
-    source = package_source()  # before anything runs: the code this process imported
+    source = benchlib.package_source()  # before anything runs: the code this process imported
     cache_dir, cache_files = cache_status()
     warmup_s = warm_up(configs, dtypes)
     print(
@@ -772,17 +663,16 @@ def main(argv=None) -> int:
             "busy_threshold": BUSY,
             "torch": torch_loop.available() and not args.no_torch,
             "seed": SEED,
-            "argv": sys.argv[1:] if argv is None else list(argv),
+            "argv": benchlib.argv_record(argv),
         },
         "warmup_s": warmup_s,
         "numba_cache": {"dir": cache_dir, "index_files_before_warmup": cache_files},
         "total_s": total_s,
         "other_load": run_load.share(),
         "results": results,
-        "environment": environment(source),
+        "environment": benchlib.environment(source),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    benchlib.write_json(args.out, report, indent=2, default=str)
     print(f"results: {args.out}")
     return 0
 

@@ -41,65 +41,43 @@ unless stated otherwise; see the noise caveats in ``bench_epoch.py``: on a
 from __future__ import annotations
 
 import argparse
-import gc
-import importlib
-import json
 import math
 import os
-import statistics
-import subprocess
 import sys
 import textwrap
 import time
-import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits, make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 from sknn_train import MLPClassifier
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # also when loaded by path
+    sys.path.insert(0, str(HERE))
+import bench_epoch as BE  # noqa: E402  (configurations, loaders, warm-up)
+import benchlib  # noqa: E402  (environment record, timing, interleaving)
+from benchlib import median, run_child, timed  # noqa: E402
+
 DEFAULT_OUT = HERE / "results" / "bench_extra.json"
-DTYPES = {"float64": np.float64, "float32": np.float32}
-SEED = 0
-NO_EARLY_STOP = 1_000_000
+DTYPES = BE.DTYPES
+SEED = BE.SEED
 
 
-def _bench_epoch():
-    """The helpers of ``bench_epoch.py`` (configurations, loaders, environment)."""
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    return importlib.import_module("bench_epoch")
-
-
-BE = _bench_epoch()
+def _config(key):
+    return next(c for c in BE.CONFIGS if c.key == key)
 
 
 def params_for(key, epochs, **extra):
-    cfg = next(c for c in BE.CONFIGS if c.key == key)
-    return BE.estimator_params(cfg, epochs) | extra
-
-
-def timed(fn):
-    gc.collect()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        t0 = time.perf_counter()
-        out = fn()
-        return time.perf_counter() - t0, out
-
-
-def med(values):
-    return statistics.median(values)
+    return BE.estimator_params(_config(key), epochs) | extra
 
 
 def load_cfg(key, quick):
-    cfg = next(c for c in BE.CONFIGS if c.key == key)
-    return BE.load(cfg, quick)
+    return BE.load(_config(key), quick)
 
 
 # ---------------------------------------------------------------- part 1: config 9
@@ -108,21 +86,24 @@ def part_extras(quick, repeats):
     epochs = 2
     plain = params_for("3", epochs)
     extras = dict(plain, dropout=0.2, residual=True, max_grad_norm=1.0)
-    raw = {"plain": [], "extras": []}
-    for _ in range(repeats):
-        for name, p in (("plain", plain), ("extras", extras)):
-            est = MLPClassifier(**p)
-            t, _ = timed(lambda est=est, X=X, y=y: est.fit(X, y))
-            raw[name].append(t / est.n_iter_)
-    ratios = [e / p for p, e in zip(raw["plain"], raw["extras"])]
+
+    def per_epoch(params):
+        est = MLPClassifier(**params)
+        t, _ = timed(est.fit, X, y)
+        return t / est.n_iter_
+
+    raw = benchlib.interleaved(
+        {"plain": partial(per_epoch, plain), "extras": partial(per_epoch, extras)}, repeats
+    )
+    ratios = benchlib.ratios(raw["extras"], raw["plain"])
     res = {
         "n_train": len(X),
         "dtype": "float64",
         "epochs": epochs,
         "per_epoch_s": raw,
-        "median_per_epoch_s": {k: med(v) for k, v in raw.items()},
+        "median_per_epoch_s": benchlib.medians(raw),
         "ratios": ratios,
-        "median_ratio": med(ratios),
+        "median_ratio": median(ratios),
         "target": 1.3,
     }
     print(
@@ -159,18 +140,21 @@ def part_predict(quick, repeats):
                 "sklearn": SkMLPClassifier(**params_for(key, epochs)),
             }
             for est in ests.values():
-                timed(lambda est=est, X=X, y=y: est.fit(X, y))
+                timed(est.fit, X, y)
                 est.predict(X)  # untimed first call
             # calls per timing so that one timing lasts >= ~0.2 s
-            t1, _ = timed(lambda e=ests["sklearn"], X=X: e.predict(X))
+            t1, _ = timed(ests["sklearn"].predict, X)
             n_calls = max(1, math.ceil(0.2 / max(t1, 1e-6)))
-            raw = {k: [] for k in ests}
-            for _ in range(repeats):
-                for name, est in ests.items():
-                    t, _ = timed(lambda est=est, X=X, k=n_calls: [est.predict(X) for _ in range(k)])
-                    raw[name].append(len(X) * n_calls / t)
+
+            def throughput(est, X=X, n_calls=n_calls):
+                t, _ = timed(lambda: [est.predict(X) for _ in range(n_calls)])
+                return len(X) * n_calls / t
+
+            raw = benchlib.interleaved(
+                {name: partial(throughput, est) for name, est in ests.items()}, repeats
+            )
             agree = float(np.mean(ests["sknn_train"].predict(X) == ests["sklearn"].predict(X)))
-            ratios = [a / b for a, b in zip(raw["sknn_train"], raw["sklearn"])]
+            ratios = benchlib.ratios(raw["sknn_train"], raw["sklearn"])
             r = {
                 "config": key,
                 "dtype": dname,
@@ -178,9 +162,9 @@ def part_predict(quick, repeats):
                 "fit_epochs": epochs,
                 "calls_per_timing": n_calls,
                 "rows_per_s": raw,
-                "median_rows_per_s": {k: med(v) for k, v in raw.items()},
+                "median_rows_per_s": benchlib.medians(raw),
                 "ratios_sknn_over_sklearn": ratios,
-                "median_ratio": med(ratios),
+                "median_ratio": median(ratios),
                 "prediction_agreement": agree,
             }
             rows.append(r)
@@ -221,34 +205,39 @@ def part_grid(quick, repeats):
         "max_iter": max_iter,
         "repetitions": repeats,
         "n_rows": len(X),
-        "wall_s": {"sknn_train": [], "sklearn": []},
     }
+
+    def search(cls):
+        gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3, n_jobs=2)
+        t, _ = timed(gs.fit, X, y)
+        best_params = {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in gs.best_params_.items()
+        }
+        return t, {"best_score": float(gs.best_score_), "best_params": best_params}
+
     env_before = os.environ.get("PYTHONWARNINGS")
     # loky workers inherit the environment: keep ConvergenceWarnings out of the output
     os.environ["PYTHONWARNINGS"] = "ignore"
     try:
-        for _ in range(repeats):
-            for name, cls in (("sknn_train", MLPClassifier), ("sklearn", SkMLPClassifier)):
-                gs = GridSearchCV(cls(max_iter=max_iter, random_state=SEED), GRID, cv=3, n_jobs=2)
-                t, _ = timed(lambda gs=gs: gs.fit(X, y))
-                res["wall_s"][name].append(t)
-                res[name] = {
-                    "best_score": float(gs.best_score_),
-                    "best_params": {
-                        k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in gs.best_params_.items()
-                    },
-                }
+        runs = benchlib.interleaved(
+            {
+                "sknn_train": partial(search, MLPClassifier),
+                "sklearn": partial(search, SkMLPClassifier),
+            },
+            repeats,
+        )
     finally:
         if env_before is None:
             os.environ.pop("PYTHONWARNINGS", None)
         else:
             os.environ["PYTHONWARNINGS"] = env_before
-    walls = res["wall_s"]
-    ratios = [b / a for a, b in zip(walls["sknn_train"], walls["sklearn"], strict=True)]
+    walls = res["wall_s"] = {name: [t for t, _ in r] for name, r in runs.items()}
+    for name, r in runs.items():
+        res[name] = r[-1][1]  # the last search's best point
+    ratios = benchlib.ratios(walls["sklearn"], walls["sknn_train"])
     res["ratios"] = ratios
     res["ratio_first"] = ratios[0]
-    res["median_ratio"] = med(ratios[1:])
+    res["median_ratio"] = median(ratios[1:])
     print(
         f"\n[3] config 11: GridSearchCV 24 points x cv=3, n_jobs=2, digits, "
         f"max_iter={max_iter}, {repeats} interleaved runs (the first starts the workers)"
@@ -257,7 +246,7 @@ def part_grid(quick, repeats):
     for name in ("sknn_train", "sklearn"):
         r = res[name]
         print(
-            f"{name:<12s}{walls[name][0]:9.1f}{med(walls[name][1:]):9.1f}"
+            f"{name:<12s}{walls[name][0]:9.1f}{median(walls[name][1:]):9.1f}"
             f"{r['best_score']:9.4f}  {r['best_params']}"
         )
     print(f"{'ratio skl/sknn':<12s}{res['ratio_first']:9.2f}{res['median_ratio']:9.2f}")
@@ -282,17 +271,6 @@ COLD_CODE = textwrap.dedent("""
 """)
 
 
-def run_child(code, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
-    t0 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    rec = json.loads(out.stdout.strip().splitlines()[-1])
-    rec["process_wall_s"] = time.perf_counter() - t0
-    return rec
-
-
 def part_cold_start(quick, repeats):
     cases = {
         "sknn_train_warm_cache": ("sknn_train", None, repeats),
@@ -305,7 +283,7 @@ def part_cold_start(quick, repeats):
             if i < n:
                 raw[name].append(run_child(COLD_CODE.format(module=module), env))
     keys = ("import_s", "fit_s", "total_s", "process_wall_s")
-    m = {name: {k: med([r[k] for r in recs]) for k in keys} for name, recs in raw.items()}
+    m = {name: {k: median([r[k] for r in recs]) for k in keys} for name, recs in raw.items()}
     compile_s = m["sknn_train_no_cache"]["fit_s"] - m["sknn_train_warm_cache"]["fit_s"]
     res = {
         "runs": raw,
@@ -361,7 +339,7 @@ def part_scaling(quick, repeats):
         times = []
         for rep in range(repeats):
             est = MLPClassifier(**dict(p, max_iter=epochs))
-            t, _ = timed(lambda est=est, X=X, y=y: est.fit(X, y))
+            t, _ = timed(est.fit, X, y)
             times.append(t / est.n_iter_)
             if rep == 0 and n >= 1_000_000 and times[0] > 60:
                 note = f"1M rows took {times[0]:.0f} s per epoch (> 60 s): used 300k instead"
@@ -372,19 +350,20 @@ def part_scaling(quick, repeats):
         del X, y
         if sizes[i] != n:
             continue
-        per_row = med(times) / n
+        per_row = median(times) / n
         rows.append(
             {
                 "rows": n,
                 "epochs_per_fit": epochs,
                 "per_epoch_s": times,
-                "median_per_epoch_s": med(times),
+                "median_per_epoch_s": median(times),
                 "s_per_row": per_row,
             }
         )
         base = rows[0]["s_per_row"]
         print(
-            f"{n:>9d}{len(times):>5d}{med(times):10.3f}{1e6 * per_row:9.2f}{per_row / base:13.2f}"
+            f"{n:>9d}{len(times):>5d}{median(times):10.3f}"
+            f"{1e6 * per_row:9.2f}{per_row / base:13.2f}"
         )
         i += 1
     if note:
@@ -450,29 +429,17 @@ def parse_args(argv):
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: small data sets, 1 repeat (2 for medians)"
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="repetitions per timing (default 3; 1 with --quick)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="JSON file for the results (default %(default)s)",
-    )
+    benchlib.add_repeats(parser, "repetitions per timing (default 3; 1 with --quick)")
+    benchlib.add_out(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    benchlib.quick_defaults(args, repeats=(3, 1))
+    benchlib.at_least_one(parser, args, "repeats")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    source = BE.package_source()
+    source = benchlib.package_source()  # before anything runs: the code this process imported
     t_start = time.perf_counter()
     cfgs = [c for c in BE.CONFIGS if c.key in ("1", "3")]
     warm = BE.warm_up(cfgs, list(DTYPES))
@@ -486,9 +453,8 @@ def main(argv=None) -> int:
     largest = results["scaling"]["sizes"][-1]["rows"]
     results["peak_memory"] = part_memory(largest)
     results["total_s"] = time.perf_counter() - t_start
-    results["environment"] = BE.environment(source)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    results["environment"] = benchlib.environment(source)
+    benchlib.write_json(args.out, results, indent=1, default=float)
     print(f"\ntotal {results['total_s']:.0f} s; results written to {args.out}")
     return 0
 

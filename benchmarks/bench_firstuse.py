@@ -54,8 +54,9 @@ Parts (``--parts``, default all):
 The JSON (``--out``, default ``benchmarks/results/bench_firstuse.json``) holds
 each child's raw record, per figure the per-repetition values, medians,
 ratios, target and whether it was met, ``os.getloadavg()`` before and after
-each part, and the environment of ``bench_epoch.py`` (versions, where
-sknn_train came from, ``threadpoolctl.threadpool_info()``).
+each part, and the environment record ``bench_epoch.py`` writes too
+(``benchlib.environment``: versions, where sknn_train came from,
+``threadpoolctl.threadpool_info()``).
 ``python benchmarks/report.py --write`` renders it for the README and the docs.
 
 The children import the ``sknn_train`` this script imported (its directory goes first on
@@ -74,25 +75,24 @@ load averages recorded before and after each part.
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
+import sknn_train
+from sknn_train._jit import CACHE  # the children inherit the same switch
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # also when loaded by path
     sys.path.insert(0, str(HERE))
-BX = importlib.import_module("bench_extra")  # its cold-start code, grid, child runner
-BE = BX.BE  # bench_epoch: environment, package source
-report = importlib.import_module("report")  # the targets table and time formatting
-
-from sknn_train._jit import CACHE  # noqa: E402  (the children inherit the same switch)
+import bench_extra as BX  # noqa: E402  (its cold-start code and grid)
+import benchlib  # noqa: E402  (environment record, child processes, interleaving)
+import report  # noqa: E402  (the targets table and time formatting)
+from benchlib import median, run_child  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_firstuse.json"
 PARTS = ("1", "2", "3", "4")
@@ -193,16 +193,6 @@ SMALL_CODE = textwrap.dedent("""
 """)
 
 
-def child(code, env_extra=None):
-    """``bench_extra.run_child`` (the child's last JSON line + ``process_wall_s``),
-    showing the child's error output when it fails."""
-    try:
-        return BX.run_child(code, env_extra)
-    except subprocess.CalledProcessError as exc:
-        sys.stderr.write(exc.stderr[-4000:])
-        raise
-
-
 # Every child ignores warnings (a search's workers inherit this) and imports the
 # sknn_train this process imported (``python -c`` would put the current directory first
 # on the path, a checkout before PYTHONPATH's snapshot); scikit-learn's children get the
@@ -212,7 +202,7 @@ SKL_ENV = {
     "PYTHONSAFEPATH": "1",
     "PYTHONPATH": os.pathsep.join(
         dict.fromkeys(
-            [str(Path(BE.sknn_train.__file__).resolve().parents[1])]
+            [str(Path(sknn_train.__file__).resolve().parents[1])]
             + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
     ),
@@ -241,7 +231,7 @@ class Caches:
     def run_cold(self, code, keep_as_warm=False):
         """Run ``code`` with an empty cache; record how many files it left there."""
         path = self.empty()
-        rec = child(code, cache_env(path))
+        rec = run_child(code, cache_env(path))
         rec["cache_files_written"] = count_files(path)
         if rec["cache_files_written"] == 0:
             print(f"warning: nothing was cached in {path}: was the cache used at all?")
@@ -272,17 +262,16 @@ def figure(key, label, sknn, skl, ratio="sknn/sklearn", target=None):
     ``(on, op, value)`` with ``on`` "ratio" or "sknn_train" (seconds), ``op``
     "<=" or ">=".
     """
-    pairs = list(zip(sknn, skl, strict=True))
-    ratios = [a / b if ratio == "sknn/sklearn" else b / a for a, b in pairs]
+    ratios = benchlib.ratios(sknn, skl) if ratio == "sknn/sklearn" else benchlib.ratios(skl, sknn)
     fig = {
         "key": key,
         "label": label,
         "sknn_train": sknn,
         "sklearn": skl,
-        "median": {"sknn_train": BX.med(sknn), "sklearn": BX.med(skl)},
+        "median": benchlib.medians({"sknn_train": sknn, "sklearn": skl}),
         "ratio": ratio,
         "ratios": ratios,
-        "median_ratio": BX.med(ratios),
+        "median_ratio": median(ratios),
         "target": None,
         "met": None,
     }
@@ -292,6 +281,22 @@ def figure(key, label, sknn, skl, ratio="sknn/sklearn", target=None):
         fig["target"] = {"on": on, "op": op, "value": value}
         fig["met"] = bool(got <= value if op == "<=" else got >= value)
     return fig
+
+
+def compare(runs, specs, sklearn_field=None):
+    """The :func:`figure` of each spec ``(key, label, run, field, options)``: the values of
+    ``field`` in ``runs[run]`` against those of ``sklearn_field`` (default the same field)
+    in ``runs["sklearn"]``; ``options`` are ``figure``'s ``ratio`` and ``target``."""
+    return [
+        figure(
+            key,
+            label,
+            [r[field] for r in runs[run]],
+            [r[sklearn_field or field] for r in runs["sklearn"]],
+            **options,
+        )
+        for key, label, run, field, options in specs
+    ]
 
 
 def print_figures(title, figures):
@@ -308,199 +313,157 @@ def print_figures(title, figures):
 
 
 def part(name, fn, *args):
-    before = list(os.getloadavg())
+    before = benchlib.loadavg()
     t0 = time.perf_counter()
     res = fn(*args)
     res.update(
-        loadavg_before=before, loadavg_after=list(os.getloadavg()), wall_s=time.perf_counter() - t0
+        loadavg_before=before, loadavg_after=benchlib.loadavg(), wall_s=time.perf_counter() - t0
     )
-    print(
-        f"load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
-        "after " + " ".join(f"{v:.2f}" for v in res["loadavg_after"])
-    )
+    if before and res["loadavg_after"]:
+        print(
+            f"load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+            "after " + " ".join(f"{v:.2f}" for v in res["loadavg_after"])
+        )
     return name, res
+
+
+def both(code, warm_env, **fields):
+    """The two libraries' children of ``code``, formatted with ``module`` and ``fields``:
+    sknn_train with the cache ``warm_env``, scikit-learn."""
+    return {
+        "sknn_train": lambda: run_child(code.format(module=SKNN, **fields), warm_env),
+        "sklearn": lambda: run_child(code.format(module=SKL, **fields), SKL_ENV),
+    }
+
+
+def finish(title, runs, figures, **record):
+    """Print a part's figures under ``title``; the part's record: ``record``, its runs and
+    figures."""
+    print_figures(title, figures)
+    return {**record, "runs": runs, "figures": figures}
+
+
+# The targets of figure() that parts share: sknn_train no slower than scikit-learn, or
+# twice as fast.
+NO_SLOWER = {"target": ("ratio", "<=", 1.0)}
+TWICE_AS_FAST = {"ratio": "sklearn/sknn", "target": ("ratio", ">=", 2)}
 
 
 # ---------------------------------------------------------------- part 1
 def part_compile(args, caches):
-    runs = {"sknn_train_cold": [], "sklearn": [], "sknn_train_warm": [], "kernels_cold": []}
-    for _ in range(args.repeats):
-        runs["sknn_train_cold"].append(caches.run_cold(BX.COLD_CODE.format(module=SKNN)))
-        runs["sklearn"].append(child(BX.COLD_CODE.format(module=SKL), SKL_ENV))
-        runs["kernels_cold"].append(caches.run_cold(KERNELS_CODE, keep_as_warm=True))
-        runs["sknn_train_warm"].append(
-            child(BX.COLD_CODE.format(module=SKNN), caches.ensure_warm())
-        )
-    skl = [r["fit_s"] for r in runs["sklearn"]]
-    figures = [
-        figure(
-            "first_fit_cold",
-            "first float64 fit, empty cache",
-            [r["fit_s"] for r in runs["sknn_train_cold"]],
-            skl,
-            target=("sknn_train", "<=", 5),
-        ),
-        figure(
-            "all_kernels_cold",
-            "every kernel, both dtypes, empty cache",
-            [r["warmup_s"] for r in runs["kernels_cold"]],
-            skl,
-            target=("sknn_train", "<=", 12),
-        ),
-        figure(
-            "first_fit_warm",
-            "first float64 fit, warm cache",
-            [r["fit_s"] for r in runs["sknn_train_warm"]],
-            skl,
-        ),
+    fit = {module: BX.COLD_CODE.format(module=module) for module in (SKNN, SKL)}
+    runs = benchlib.interleaved(
+        {
+            "sknn_train_cold": lambda: caches.run_cold(fit[SKNN]),
+            "sklearn": lambda: run_child(fit[SKL], SKL_ENV),
+            "kernels_cold": lambda: caches.run_cold(KERNELS_CODE, keep_as_warm=True),
+            "sknn_train_warm": lambda: run_child(fit[SKNN], caches.ensure_warm()),
+        },
+        args.repeats,
+    )
+    first_fit, all_kernels = "first float64 fit, ", "every kernel, both dtypes, empty cache"
+    specs = [
+        ("first_fit_cold", first_fit + "empty cache", "sknn_train_cold", "fit_s", 5),
+        ("all_kernels_cold", all_kernels, "kernels_cold", "warmup_s", 12),
+        ("first_fit_warm", first_fit + "warm cache", "sknn_train_warm", "fit_s", None),
     ]
-    print_figures(
+    figures = compare(
+        runs,
+        [
+            (key, label, run, field, {"target": seconds and ("sknn_train", "<=", seconds)})
+            for key, label, run, field, seconds in specs
+        ],
+        sklearn_field="fit_s",
+    )
+    cold, warm = (
+        median([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold", "sknn_train_warm")
+    )
+    record = finish(
         f"[1] compile time: fresh processes, {args.repeats} repetitions; fit = "
         "MLPClassifier((100,), max_iter=5) on digits, timed after the imports; "
         f"kernels: {runs['kernels_cold'][0]['warmup_fn']}(); sklearn: its first fit",
+        runs,
         figures,
-    )
-    cold, warm = (
-        BX.med([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold", "sknn_train_warm")
+        fit="MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
+        compile_s_estimate=cold - warm,
     )
     print(f"compile time of the first fit (empty - warm cache): {cold - warm:.1f} s")
-    return {
-        "fit": "MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
-        "runs": runs,
-        "figures": figures,
-        "compile_s_estimate": cold - warm,
-    }
+    return record
 
 
 # ---------------------------------------------------------------- part 2
 def part_grid(args, caches):
     max_iter = 5 if args.quick else 30
     warm_env = caches.ensure_warm()
-    runs = {"sknn_train_cold": [], "sklearn": [], "sknn_train_warm": []}
-    for _ in range(args.repeats):
-        for name, module in (
-            ("sknn_train_cold", SKNN),
-            ("sklearn", SKL),
-            ("sknn_train_warm", SKNN),
-        ):
-            code = GRID_CODE.format(module=module, max_iter=max_iter, grid=BX.GRID)
-            if name == "sknn_train_cold":
-                rec = caches.run_cold(code)
-            else:
-                rec = child(code, warm_env if module == SKNN else SKL_ENV)
-            runs[name].append(rec)
-    skl = [r["search_s"] for r in runs["sklearn"]]
-    figures = [
-        figure(
-            "grid_cold",
-            "grid search, empty cache",
-            [r["search_s"] for r in runs["sknn_train_cold"]],
-            skl,
-            target=("ratio", "<=", 1.0),
-        ),
-        figure(
-            "grid_warm_first",
-            "grid search, warm cache, first in process",
-            [r["search_s"] for r in runs["sknn_train_warm"]],
-            skl,
-            ratio="sklearn/sknn",
-            target=("ratio", ">=", 2),
-        ),
+    search = {m: GRID_CODE.format(module=m, max_iter=max_iter, grid=BX.GRID) for m in (SKNN, SKL)}
+    runs = benchlib.interleaved(
+        {
+            "sknn_train_cold": lambda: caches.run_cold(search[SKNN]),
+            "sklearn": lambda: run_child(search[SKL], SKL_ENV),
+            "sknn_train_warm": lambda: run_child(search[SKNN], warm_env),
+        },
+        args.repeats,
+    )
+    cold, warm = "grid search, empty cache", "grid search, warm cache, first in process"
+    specs = [
+        ("grid_cold", cold, "sknn_train_cold", "search_s", NO_SLOWER),
+        ("grid_warm_first", warm, "sknn_train_warm", "search_s", TWICE_AS_FAST),
     ]
-    print_figures(
+    return finish(
         f"[2] GridSearchCV 24 points x cv=3, n_jobs=2, digits, max_iter={max_iter}: "
         f"the search in a fresh process, {args.repeats} repetitions",
-        figures,
-    )
-    return {
-        "points": 24,
-        "cv": 3,
-        "n_jobs": 2,
-        "max_iter": max_iter,
-        "grid": {
+        runs,
+        compare(runs, specs),
+        points=24,
+        cv=3,
+        n_jobs=2,
+        max_iter=max_iter,
+        grid={
             k: [list(v) if isinstance(v, tuple) else v for v in vals] for k, vals in BX.GRID.items()
         },
-        "runs": runs,
-        "figures": figures,
-    }
+    )
 
 
 # ---------------------------------------------------------------- part 3
 def part_process(args, caches):
-    warm_env = caches.ensure_warm()
-    runs = {"sknn_train": [], "sklearn": []}
-    for _ in range(args.repeats):
-        runs["sknn_train"].append(child(PROCESS_CODE.format(module=SKNN), warm_env))
-        runs["sklearn"].append(child(PROCESS_CODE.format(module=SKL), SKL_ENV))
-    figures = [
-        figure(
-            "fresh_process",
-            "python -c: import + fit, warm cache",
-            *[[r["process_wall_s"] for r in runs[k]] for k in runs],
-            target=("ratio", "<=", 1.15),
-        )
-    ]
-    print_figures(
+    runs = benchlib.interleaved(both(PROCESS_CODE, caches.ensure_warm()), args.repeats)
+    label = "python -c: import + fit, warm cache"
+    target = {"target": ("ratio", "<=", 1.15)}
+    return finish(
         f"[3] fresh process: import + MLPClassifier(random_state=0).fit on digits "
         f"(n_iter_ {runs['sknn_train'][0]['n_iter']} / {runs['sklearn'][0]['n_iter']}), "
         f"whole process, {args.repeats} repetitions",
-        figures,
+        runs,
+        compare(runs, [("fresh_process", label, "sknn_train", "process_wall_s", target)]),
+        fit="MLPClassifier(random_state=0) on digits X/16, max_iter=200",
     )
-    return {
-        "fit": "MLPClassifier(random_state=0) on digits X/16, max_iter=200",
-        "runs": runs,
-        "figures": figures,
-    }
 
 
 # ---------------------------------------------------------------- part 4
 def part_small(args, caches):
-    warm_env = caches.ensure_warm()
-    runs = {"sknn_train": [], "sklearn": []}
-    for _ in range(args.repeats):
-        for name, module in (("sknn_train", SKNN), ("sklearn", SKL)):
-            code = SMALL_CODE.format(module=module, calls=args.calls, passes=args.passes)
-            runs[name].append(child(code, warm_env if module == SKNN else SKL_ENV))
-
-    def values(key):
-        return [[r[key] for r in runs[k]] for k in ("sknn_train", "sklearn")]
-
-    figures = [
-        figure(
-            "predict_1row", "one-row predict", *values("predict_s"), target=("ratio", "<=", 1.0)
-        ),
-        figure(
-            "predict_proba_1row",
-            "one-row predict_proba",
-            *values("predict_proba_s"),
-            target=("ratio", "<=", 1.0),
-        ),
-        figure(
+    children = both(SMALL_CODE, caches.ensure_warm(), calls=args.calls, passes=args.passes)
+    runs = benchlib.interleaved(children, args.repeats)
+    n_chunks = runs["sknn_train"][0]["chunks"]
+    specs = [
+        ("predict_1row", "one-row predict", "predict_s", NO_SLOWER),
+        ("predict_proba_1row", "one-row predict_proba", "predict_proba_s", NO_SLOWER),
+        (
             "partial_fit_pass",
-            f"partial_fit, a pass over {runs['sknn_train'][0]['chunks']} chunks of 150",
-            *values("partial_fit_pass_s"),
-            ratio="sklearn/sknn",
-            target=("ratio", ">=", 2),
+            f"partial_fit, a pass over {n_chunks} chunks of 150",
+            "partial_fit_pass_s",
+            TWICE_AS_FAST,
         ),
     ]
-    print_figures(
+    return finish(
         f"[4] small calls, one process per library and repetition: medians of "
         f"{args.calls} calls / {args.passes} passes, {args.repeats} repetitions",
-        figures,
+        runs,
+        compare(runs, [(key, label, "sknn_train", f, opts) for key, label, f, opts in specs]),
+        model="MLPClassifier(max_iter=50, random_state=0) on digits X/16",
     )
-    return {
-        "model": "MLPClassifier(max_iter=50, random_state=0) on digits X/16",
-        "runs": runs,
-        "figures": figures,
-    }
 
 
 # ---------------------------------------------------------------- main
-def save(results, out: Path):
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, default=float) + "\n")
-
-
 def print_targets(results):
     rows = report.firstuse_targets(results)
     if not rows:
@@ -521,12 +484,7 @@ def parse_args(argv):
         action="store_true",
         help="smoke test: 1 repetition, max_iter=5 searches, fewer calls",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="interleaved repetitions per figure (default 3; 1 with --quick)",
-    )
+    benchlib.add_repeats(parser, "interleaved repetitions per figure (default 3; 1 with --quick)")
     parser.add_argument(
         "--parts",
         nargs="+",
@@ -547,18 +505,10 @@ def parse_args(argv):
         default=None,
         help="partial_fit passes per timing in part 4 (default 20; 5 with --quick)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="JSON file for the results (default %(default)s)",
-    )
+    benchlib.add_out(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
-    for name, full, quick in (("repeats", 3, 1), ("calls", 2000, 300), ("passes", 20, 5)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    benchlib.quick_defaults(args, repeats=(3, 1), calls=(2000, 300), passes=(20, 5))
+    benchlib.at_least_one(parser, args, "repeats", "calls", "passes")
     if not CACHE:
         parser.error("this benchmark measures numba's cache: unset SKNN_TRAIN_NO_CACHE")
     return args
@@ -566,7 +516,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    source = BE.package_source()  # before anything runs: the code the children import
+    source = benchlib.package_source()  # before anything runs: the code the children import
     runners = {
         "1": ("compile", part_compile),
         "2": ("gridsearch", part_grid),
@@ -580,7 +530,7 @@ def main(argv=None) -> int:
             "parts": args.parts,
             "calls": args.calls,
             "passes": args.passes,
-            "argv": sys.argv[1:] if argv is None else list(argv),
+            "argv": benchlib.argv_record(argv),
         }
     }
     caches = Caches()
@@ -593,9 +543,9 @@ def main(argv=None) -> int:
         results["warm_cache"] = caches.warm_record
     finally:
         caches.close()
-    results.update(total_s=time.perf_counter() - t_start, environment=BE.environment(source))
+    results.update(total_s=time.perf_counter() - t_start, environment=benchlib.environment(source))
     print_targets(results)
-    save(results, args.out)
+    benchlib.write_json(args.out, results, indent=1, default=float)
     print(f"\n{results['total_s']:.0f} s in all; written to {args.out}")
     return 0
 

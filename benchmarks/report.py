@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # also when loaded by path
+    sys.path.insert(0, str(HERE))
+from benchlib import replace_between  # noqa: E402  (the README's marker blocks)
+
 ROOT = HERE.parent
 EPOCH_JSON = HERE / "results" / "bench_epoch.json"
 EXTRA_JSON = HERE / "results" / "bench_extra.json"
@@ -310,18 +315,6 @@ def rst(report: dict, extra: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def has_markers(text: str, start: str = START, end: str = END) -> bool:
-    return start in text and end in text
-
-
-def replace_between(text: str, block: str, start: str = START, end: str = END) -> str:
-    if not has_markers(text, start, end):
-        raise SystemExit(f"{README} has no {start} ... {end} markers")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{block}\n{end}{tail}"
-
-
 # ---------------------------------------------------------------- first use
 #: The parts of ``bench_firstuse.json`` that hold figures, in the order shown.
 FIRSTUSE_PARTS = ("compile", "gridsearch", "fresh_process", "small_calls")
@@ -458,9 +451,12 @@ def main(argv=None) -> int:
     print()
     print(firstuse_table)
     if args.write:
-        readme = replace_between(README.read_text(), table)
-        if has_markers(readme, FU_START, FU_END):
-            readme = replace_between(readme, firstuse_table, FU_START, FU_END)
+        readme = replace_between(README.read_text(), table, START, END)
+        if readme is None:
+            raise SystemExit(f"{README} has no {START} ... {END} markers")
+        with_firstuse = replace_between(readme, firstuse_table, FU_START, FU_END)
+        if with_firstuse is not None:
+            readme = with_firstuse
             written = "its first-use table"
         else:
             written = "no first-use table"
