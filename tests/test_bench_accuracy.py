@@ -29,7 +29,13 @@ def bench():
         yield module
     finally:
         sys.path[:] = saved_path
-        for name in ("sknn_bench_accuracy", "bench_epoch", "torch_loop"):
+        for name in (
+            "sknn_bench_accuracy",
+            "accuracy_data",
+            "accuracy_systems",
+            "benchlib",
+            "torch_loop",
+        ):
             if name not in saved_modules:
                 sys.modules.pop(name, None)
 
@@ -169,9 +175,10 @@ def test_quick_run_on_wine_and_diabetes(bench, tmp_path, capsys):
 
 def test_missing_optional_systems_and_data_are_skipped(bench, tmp_path, capsys, monkeypatch):
     absent = {"pytabkit", "mlxtend"}
-    available = bench._module_available
-    monkeypatch.setattr(bench, "_module_available", lambda n: n not in absent and available(n))
-    monkeypatch.setattr(bench, "_tabular_classes", lambda: (None, None))
+    data, systems = bench.accuracy_data, bench.accuracy_systems  # where these are looked up
+    available = data._module_available
+    monkeypatch.setattr(data, "_module_available", lambda n: n not in absent and available(n))
+    monkeypatch.setattr(systems, "_tabular_classes", lambda: (None, None))
     assert "sknn-mlp" in bench.default_systems()  # the stand-in, while TabularMLP is missing
     out = tmp_path / "acc.json"
     argv = ["--quick", "--datasets", "wine", "mnist", "--systems", "tabular-mlp", "hgb"]
