@@ -61,38 +61,29 @@ def supports(params: dict) -> bool:
 class TorchMLP:
     """fit / score / n_iter_ like the scikit-learn estimators, for the benchmark only."""
 
-    def __init__(
-        self,
-        regression: bool,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        solver="adam",
-        alpha=1e-4,
-        batch_size=200,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        random_state=0,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        **_ignored,
-    ):
+    #: The estimator parameters the loop uses, with scikit-learn's defaults; the others
+    #: (``tol``, ``n_iter_no_change``, ...) are accepted and ignored.
+    PARAMS = {
+        "hidden_layer_sizes": (100,),
+        "activation": "relu",
+        "solver": "adam",
+        "alpha": 1e-4,
+        "batch_size": 200,
+        "learning_rate_init": 1e-3,
+        "max_iter": 200,
+        "random_state": 0,
+        "momentum": 0.9,
+        "nesterovs_momentum": True,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-8,
+    }
+
+    def __init__(self, regression: bool, **params):
         self.regression = regression
-        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        for name, default in self.PARAMS.items():
+            setattr(self, name, params.get(name, default))
+        self.hidden_layer_sizes = tuple(self.hidden_layer_sizes)
 
     # ------------------------------------------------------------------ data
     def _tensor(self, X):
