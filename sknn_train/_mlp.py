@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from numbers import Real
 from typing import TYPE_CHECKING
 
@@ -23,12 +24,28 @@ from . import _docs
 from ._base import BaseMultilayerPerceptron
 from ._calibration import probabilities
 from ._evaluation import _FLOAT_DTYPES, _sum_is_finite
+from ._targets import standardization
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from typing_extensions import Self
 
     from ._base import MatrixLike
+
+
+def _arguments(frame_locals):
+    """A constructor's arguments from its ``locals()``."""
+    return {k: v for k, v in frame_locals.items() if k not in ("self", "__class__")}
+
+
+#: The parameters :class:`~sknn_train._base.BaseMultilayerPerceptron` stores itself.
+_BASE_PARAMETERS = tuple(inspect.signature(BaseMultilayerPerceptron.__init__).parameters)[1:]
+
+
+def _base_arguments(frame_locals):
+    """What a constructor passes on to the base class: the base's parameters among
+    its ``locals()``; it stores its own (``label_smoothing``, ...) itself."""
+    return {k: frame_locals[k] for k in _BASE_PARAMETERS if k in frame_locals}
 
 
 def _fmt(doc):
@@ -172,47 +189,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.calibration = calibration
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss="log_loss",
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            residual=residual,
-            max_grad_norm=max_grad_norm,
-            weight_init=weight_init,
-            validation_metric=validation_metric,
-            n_init=n_init,
-            lr_schedule=lr_schedule,
-            warmup_fraction=warmup_fraction,
-            weight_decay=weight_decay,
-            restore_best_weights=restore_best_weights,
-            output_init=output_init,
-            input_scaling=input_scaling,
-            n_ensemble=n_ensemble,
-            ensemble=ensemble,
-        )
+        super().__init__(**_base_arguments(locals()), loss="log_loss")
 
     def _validate_input(self, X, y, incremental, reset):
         if incremental and not reset and not self.warm_start:
@@ -469,14 +446,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
-def _scaled_average(values, weights):
-    """``np.average(values, axis=0, weights=weights)`` without overflow: the values are
-    divided by their largest magnitude (per column) first."""
-    largest = np.max(np.abs(values), axis=0)
-    largest = np.where(largest > 0, largest, 1.0)
-    return largest * np.average(values / largest, axis=0, weights=weights)
-
-
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = _fmt(
         """Multi-layer Perceptron regressor on numba-compiled kernels.
@@ -593,47 +562,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         normalize_y=False,
     ):
         self.normalize_y = normalize_y
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss=loss,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            residual=residual,
-            max_grad_norm=max_grad_norm,
-            weight_init=weight_init,
-            validation_metric=validation_metric,
-            n_init=n_init,
-            lr_schedule=lr_schedule,
-            warmup_fraction=warmup_fraction,
-            weight_decay=weight_decay,
-            restore_best_weights=restore_best_weights,
-            output_init=output_init,
-            input_scaling=input_scaling,
-            n_ensemble=n_ensemble,
-            ensemble=ensemble,
-        )
+        super().__init__(**_base_arguments(locals()))
 
     def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron model.
@@ -696,28 +625,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             self.__dict__.pop("target_scale_", None)
             self.__dict__.pop("target_mean_", None)
         else:
-            weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-            y64 = np.asarray(y, dtype=np.float64)
-            mean = _scaled_average(y64, weights)
-            if config.loss == "poisson":
-                self.target_mean_ = np.zeros_like(mean)
-                self.target_scale_ = np.where(mean > 0, mean, 1.0)
-            else:
-                # (y - mean)**2 overflows for targets beyond 1e154: the deviations are
-                # scaled by their largest magnitude before squaring
-                deviation = y64 - mean
-                largest = np.max(np.abs(deviation), axis=0)
-                largest = np.where(largest > 0, largest, 1.0)
-                std = largest * np.sqrt(_scaled_average((deviation / largest) ** 2, weights))
-                if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-                    raise ValueError(
-                        "normalize_y=True cannot standardize y: its values span more than "
-                        f"the float64 range (up to {np.max(np.abs(y64)):.3g} in magnitude). "
-                        "Scale y down before fitting."
-                    )
-                self.target_mean_ = mean
-                # a constant column is fitted as it is (scikit-learn's zero-scale rule)
-                self.target_scale_ = np.where(std > 10 * np.finfo(np.float64).eps, std, 1.0)
+            self.target_mean_, self.target_scale_ = standardization(
+                y, sample_weight, config.loss == "poisson"
+            )
         if not config.normalize_y:
             return y
         if y.dtype.kind != "f":  # integer targets (partial_fit passes them as they are)

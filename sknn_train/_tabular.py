@@ -16,13 +16,7 @@ from __future__ import annotations
 from sklearn.utils._param_validation import StrOptions
 
 from . import _docs
-from ._mlp import MLPClassifier, MLPRegressor
-
-
-def _arguments(frame_locals):
-    """A constructor's arguments from its ``locals()``."""
-    return {k: v for k, v in frame_locals.items() if k not in ("self", "__class__")}
-
+from ._mlp import MLPClassifier, MLPRegressor, _arguments
 
 #: The recipe's minibatch size: what ``batch_size='auto'`` means for these classes.
 RECIPE_BATCH_SIZE = 64

@@ -23,7 +23,7 @@ from sklearn.utils._metadata_requests import RequestMethod
 import sknn_train
 import sknn_train.onnx
 import sknn_train.preprocessing
-from sknn_train import _base, _train
+from sknn_train import _evaluation, _train
 from sknn_train._kernels import epoch
 
 #: Checked on every docstring tested here.
@@ -228,7 +228,8 @@ def kernel_calls(monkeypatch):
     monkeypatch.setattr(
         epoch, "_run", recording("run_pass", epoch._run, inspect.signature(epoch.run_pass.py_func))
     )
-    for module, name in ((_train, "run_epoch"), (_train, "full_loss_grad"), (_base, "evaluate")):
+    entries = ((_train, "run_epoch"), (_train, "full_loss_grad"), (_evaluation, "evaluate"))
+    for module, name in entries:
         func = getattr(epoch, name)
         monkeypatch.setattr(module, name, recording(name, func, inspect.signature(func)))
     return calls

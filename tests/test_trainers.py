@@ -90,7 +90,11 @@ def _reachable(module):
 
 ESTIMATOR_MODULES = {
     "sknn_train._base",
+    "sknn_train._fitted",
+    "sknn_train._evaluation",
+    "sknn_train._members",
     "sknn_train._mlp",
+    "sknn_train._tabular",
     "sknn_train._callbacks",
     "sknn_train.onnx",
     "sknn_train.cli",
