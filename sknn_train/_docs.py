@@ -1,6 +1,5 @@
 """Docstring pieces shared by both estimators (one source, no drift)."""
 
-import re
 import textwrap
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS
@@ -397,47 +396,7 @@ NOTES = """\
 """
 
 
-def recipe_docstring(parent_doc, summary, recipe, example):
-    """The docstring of a class that is ``parent_doc``'s with the defaults of ``recipe``.
-
-    The parameter and attribute sections are the parent's, with each recipe
-    parameter's ``default=`` replaced; the notes list every recipe value with
-    its reason. ``recipe`` maps a parameter to ``(value, reason)``.
-    """
-    start = parent_doc.index("    Parameters\n    ----------\n")
-    end = parent_doc.index("    See Also\n")
-    notes = parent_doc.index("    Notes\n    -----\n") + len("    Notes\n    -----\n")
-    parent_notes = parent_doc[notes : parent_doc.index("    Examples\n")]
-    body = parent_doc[start:end]
-    for name, (value, _) in recipe.items():
-        header = re.compile(rf"^(    {name} : .*default=).*$", re.MULTILINE)
-        # a literal replacement: escape the backslashes sub() would read
-        body, n = header.subn(r"\g<1>" + repr(value).replace("\\", "\\\\"), body)
-        if n != 1:
-            raise ValueError(f"no parameter {name!r} with a default in the docstring")
-    reasons = "".join(
-        textwrap.fill(
-            f"- ``{name}={value!r}``: {reason}",
-            88,
-            initial_indent="    ",
-            subsequent_indent="      ",
-        )
-        + "\n"
-        for name, (value, reason) in recipe.items()
-    )
-    parent = summary.split(":class:`", 1)[1].split("`", 1)[0]
-    return (
-        summary
-        + "\n"
-        + body
-        + "    See Also\n    --------\n"
-        + f"    {parent.lstrip('~')} : The same estimator with scikit-learn's defaults.\n"
-        + "    sknn_train.preprocessing.SmoothClipScaler : The scaler to put in front.\n\n"
-        + "    Notes\n    -----\n"
-        + "    The recipe's defaults, and why (every other parameter has the parent's):\n\n"
-        + reasons
-        + "\n"
-        + parent_notes
-        + "    Examples\n    --------\n"
-        + example
-    )
+def class_docstring(template):
+    """An estimator's docstring: ``template`` with the shared parameters, attributes
+    and notes filled in (``sknn_train._class_docs``)."""
+    return template.format(params=PARAMETERS, attrs=ATTRIBUTES, notes=NOTES)

@@ -23,6 +23,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from . import _docs
 from ._base import BaseMultilayerPerceptron
 from ._calibration import probabilities
+from ._class_docs import CLASSIFIER_DOC, REGRESSOR_DOC
 from ._evaluation import _FLOAT_DTYPES, _sum_is_finite
 from ._targets import standardization
 
@@ -48,10 +49,6 @@ def _base_arguments(frame_locals):
     return {k: frame_locals[k] for k in _BASE_PARAMETERS if k in frame_locals}
 
 
-def _fmt(doc):
-    return doc.format(params=_docs.PARAMETERS, attrs=_docs.ATTRIBUTES, notes=_docs.NOTES)
-
-
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
@@ -60,86 +57,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         "calibration": [StrOptions({"temperature", "auto"}), None],
     }
 
-    __doc__ = _fmt(
-        """Multi-layer Perceptron classifier on numba-compiled kernels.
-
-    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
-    same parameters, defaults, fitted attributes and results. It optimizes the
-    log-loss function using LBFGS or stochastic gradient descent.
-
-    Parameters
-    ----------
-{params}
-    label_smoothing : float, default=0.0
-        Label smoothing ``e`` in [0, 1): the network is fitted to the targets
-        ``(1 - e) * onehot + e / n_classes`` (softmax output) or
-        ``(1 - e) * y + e / 2`` (logistic outputs: binary, multilabel), so it
-        is not pushed towards probabilities of exactly 0 and 1. ``loss_`` and
-        ``loss_curve_`` are the cross-entropy against the smoothed targets;
-        early stopping's validation loss is the plain log loss.
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, ``{{class_label: weight}}``: each sample's weight
-        is its class's weight times its ``sample_weight``, in the loss, the
-        gradient, the ``alpha / S`` term and the validation score.
-        'balanced' uses ``n_samples / (n_classes * np.bincount(y))`` of the
-        ``y`` passed to ``fit`` (scikit-learn's ``compute_class_weight``); it
-        is refused by ``partial_fit``, whose calls see parts of the data. Not
-        for multilabel targets.
-
-    calibration : {{'temperature', 'auto'}} or None, default=None
-        Calibrate the probabilities after training. 'temperature': one
-        temperature ``T > 0`` (one per output for multilabel targets) divides
-        the output layer's pre-activation before the softmax / logistic units
-        of every member; it is fitted by minimising the plain log loss on the
-        held-out rows (``early_stopping`` or ``restore_best_weights``),
-        weighted by ``sample_weight`` only, after the best epoch is restored,
-        plus ``(log T)**2 / (2 n)`` for ``n`` held-out rows (a standard normal
-        prior on ``log T``, which keeps a few rows from driving ``T`` to an
-        extreme).
-        It corrects probabilities bent by label smoothing, ensembling or the
-        choice of the epoch. :meth:`predict` is the argmax of
-        :meth:`predict_proba` (unchanged for one network: ``T`` keeps the
-        order of the classes). Every ``fit`` refits it; ``partial_fit``
-        keeps it. 'temperature' without held-out rows is a ValueError; 'auto'
-        calibrates whenever rows are held out and does nothing otherwise.
-
-    Attributes
-    ----------
-    classes_ : ndarray or list of ndarray of shape (n_classes,)
-        Class labels for each output.
-
-    calibration_temperature_ : float or ndarray of shape (n_outputs,)
-        With ``calibration``: the temperature dividing the output layer's
-        pre-activation (one per output for multilabel targets). Absent when
-        no temperature was fitted.
-
-{attrs}
-    See Also
-    --------
-    MLPRegressor : Multi-layer Perceptron regressor.
-    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this replaces.
-
-    Notes
-    -----
-{notes}
-    Examples
-    --------
-    >>> from sknn_train import MLPClassifier
-    >>> from sklearn.datasets import make_classification
-    >>> from sklearn.model_selection import train_test_split
-    >>> X, y = make_classification(n_samples=100, random_state=1)
-    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y,
-    ...                                                     random_state=1)
-    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X_train, y_train)
-    >>> clf.predict_proba(X_test[:1]).shape
-    (1, 2)
-    >>> clf.predict(X_test[:5]).shape
-    (5,)
-    >>> bool(clf.score(X_test, y_test) > 0.8)
-    True
-    """
-    )
+    __doc__ = _docs.class_docstring(CLASSIFIER_DOC)
 
     def __init__(
         self,
@@ -447,69 +365,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
-    __doc__ = _fmt(
-        """Multi-layer Perceptron regressor on numba-compiled kernels.
-
-    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
-    same parameters, defaults, fitted attributes and results. It optimizes the
-    squared error (or the Poisson deviance) using LBFGS or stochastic gradient
-    descent.
-
-    Parameters
-    ----------
-    loss : {{'squared_error', 'poisson'}}, default='squared_error'
-        The loss function to use when training the weights: half squared error
-        with an identity output, or half Poisson deviance with a log link
-        (exponential output), which requires ``y >= 0``.
-
-{params}
-    normalize_y : bool, default=False
-        Fit the network to standardized targets, ``(y - mean) / std`` per
-        output (``y / mean`` with ``loss='poisson'``, whose log link needs
-        positive targets), and undo it in :meth:`predict`: the output layer then
-        starts at the right scale, whatever the units of ``y``, as
-        :class:`~sklearn.gaussian_process.GaussianProcessRegressor`'s parameter
-        of that name does. The mean and standard deviation are
-        ``sample_weight``-weighted and taken from the ``y`` of the call that
-        starts the fit; ``warm_start`` and later ``partial_fit`` calls keep them.
-        ``loss_`` and ``loss_curve_`` are then in the standardized units.
-
-    Attributes
-    ----------
-{attrs}
-    target_mean_ : ndarray of shape (n_outputs,)
-        With ``normalize_y``: the mean subtracted from each target (0 for
-        Poisson). Absent otherwise.
-
-    target_scale_ : ndarray of shape (n_outputs,)
-        With ``normalize_y``: the scale each centred target was divided by (its
-        standard deviation, or its mean for Poisson; 1 for a constant target).
-        Absent otherwise.
-
-    See Also
-    --------
-    MLPClassifier : Multi-layer Perceptron classifier.
-    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this replaces.
-
-    Notes
-    -----
-{notes}
-    Examples
-    --------
-    >>> from sknn_train import MLPRegressor
-    >>> from sklearn.datasets import make_regression
-    >>> from sklearn.model_selection import train_test_split
-    >>> X, y = make_regression(n_samples=200, n_features=20, random_state=1)
-    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)
-    >>> regr = MLPRegressor(random_state=1, max_iter=2000, tol=0.1)
-    >>> regr.fit(X_train, y_train)
-    MLPRegressor(max_iter=2000, random_state=1, tol=0.1)
-    >>> regr.predict(X_test[:2]).shape
-    (2,)
-    >>> bool(regr.score(X_test, y_test) > 0.9)
-    True
-    """
-    )
+    __doc__ = _docs.class_docstring(REGRESSOR_DOC)
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sklearn.utils._param_validation import StrOptions
 
-from . import _docs
+from ._class_docs import recipe_docstring
 from ._mlp import MLPClassifier, MLPRegressor, _arguments
 
 #: The recipe's minibatch size: what ``batch_size='auto'`` means for these classes.
@@ -170,7 +170,7 @@ def _constraints(parent: type[MLPClassifier] | type[MLPRegressor]) -> dict:
 class TabularMLPClassifier(MLPClassifier):
     _parameter_constraints: dict = _constraints(MLPClassifier)
     _auto_batch_size = RECIPE_BATCH_SIZE
-    __doc__ = _docs.recipe_docstring(
+    __doc__ = recipe_docstring(
         MLPClassifier.__doc__,
         _SUMMARY.format(
             kind="Multi-layer Perceptron classifier",
@@ -243,7 +243,7 @@ class TabularMLPClassifier(MLPClassifier):
 class TabularMLPRegressor(MLPRegressor):
     _parameter_constraints: dict = _constraints(MLPRegressor)
     _auto_batch_size = RECIPE_BATCH_SIZE
-    __doc__ = _docs.recipe_docstring(
+    __doc__ = recipe_docstring(
         MLPRegressor.__doc__,
         _SUMMARY.format(
             kind="Multi-layer Perceptron regressor",
