@@ -38,14 +38,13 @@ from ._kernels.network import Net
 from ._kernels.optim import NO_SCHEDULE
 from ._layout import initial_params
 from ._members import split_members
+from ._split import stratification_labels, validation_split
 from ._train import (
     History,
     OptimizerState,
     divergence_fix,
-    stratification_labels,
     train_lbfgs,
     train_stochastic,
-    validation_split,
 )
 from ._warnings import WorseThanConstantWarning, warn
 from ._workspace import KernelInput, kernel_array

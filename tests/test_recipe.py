@@ -272,7 +272,7 @@ def test_label_smoothing_lowers_held_out_log_loss_of_an_overconfident_network():
 def test_smoothing_trains_on_smoothed_targets_and_validates_on_plain_log_loss():
     from sklearn.metrics import log_loss
 
-    from sknn_train._train import stratification_labels, validation_split
+    from sknn_train._split import stratification_labels, validation_split
 
     X, y = classification()
     params = dict(
@@ -300,7 +300,7 @@ def test_smoothing_trains_on_smoothed_targets_and_validates_on_plain_log_loss():
 # ------------------------------------- best epoch, validation metrics, output init
 def _validation_rows(y, n_features, hidden, n_out, fraction=0.1, seed=0):
     """The held-out rows of a fit with ``random_state=seed`` (SPEC 3's draw order)."""
-    from sknn_train._train import stratification_labels, validation_split
+    from sknn_train._split import stratification_labels, validation_split
 
     rng = np.random.RandomState(seed)
     units = [n_features, *hidden, n_out]

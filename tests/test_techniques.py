@@ -191,7 +191,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best(metric):
     assert m.n_iter_ - 1 - best <= m.n_iter_no_change + 1
     assert len(m.validation_loss_curve_) == len(m.validation_scores_) == m.n_iter_
     # best weights restored: the held-out criterion of the fitted model is the best one
-    from sknn_train._train import stratification_labels, validation_split
+    from sknn_train._split import stratification_labels, validation_split
 
     rng = np.random.RandomState(0)  # SPEC 3 draw order: weights, bias per layer, split
     for shape in [(20, 128), (128,), (128, 1), (1,)]:
