@@ -121,7 +121,7 @@ def test_predict_proba_divides_the_logits_by_the_temperature():
 def test_temperature_is_fitted_on_the_held_out_rows(monkeypatch):
     """fit_temperature sees the validation rows' logits under the kept weights,
     weighted by sample_weight alone (class weights are a training device)."""
-    import sknn_train._base as base
+    import sknn_train._training as training
 
     seen = {}
 
@@ -133,9 +133,9 @@ def test_temperature_is_fitted_on_the_held_out_rows(monkeypatch):
         seen.update(Z=Z, Y=Y, sw=sw, softmax=softmax)
         return fit_temperature(Z, Y, sw, softmax)
 
-    split = base.validation_split
-    monkeypatch.setattr(base, "validation_split", split_spy)
-    monkeypatch.setattr(base, "fit_temperature", fit_spy)
+    split = training.validation_split
+    monkeypatch.setattr(training, "validation_split", split_spy)
+    monkeypatch.setattr(training, "fit_temperature", fit_spy)
     X, y = classification(3, n_samples=200)
     sw = np.random.RandomState(0).uniform(0.5, 2.0, 200)
     clf = MLPClassifier(

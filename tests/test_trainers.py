@@ -93,6 +93,7 @@ ESTIMATOR_MODULES = {
     "sknn_train._fitted",
     "sknn_train._evaluation",
     "sknn_train._members",
+    "sknn_train._training",
     "sknn_train._mlp",
     "sknn_train._tabular",
     "sknn_train._callbacks",
