@@ -6,7 +6,7 @@ from conftest import classification, regression
 from sklearn import neural_network as sk_nn
 
 from sknn_train import MLPClassifier, MLPRegressor
-from sknn_train._train import stratification_labels, validation_split
+from sknn_train._split import stratification_labels, validation_split
 
 
 def test_multi_output_squared_error_loss_matches_its_gradient():
