@@ -20,7 +20,7 @@ from ._kernels.network import Net
 from ._threads import batch_macs, blas_threads
 from ._workspace import KernelInput, chunk_rows, make_work
 
-__all__ = ["PASS_LOSS", "NetworkEvaluation"]
+__all__ = ["NetworkEvaluation"]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 

@@ -18,7 +18,7 @@ from sklearn.base import is_classifier
 from ._baseline import constant_loss, worse_than_constant
 from ._calibration import fit_temperature
 from ._config import SCHEDULE_NAMES, holding_out, smoothed_targets
-from ._evaluation import PASS_LOSS
+from ._kernels.epoch import PASS_LOSS
 from ._kernels.optim import NO_SCHEDULE
 from ._split import stratification_labels, validation_split
 from ._train import OptimizerState, divergence_fix, train_lbfgs, train_stochastic
