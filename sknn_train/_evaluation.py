@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._kernels.activations import OUT_IDENTITY
-from ._kernels.epoch import PASS_ALIVE, PASS_LOSS, PASS_PREDICT, evaluate
+from ._kernels.epoch import PASS_ALIVE, PASS_PREDICT, evaluate
 from ._kernels.network import Net
 from ._threads import batch_macs, blas_threads
 from ._workspace import KernelInput, chunk_rows, make_work
