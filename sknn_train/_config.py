@@ -217,7 +217,6 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    members = np.array(layout.member_info, dtype=np.int64)
     return Net(
         layout.units,
         layout.coef_off,
@@ -227,7 +226,6 @@ def build_net(
         skip_to,
         rates,
         scale_off,
-        members,
     )
 
 

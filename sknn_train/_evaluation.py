@@ -122,7 +122,9 @@ class NetworkEvaluation:
         else:
             theta, net, layout = member
         chunk = chunk_rows(layout, n)
-        work = make_work(net, chunk, data.n_features, False, dtype, reuse=True)
+        work = make_work(
+            net, chunk, data.n_features, False, dtype, reuse=True, n_members=layout.n_members
+        )
         with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
             return evaluate(
                 *data.args(),
@@ -138,6 +140,7 @@ class NetworkEvaluation:
                 float(eps_loss),
                 out,
                 alive,
+                layout.ensemble,
             )
 
     def _member_logits(self, X):
@@ -149,7 +152,7 @@ class NetworkEvaluation:
         net = self._prediction_net()
         act = net.act.copy()
         act[-1] = OUT_IDENTITY
-        net = net._replace(act=act, members=np.array(single.member_info, dtype=np.int64))
+        net = net._replace(act=act)
         logits = np.empty((layout.n_members, X.shape[0], int(layout.units[-1])), self._theta.dtype)
         for k in range(layout.n_members):
             member = (layout.member_view(self._theta, k), net, single)

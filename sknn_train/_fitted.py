@@ -174,9 +174,7 @@ class FittedState:
         shared = self.__dict__.get("ensemble") == "batch"
         self._layout = Layout(units, 0 if scale is None else units[0], n_members, shared)
         net = self.__dict__.get("_predict_net")
-        if net is not None and (
-            net.units.tolist() != units or tuple(net.members.tolist()) != self._layout.member_info
-        ):
+        if net is not None and net.units.tolist() != units:
             self._predict_net = None  # another network: rebuilt from the parameters
         self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
 

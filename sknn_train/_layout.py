@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._kernels.network import Members
+
 
 def shares_weights(batch: bool, n_members: int, n_weight_layers: int) -> bool:
     """Whether an ``ensemble='batch'`` network shares weights: with several members
@@ -63,8 +65,13 @@ class Layout:
             else (0, 0, 0)
         )
         self.n_weight_layers = n
-        #: ``Net.members``: what the kernels read of the members.
+        #: The members' counts and offsets, as a plain tuple (for comparisons) and as
+        #: what the kernels take: None for a single network, which they compile
+        #: without the ensemble's code.
         self.member_info = (self.n_members, self.member_size, *self.shared_ranges)
+        self.ensemble = (
+            None if self.n_members == 1 else Members(*(np.int64(v) for v in self.member_info))
+        )
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
         # on these few values cost microseconds each time.

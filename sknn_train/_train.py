@@ -201,8 +201,15 @@ def train_stochastic(
     # memory (fresh pages cost a fault each, on every call). They hold
     # nothing from one batch to the next, so an evaluation between epochs
     # that reuses the same memory (a callback's predict) does no harm.
+    layout = config.layout
     work = make_work(
-        net, batch_size, data.n_features, not data.is_sparse, dtype, reuse=config.incremental
+        net,
+        batch_size,
+        data.n_features,
+        not data.is_sparse,
+        dtype,
+        reuse=config.incremental,
+        n_members=layout.n_members,
     )
     grad = np.empty_like(theta)
     n_w = config.layout.n_weight_layers
@@ -211,7 +218,6 @@ def train_stochastic(
     history.interrupted = False
     history.stop_reason = ""
     epochs = 1 if config.incremental else config.max_iter
-    layout = config.layout
     try:
         with blas_threads(batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs):
             for _ in range(config.max_iter):
@@ -239,6 +245,7 @@ def train_stochastic(
                     work,
                     hyper,
                     diag,
+                    layout.ensemble,
                 )
                 history.n_iter += 1
                 history.loss = accumulated / n_samples
@@ -420,10 +427,9 @@ def train_lbfgs(
     layout = config.layout
     if layout.n_members == 1:
         return _lbfgs_run(data, Y, sw, theta, config, config.train_net, callbacks)
-    single = layout.member_of()
-    net = config.train_net._replace(members=np.array(single.member_info, dtype=np.int64))
+    # each member is a single network: the training Net without an ensemble
     runs = [
-        _lbfgs_run(data, Y, sw, layout.member_view(theta, k), config, net, callbacks)
+        _lbfgs_run(data, Y, sw, layout.member_view(theta, k), config, config.train_net, callbacks)
         for k in range(layout.n_members)
     ]
     return History(

@@ -28,6 +28,10 @@ from ._workspace import KernelInput, make_work
 def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
     """Compile the kernels of every fit and prediction for ``dtypes``, or load them.
 
+    Both forms of the compiled pass: a single network (a default
+    :class:`MLPClassifier`) and an ensemble (a default
+    :class:`TabularMLPClassifier`, two networks trained together).
+
     The first fit in a fresh environment compiles the kernels for the dtype of
     its data (a few seconds) and numba caches them on disk; later processes
     load them in a fraction of a second. Calling this once after installing
@@ -103,6 +107,26 @@ def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
             p["hyper"].eps_loss,
             np.empty((4, 2), dtype=dtype),
             np.zeros(0, dtype=np.uint8),
+        )
+        # the ensemble's form: every pass of it is the same specialisation
+        pair = Layout([3, 2, 2], n_members=2)
+        theta = np.full(pair.size, 0.1, dtype=dtype)
+        run_epoch(
+            *p["data"].args(),
+            p["y"],
+            p["sw"],
+            np.arange(4),
+            4,
+            theta,
+            np.empty_like(theta),
+            np.zeros_like(theta),
+            np.zeros_like(theta),
+            np.zeros(2, dtype=np.int64),
+            p["net"],
+            make_work(p["net"], 4, 3, True, dtype, n_members=2),
+            p["hyper"],
+            np.zeros(3 + 2),
+            pair.ensemble,
         )
 
 

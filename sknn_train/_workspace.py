@@ -98,9 +98,16 @@ def scratch(n: int, dtype: DTypeLike) -> np.ndarray:
 
 
 def make_work(
-    net: Net, rows: int, n_features: int, gather: bool, dtype: DTypeLike, reuse: bool = False
+    net: Net,
+    rows: int,
+    n_features: int,
+    gather: bool,
+    dtype: DTypeLike,
+    reuse: bool = False,
+    n_members: int = 1,
 ) -> Work:
-    """Activation, delta and input buffers for batches of at most ``rows`` rows.
+    """Activation, delta and input buffers for batches of at most ``rows`` rows
+    (of ``n_members`` networks: an ensemble also needs their mean output).
 
     ``reuse=True`` carves them from this thread's :func:`scratch` buffer: for
     calls whose workspace does not outlive them (prediction, evaluation).
@@ -124,7 +131,7 @@ def make_work(
         # the first layer's scaled weights (input scaling)
         widths[0] * widths[1] if int(net.scale_off[0]) >= 0 else 0,
         # the members' mean output (an ensemble)
-        rows * widths[-1] if int(net.members[0]) > 1 else 0,
+        rows * widths[-1] if n_members > 1 else 0,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -138,7 +145,7 @@ def make_work(
         deltas=parts[4],
         act_off=act_off,
         w0=parts[5],
-        mean=parts[6].reshape((rows if int(net.members[0]) > 1 else 0, widths[-1])),
+        mean=parts[6].reshape((rows if n_members > 1 else 0, widths[-1])),
     )
 
 

@@ -296,22 +296,25 @@ def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, dia
 
 
 @kernel(inline=True)
-def member_slice(buffer, member, net):
-    """Ensemble member ``member``'s slice of a parameter-sized buffer (an empty one stays empty)."""
+def member_slice(buffer, member, ensemble):
+    """Ensemble member ``member``'s slice of a parameter-sized buffer (an empty one
+    stays empty); the whole buffer of a single network (``ensemble`` None)."""
+    if ensemble is None:
+        return buffer
     if buffer.shape[0] == 0:
         return buffer
-    lo = member * net.members[1]
-    return buffer[lo : lo + net.members[1]]
+    lo = member * ensemble.size
+    return buffer[lo : lo + ensemble.size]
 
 
 @kernel
-def member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag):
+def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag):
     """:func:`take_step` of ensemble member ``member`` on its slices of the buffers."""
     return take_step(
-        member_slice(theta, member, net),
-        member_slice(grad, member, net),
-        member_slice(state1, member, net),
-        member_slice(state2, member, net),
+        member_slice(theta, member, ensemble),
+        member_slice(grad, member, ensemble),
+        member_slice(state1, member, ensemble),
+        member_slice(state2, member, ensemble),
         step[member : member + 1],
         net,
         sw_sum,
@@ -321,7 +324,7 @@ def member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, d
 
 
 @kernel
-def tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
+def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag):
     """Every member's step of a batch ensemble, after :func:`tie_gradients`.
 
     Returns the members' summed L2 penalties. Without clipping each member
@@ -331,23 +334,25 @@ def tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
     differently and untie them. (One member would be clipped by its own norm,
     as a single network is.)
     """
-    n_members = net.members[0]
+    n_members = ensemble.count
     w2 = 0.0
     if hyper.max_norm <= 0:
         for member in range(n_members):
-            w2 += member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag)
+            w2 += member_step(
+                theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag
+            )
         return w2
     squares = 0.0
     for member in range(n_members):  # finish every gradient first: the factor needs them all
         w2_k, norm = finish_gradient(
-            member_slice(theta, member, net),
-            member_slice(grad, member, net),
+            member_slice(theta, member, ensemble),
+            member_slice(grad, member, ensemble),
             net,
             sw_sum,
             diag[DIAG_LAYERS:],
             hyper,
-            member_slice(state1, member, net),
-            member_slice(state2, member, net),
+            member_slice(state1, member, ensemble),
+            member_slice(state2, member, ensemble),
             0.0,
             1.0,
             np.int64(0),
@@ -361,10 +366,10 @@ def tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
         step[member] += 1
         lr, scheduled = step_rate(step[member], hyper)
         clipped_step(
-            member_slice(theta, member, net),
-            member_slice(grad, member, net),
-            member_slice(state1, member, net),
-            member_slice(state2, member, net),
+            member_slice(theta, member, ensemble),
+            member_slice(grad, member, ensemble),
+            member_slice(state1, member, ensemble),
+            member_slice(state2, member, ensemble),
             net,
             lr,
             1.0 - scheduled * hyper.weight_decay,
@@ -376,18 +381,23 @@ def tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 
 
 @kernel
-def tie_gradients(grad, net):
+def tie_gradients(grad, ensemble):
     """A batch ensemble's shared parameters: every member's gradient becomes their mean.
 
-    The members hold copies of the shared weights (``members[2]`` values from
-    the start of a member's slice: every weight matrix but the output layer's)
-    and biases (``members[3]:members[4]``); the same gradient and the same
-    optimizer state give every copy the same update, so they stay equal.
+    The members hold copies of the shared weights (``shared_weights_end``
+    values from the start of a member's slice: every weight matrix but the
+    output layer's) and biases (``shared_biases_lo:shared_biases_hi``); the
+    same gradient and the same optimizer state give every copy the same
+    update, so they stay equal.
     """
-    n_members = net.members[0]
-    size_member = net.members[1]
+    n_members = ensemble.count
+    size_member = ensemble.size
     inv = as_dtype_of(1.0 / n_members, grad)
-    for lo, hi in ((np.int64(0), net.members[2]), (net.members[3], net.members[4])):
+    shared = (
+        (np.int64(0), ensemble.shared_weights_end),
+        (ensemble.shared_biases_lo, ensemble.shared_biases_hi),
+    )
+    for lo, hi in shared:
         for q in range(lo, hi):
             total = grad[q]
             for member in range(1, n_members):
@@ -416,6 +426,7 @@ def run_pass(
     state2,
     step,
     net,
+    ensemble,
     work,
     hyper,
     diag,
@@ -481,12 +492,12 @@ def run_pass(
     theta : ndarray of shape (n_params,), float32 or float64
         Flat parameter buffer, every weight matrix then every bias vector
         (see :class:`~sknn_train._layout.Layout`); ``PASS_TRAIN`` updates it
-        in place. An ensemble (``net.members = [K, P, ...]``) holds K such
-        buffers of P values one after the other: training runs every member
-        on each batch (a batch ensemble's shared slices of the gradient tied
-        to their mean before the steps, :func:`tie_gradients`), evaluations
-        use the members' mean output, ``PASS_GRADIENT`` returns the sum of
-        the members' losses.
+        in place. An ensemble (``ensemble.count = K``, ``ensemble.size =
+        P``) holds K such buffers of P values one after the other: training
+        runs every member on each batch (a batch ensemble's shared slices of
+        the gradient tied to their mean before the steps,
+        :func:`tie_gradients`), evaluations use the members' mean output,
+        ``PASS_GRADIENT`` returns the sum of the members' losses.
     grad : ndarray of shape (n_params,), float32 or float64
         Gradient buffer: ``PASS_GRADIENT`` leaves the gradient of the
         returned loss in it, ``PASS_TRAIN`` uses it batch by batch.
@@ -500,6 +511,10 @@ def run_pass(
         The network (:class:`~sknn_train._kernels.network.Net`): int64
         arrays of shape ``(n_layers,)`` for the widths, offsets in ``theta``,
         activation codes and residual wiring, and float64 dropout rates.
+    ensemble : Members or None
+        The ensemble's layout (:class:`~sknn_train._kernels.network.Members`:
+        int64 counts and offsets); None for a single network, which numba
+        then compiles without the members' loop, ties and means.
     work : Work
         Workspace buffers for batches of at most ``size`` rows
         (:class:`~sknn_train._kernels.network.Work`, made by
@@ -535,8 +550,9 @@ def run_pass(
                 raise ValueError("evaluations run without dropout")
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
-    n_members = net.members[0]
-    tied = net.members[2] > 0  # a batch ensemble: the members share weights
+    n_members = 1
+    if ensemble is not None:
+        n_members = ensemble.count
     n_hidden = 0
     for j in range(1, n_w):
         n_hidden += net.units[j]
@@ -575,7 +591,7 @@ def run_pass(
         # The members one after the other, on the same rows; each has its own
         # slice of the buffers, dropout masks and step counter.
         for member in range(n_members):
-            theta_k = member_slice(theta, member, net)
+            theta_k = member_slice(theta, member, ensemble)
             key_k = key if member == 0 else mix(key + np.uint64(member) * MEMBER_STRIDE)
             # once, or per member when input dropout wrote to the copy
             if copy and (member == 0 or net.drop[0] > 0):
@@ -588,13 +604,14 @@ def run_pass(
             if task == PASS_ALIVE:
                 mark_alive(work, net, m, alive[member * n_hidden : (member + 1) * n_hidden])
                 continue
-            if evaluating:  # the ensemble's output is the members' mean
-                if member == 0 and n_members > 1:
-                    copy_block(p, work.mean[:m])
-                elif member > 0:
-                    add_block(p, work.mean[:m])
+            if evaluating:
+                if ensemble is not None:  # the ensemble's output is the members' mean
+                    if member == 0:
+                        copy_block(p, work.mean[:m])
+                    else:
+                        add_block(p, work.mean[:m])
                 continue
-            grad_k = member_slice(grad, member, net)
+            grad_k = member_slice(grad, member, ensemble)
             d = layer_view(work.deltas, work.act_off[n_w], m, k)
             data_loss = loss_and_delta(p, y, sw, rows, d, hyper.loss, hyper.eps_loss)
             backward(
@@ -618,20 +635,29 @@ def run_pass(
                 continue
             if net.scale_off[0] >= 0:
                 chain_input_scale(theta_k, grad_k, net)
-            if tied:  # the step waits for every member's gradient
+            if ensemble is None:
+                w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
+                acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
+                continue
+            if ensemble.shared_weights_end > 0:  # tied: the step waits for every member
                 acc += data_loss / sw_sum * m / n_members
                 continue
-            w2 = member_step(theta, grad, state1, state2, step, member, net, sw_sum, hyper, diag)
+            w2 = member_step(
+                theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag
+            )
             # the objective is the mean of the members' losses
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
-        if training and tied:
-            tie_gradients(grad, net)
-            w2 = tied_steps(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
-            acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
+        if training and ensemble is not None:
+            if ensemble.shared_weights_end > 0:
+                tie_gradients(grad, ensemble)
+                w2 = tied_steps(
+                    theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag
+                )
+                acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
         if not evaluating or task == PASS_ALIVE:
             continue
         p = layer_view(work.acts, work.act_off[n_w], m, k)
-        if n_members > 1:
+        if ensemble is not None:
             p = work.mean[:m]
             scale_block(p, as_dtype_of(1.0 / n_members, theta))
         if task == PASS_PREDICT or out.shape[0] == n:
@@ -644,8 +670,8 @@ def run_pass(
         # each member's gradient is its own loss's: the pass returns their sum
         loss = 0.0
         for member in range(n_members):
-            theta_k = member_slice(theta, member, net)
-            grad_k = member_slice(grad, member, net)
+            theta_k = member_slice(theta, member, ensemble)
+            grad_k = member_slice(grad, member, ensemble)
             if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
                 chain_input_scale(theta_k, grad_k, net)
             w2, _ = finish_gradient(
@@ -692,6 +718,7 @@ def run_epoch(
     work,
     hyper,
     diag,
+    ensemble=None,
 ):
     """Run one epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
 
@@ -749,6 +776,9 @@ def run_epoch(
         Zeros on entry; the epoch adds the summed gradient norm, the clipped
         batches, the batches and each weight matrix's summed gradient norm
         (``DIAG_*`` offsets).
+    ensemble : Members or None, default=None
+        The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
+        None for a single network (see :func:`run_pass`).
 
     Returns
     -------
@@ -775,6 +805,7 @@ def run_epoch(
         state2,
         step,
         net,
+        ensemble,
         work,
         hyper,
         diag,
@@ -784,7 +815,7 @@ def run_epoch(
 
 
 def full_loss_grad(
-    x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work, hyper
+    x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work, hyper, ensemble=None
 ):
     """Compute the loss and its gradient over the whole training set, for L-BFGS.
 
@@ -824,6 +855,9 @@ def full_loss_grad(
         (:func:`~sknn_train._workspace.make_work`).
     hyper : Hyper
         Loss code, its clipping bound and ``alpha`` (see :func:`make_hyper`).
+    ensemble : Members or None, default=None
+        The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
+        None for a single network (see :func:`run_pass`).
 
     Returns
     -------
@@ -852,6 +886,7 @@ def full_loss_grad(
         empty,
         _NO_STEP,
         net,
+        ensemble,
         work,
         hyper,
         diag,
@@ -878,6 +913,7 @@ def evaluate(
     eps_loss,
     out,
     alive,
+    ensemble=None,
 ):
     """Evaluate the network without dropout on ``n`` rows, in chunks (see :func:`run_pass`).
 
@@ -930,6 +966,9 @@ def evaluate(
         Zeros on entry, for ``PASS_ALIVE``: ``alive[u]`` is set to 1 for
         every hidden unit (layers concatenated) with a non-zero output on
         some row. None otherwise.
+    ensemble : Members or None, default=None
+        The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
+        None for a single network (see :func:`run_pass`).
 
     Returns
     -------
@@ -955,6 +994,7 @@ def evaluate(
         empty,
         _NO_STEP,
         net,
+        ensemble,
         work,
         _eval_hyper(loss, eps_loss),
         _NO_DIAG,
@@ -964,9 +1004,15 @@ def evaluate(
 
 
 def _run(*args):
-    """``run_pass(*args)``, compiled (or loaded) once across processes first."""
+    """``run_pass(*args)``, compiled (or loaded) once across processes first.
+
+    One specialisation per dtype and form: a single network (``ensemble``
+    None) and an ensemble are compiled apart, each the first time a fit needs it.
+    """
     dtype = args[11].dtype  # theta's
-    compile_once(run_pass, args, dtype, f"{dtype} training and prediction")
+    single = args[17] is None  # the ensemble
+    what = f"{dtype} {'training and prediction' if single else 'ensemble'}"
+    compile_once(run_pass, args, (dtype, single), what)
     return run_pass(*args)
 
 

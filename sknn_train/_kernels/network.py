@@ -29,9 +29,11 @@ The input of a batch is either the dense ``(m, d)`` block ``xb`` (with input
 dropout already applied, see :func:`forward`) or, when ``is_sparse``, the CSR
 rows ``rows`` of ``(data, indices, indptr)``.
 
-An ensemble (``members = [K, P]``, ``K > 1``) is K such networks one after
-the other in ``theta``, P values each: the passes here run one member, on
-its slice; ``work.mean`` collects the mean of the members' outputs.
+An ensemble (:class:`Members`, ``count = K > 1``) is K such networks one
+after the other in ``theta``, ``size = P`` values each: the passes here run
+one member, on its slice; ``work.mean`` collects the mean of the members'
+outputs. A single network has no :class:`Members`: the passes take ``None``
+for it, and numba compiles them without the ensemble's code.
 """
 
 from collections import namedtuple
@@ -44,7 +46,12 @@ from .activations import activate, activation_backward, output_activate
 from .blas import address, gemm
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
 
-Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off members")
+Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off")
+#: An ensemble's layout (int64 fields): ``count`` members of ``size`` values each;
+#: a batch ensemble's members share ``theta[:shared_weights_end]`` (every weight
+#: matrix but the output layer's) and ``theta[shared_biases_lo:shared_biases_hi]``
+#: of their slices (``shared_weights_end = 0``: independent members).
+Members = namedtuple("Members", "count size shared_weights_end shared_biases_lo shared_biases_hi")
 Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean")
 
 
