@@ -108,7 +108,7 @@ class NetworkEvaluation:
 
         Returns the weighted mean loss (code ``loss``) against ``Y`` / ``sw``
         for ``PASS_LOSS``. ``member``: one member of the network alone, as
-        ``(theta slice, net, layout)``; the whole model when None.
+        ``(theta slice, net, layout, ensemble)``; the whole model when None.
         """
         dtype = self._theta.dtype
         if not sp.issparse(X):
@@ -119,11 +119,12 @@ class NetworkEvaluation:
             return 0.0
         if member is None:
             theta, net, layout = self._theta, self._prediction_net(), self._layout
+            ensemble = layout.ensemble
         else:
-            theta, net, layout = member
+            theta, net, layout, ensemble = member
         chunk = chunk_rows(layout, n)
         work = make_work(
-            net, chunk, data.n_features, False, dtype, reuse=True, n_members=layout.n_members
+            net, chunk, data.n_features, False, dtype, reuse=True, ensemble=ensemble is not None
         )
         with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
             return evaluate(
@@ -140,7 +141,7 @@ class NetworkEvaluation:
                 float(eps_loss),
                 out,
                 alive,
-                layout.ensemble,
+                ensemble,
             )
 
     def _member_logits(self, X):
@@ -153,9 +154,19 @@ class NetworkEvaluation:
         act = net.act.copy()
         act[-1] = OUT_IDENTITY
         net = net._replace(act=act)
+        # an ensemble's member runs in the ensemble's form (a "members" of one), which
+        # its fit has compiled already: no second specialisation for the logits
+        form = None
+        if layout.ensemble is not None:
+            form = layout.ensemble._replace(
+                count=np.int64(1),
+                shared_weights_end=np.int64(0),
+                shared_biases_lo=np.int64(0),
+                shared_biases_hi=np.int64(0),
+            )
         logits = np.empty((layout.n_members, X.shape[0], int(layout.units[-1])), self._theta.dtype)
         for k in range(layout.n_members):
-            member = (layout.member_view(self._theta, k), net, single)
+            member = (layout.member_view(self._theta, k), net, single, form)
             self._evaluate(X, PASS_PREDICT, out=logits[k], member=member)
         return logits
 

@@ -209,7 +209,7 @@ def train_stochastic(
         not data.is_sparse,
         dtype,
         reuse=config.incremental,
-        n_members=layout.n_members,
+        ensemble=layout.ensemble is not None,
     )
     grad = np.empty_like(theta)
     n_w = config.layout.n_weight_layers

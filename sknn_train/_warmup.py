@@ -123,7 +123,7 @@ def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
             np.zeros_like(theta),
             np.zeros(2, dtype=np.int64),
             p["net"],
-            make_work(p["net"], 4, 3, True, dtype, n_members=2),
+            make_work(p["net"], 4, 3, True, dtype, ensemble=True),
             p["hyper"],
             np.zeros(3 + 2),
             pair.ensemble,

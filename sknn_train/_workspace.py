@@ -104,10 +104,10 @@ def make_work(
     gather: bool,
     dtype: DTypeLike,
     reuse: bool = False,
-    n_members: int = 1,
+    ensemble: bool = False,
 ) -> Work:
     """Activation, delta and input buffers for batches of at most ``rows`` rows
-    (of ``n_members`` networks: an ensemble also needs their mean output).
+    (``ensemble``: for the ensemble's form, which also needs the members' mean).
 
     ``reuse=True`` carves them from this thread's :func:`scratch` buffer: for
     calls whose workspace does not outlive them (prediction, evaluation).
@@ -131,7 +131,7 @@ def make_work(
         # the first layer's scaled weights (input scaling)
         widths[0] * widths[1] if int(net.scale_off[0]) >= 0 else 0,
         # the members' mean output (an ensemble)
-        rows * widths[-1] if n_members > 1 else 0,
+        rows * widths[-1] if ensemble else 0,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -145,7 +145,7 @@ def make_work(
         deltas=parts[4],
         act_off=act_off,
         w0=parts[5],
-        mean=parts[6].reshape((rows if n_members > 1 else 0, widths[-1])),
+        mean=parts[6].reshape((rows if ensemble else 0, widths[-1])),
     )
 
 
