@@ -154,16 +154,7 @@ class NetworkEvaluation:
         act = net.act.copy()
         act[-1] = OUT_IDENTITY
         net = net._replace(act=act)
-        # an ensemble's member runs in the ensemble's form (a "members" of one), which
-        # its fit has compiled already: no second specialisation for the logits
-        form = None
-        if layout.ensemble is not None:
-            form = layout.ensemble._replace(
-                count=np.int64(1),
-                shared_weights_end=np.int64(0),
-                shared_biases_lo=np.int64(0),
-                shared_biases_hi=np.int64(0),
-            )
+        form = layout.member_form()  # the form the fit compiled
         logits = np.empty((layout.n_members, X.shape[0], int(layout.units[-1])), self._theta.dtype)
         for k in range(layout.n_members):
             member = (layout.member_view(self._theta, k), net, single, form)

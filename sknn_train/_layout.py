@@ -84,6 +84,17 @@ class Layout:
         """The layout of one member alone."""
         return self if self.n_members == 1 else Layout(self.units, self.n_scale)
 
+    def member_form(self) -> Members | None:
+        """What the kernels take to run one member alone: an ensemble's "members" of
+        one (its compiled form, so a member's pass compiles nothing more), or None
+        for a single network."""
+        if self.ensemble is None:
+            return None
+        zero = np.int64(0)
+        return self.ensemble._replace(
+            count=np.int64(1), shared_weights_end=zero, shared_biases_lo=zero, shared_biases_hi=zero
+        )
+
     def _slot(self, theta: np.ndarray, lo: int, hi: int, shape: tuple[int, ...]) -> np.ndarray:
         """``theta[lo:hi]`` of every member, shaped ``shape`` (with the member axis first
         in an ensemble): a view."""

@@ -426,10 +426,12 @@ def train_lbfgs(
     """
     layout = config.layout
     if layout.n_members == 1:
-        return _lbfgs_run(data, Y, sw, theta, config, config.train_net, callbacks)
-    # each member is a single network: the training Net without an ensemble
+        return _lbfgs_run(data, Y, sw, theta, config, None, callbacks)
+    # each member alone, in the ensemble's compiled form (a "members" of one)
     runs = [
-        _lbfgs_run(data, Y, sw, layout.member_view(theta, k), config, config.train_net, callbacks)
+        _lbfgs_run(
+            data, Y, sw, layout.member_view(theta, k), config, layout.member_form(), callbacks
+        )
         for k in range(layout.n_members)
     ]
     return History(
@@ -445,20 +447,24 @@ def _lbfgs_run(
     sw: np.ndarray,
     theta: np.ndarray,
     config: FitConfig,
-    net: Any,
+    ensemble: Any,
     callbacks: Callbacks,
 ) -> History:
-    """One L-BFGS-B run of the single network ``net`` whose buffer is ``theta``."""
+    """One L-BFGS-B run of one network (an ensemble's member: ``ensemble`` its
+    "members" of one) whose buffer is ``theta``."""
     dtype = theta.dtype
+    net = config.train_net
     layout = config.layout.member_of()
     chunk = chunk_rows(layout, data.n_rows)
-    work = make_work(net, chunk, data.n_features, not data.is_sparse, dtype)
+    work = make_work(
+        net, chunk, data.n_features, not data.is_sparse, dtype, ensemble=ensemble is not None
+    )
     grad = np.empty_like(theta)
     hyper = config.hyper
 
     def loss_grad(packed: np.ndarray) -> tuple[float, np.ndarray]:
         theta[...] = packed
-        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work, hyper)
+        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work, hyper, ensemble)
         return loss, grad.astype(np.float64)
 
     def iteration_done(xk: np.ndarray) -> None:

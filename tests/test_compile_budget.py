@@ -70,12 +70,17 @@ print(json.dumps(sorted({
 """
 
 
-def _compiled_by(script):
+def _run_script(script):
+    """The last line ``script`` prints, run in a fresh process with the cache off."""
     env = {**os.environ, "SKNN_TRAIN_NO_CACHE": "1"}
     out = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _compiled_by(script):
+    return set(json.loads(_run_script(script)))
 
 
 def test_a_plain_fit_compiles_only_its_budget():
@@ -89,3 +94,23 @@ def test_an_ensemble_compiles_its_own_kernels():
     """The probe itself: an ensemble fit does compile the ensemble's kernels."""
     script = _PLAIN_FIT.replace("max_iter=2,", "max_iter=2, n_ensemble=2, ensemble='batch',")
     assert ENSEMBLE_ONLY <= _compiled_by(script)
+
+
+_ENSEMBLE_FITS = """
+import json, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+from sknn_train import MLPClassifier, TabularMLPClassifier
+from sknn_train._kernels.epoch import run_pass
+rng = np.random.RandomState(0)
+X, y = rng.randn(60, 4), rng.randint(0, 3, 60)
+MLPClassifier(max_iter=2, n_ensemble=2, solver="lbfgs", random_state=0).fit(X, y).predict(X)
+TabularMLPClassifier((4,), max_iter=2, random_state=0).fit(X, y).predict_proba(X)
+print(json.dumps(len(run_pass.signatures)))
+"""
+
+
+def test_one_form_per_ensemble_fit():
+    """An ensemble's fit runs every pass in its own form, its members alone too
+    (L-BFGS, the calibration's logits): one specialisation of run_pass."""
+    assert json.loads(_run_script(_ENSEMBLE_FITS)) == 1
