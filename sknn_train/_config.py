@@ -25,10 +25,10 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection._split import _validate_shuffle_split
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ._kernels.epoch import Hyper, make_hyper
 from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SCHEDULES, SOLVERS
+from ._kernels.step import Hyper, make_hyper
 from ._layout import Layout, shares_weights
 from ._warnings import warn
 

@@ -24,13 +24,13 @@ PLAIN_FIT_BUDGET = {
     "activations.activation_backward",
     "activations.output_activate",
     "activations.softmax_rows",
-    "epoch.clip_factor",  # feature: max_grad_norm
-    "epoch.clipped_step",  # feature: max_grad_norm
-    "epoch.finish_gradient",
+    "step.clip_factor",  # feature: max_grad_norm
+    "step.clipped_step",  # feature: max_grad_norm
+    "step.finish_gradient",
     "epoch.gather_rows",
-    "epoch.optimizer_update",
+    "step.optimizer_update",
     "epoch.run_pass",
-    "epoch.take_step",
+    "step.take_step",
     "losses.loss_and_delta",
     "network.bias_gradient",
     "network.chain_input_scale",  # feature: input_scaling
@@ -52,7 +52,7 @@ PLAIN_FIT_BUDGET = {
 }
 
 #: The ensemble's kernels: compiled only in its own specialisation.
-ENSEMBLE_ONLY = {"epoch.member_step", "epoch.tied_steps", "epoch.tie_gradients"}
+ENSEMBLE_ONLY = {"ensemble.member_step", "ensemble.tied_steps", "ensemble.tie_gradients"}
 
 _PLAIN_FIT = """
 import json, warnings

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sknn_train import MLPClassifier, MLPRegressor
-from sknn_train._kernels.epoch import clip_factor
+from sknn_train._kernels.step import clip_factor
 from sknn_train._layout import Layout
 
 SEEDS = [0, 1, 2]

@@ -9,19 +9,17 @@ which is most of the compile time of a first fit. :func:`run_epoch`,
 :func:`full_loss_grad` and :func:`evaluate` are the plain-Python faces of the
 three passes.
 
-``hyper`` is a :class:`Hyper` of scalars already cast at the Python boundary:
-solver and loss codes, Nesterov flag, learning rate, Adam's betas and epsilon,
-momentum, alpha, the clipping norm (<= 0: off), the loss's clipping epsilon and
-the dropout key of this epoch.
+``hyper`` is a :class:`~sknn_train._kernels.step.Hyper` (see
+:func:`~sknn_train._kernels.step.make_hyper`). The optimizer step of a batch
+is in :mod:`~sknn_train._kernels.step`, the ensemble's slices, steps and ties
+in :mod:`~sknn_train._kernels.ensemble`.
 """
-
-import math
-from collections import namedtuple
 
 import numpy as np
 
 from .._jit import compile_once, entry, kernel
-from .blas import address, as_dtype_of, dot
+from .blas import as_dtype_of
+from .ensemble import MEMBER_STRIDE, member_slice, member_step, tie_gradients, tied_steps
 from .losses import loss_and_delta
 from .network import (
     add_block,
@@ -31,83 +29,37 @@ from .network import (
     forward,
     layer_view,
     scale_block,
-    scale_gradient,
-)
-from .optim import (
-    ADAM,
-    NO_SCHEDULE,
-    SGD,
-    adam_rate,
-    adam_update,
-    decay_weights,
-    scheduled_rate,
-    sgd_update,
 )
 from .rng import mix
-
-Hyper = namedtuple(
-    "Hyper",
-    "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key "
-    "schedule warmup total_steps weight_decay scale_lr",
+from .step import (
+    DIAG_BATCHES,
+    DIAG_CLIPPED,
+    DIAG_LAYERS,
+    DIAG_NORM,
+    Hyper,
+    finish_gradient,
+    make_hyper,
+    take_step,
 )
 
+__all__ = [
+    "DIAG_BATCHES",
+    "DIAG_CLIPPED",
+    "DIAG_LAYERS",
+    "DIAG_NORM",
+    "PASS_ALIVE",
+    "PASS_GRADIENT",
+    "PASS_LOSS",
+    "PASS_PREDICT",
+    "PASS_TRAIN",
+    "Hyper",
+    "evaluate",
+    "full_loss_grad",
+    "make_hyper",
+    "run_epoch",
+    "run_pass",
+]
 
-def make_hyper(
-    *,
-    loss,
-    eps_loss,
-    solver=SGD,
-    lr=0.0,
-    beta_1=0.9,
-    beta_2=0.999,
-    epsilon=1e-8,
-    momentum=0.9,
-    nesterov=True,
-    alpha=0.0,
-    max_norm=None,
-    key=0,
-    schedule=NO_SCHEDULE,
-    warmup=0.0,
-    total_steps=1.0,
-    weight_decay=0.0,
-    scale_lr=1.0,
-):
-    """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
-
-    The one builder of the tuple: another field type (an int learning rate, a
-    Python int key) would compile another signature. ``max_norm=None`` turns
-    clipping off. ``schedule`` / ``warmup`` / ``total_steps``: the learning-rate
-    schedule over ``total_steps`` updates (``optim.scheduled_rate``);
-    ``weight_decay``: the decoupled decay of the weight matrices;
-    ``scale_lr``: the learning-rate multiplier of the input scaling.
-    """
-    return Hyper(
-        solver=np.int64(solver),
-        loss=np.int64(loss),
-        nesterov=bool(nesterov),
-        lr=float(lr),
-        beta_1=float(beta_1),
-        beta_2=float(beta_2),
-        epsilon=float(epsilon),
-        momentum=float(momentum),
-        alpha=float(alpha),
-        max_norm=0.0 if max_norm is None else float(max_norm),
-        eps_loss=float(eps_loss),
-        key=np.uint64(key),
-        schedule=np.int64(schedule),
-        warmup=float(warmup),
-        total_steps=float(max(total_steps, 1.0)),
-        weight_decay=float(weight_decay),
-        scale_lr=float(scale_lr),
-    )
-
-
-#: Odd 64-bit constant spreading the ensemble members' dropout keys (member 0
-#: keeps the single network's).
-MEMBER_STRIDE = np.uint64(0xD1B54A32D192ED03)
-
-# Layout of the per-epoch diagnostics accumulator.
-DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
 
 # Pass codes of run_pass; evaluate() takes the last three.
 PASS_TRAIN = 0  # one epoch of minibatch steps
@@ -127,110 +79,6 @@ def gather_rows(x, rows, out):
             out[r, j] = x[i, j]
 
 
-@kernel
-def clip_factor(norm, max_norm):
-    """What the gradient is multiplied by: ``max_norm / norm`` when ``norm > max_norm > 0``, else 1.
-
-    Clipping by norm keeps the direction and bounds the norm by ``max_norm``;
-    the factor is applied inside the optimizer update (no pass of its own).
-    """
-    if max_norm > 0 and norm > max_norm:
-        return max_norm / norm
-    return 1.0
-
-
-@kernel(inline=True)
-def step_rate(t, hyper):
-    """The rate of update ``t`` (1 first): the scheduled rate, and Adam's bias-corrected one.
-
-    Returns ``(rate, scheduled)``: ``scheduled`` is the rate before Adam's bias
-    correction, the one decoupled weight decay uses (SPEC 4.2).
-    """
-    scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
-    if hyper.solver == ADAM:
-        return adam_rate(t, scheduled, hyper.beta_1, hyper.beta_2), scheduled
-    return scheduled, scheduled
-
-
-@kernel
-def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
-    """The solver's update at rate ``lr`` of equal-length slices of the buffers.
-
-    The gradient is ``gscale * grad`` (see :func:`clip_factor`).
-    """
-    if hyper.solver == ADAM:
-        adam_update(
-            theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon, gscale
-        )
-    else:
-        sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov, gscale)
-
-
-#: Parameters finished (and updated) together by :func:`finish_gradient`: a
-#: block's gradient, weights and optimizer state (4 x 32 KiB in float64) stay
-#: in cache between the passes.
-STEP_BLOCK = 4096
-
-
-@kernel
-def finish_gradient(
-    theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, decay, update
-):
-    """Finish the raw gradients and, when ``update``, take the optimizer step too.
-
-    Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
-    Block by block: finish the block's gradient, add its squares to the
-    layer's norm and its weights' squares to the L2 penalty (weights before
-    any update), then, with ``update`` (no clipping), multiply a weight
-    block by ``decay`` (decoupled weight decay; 1: none) and update the block
-    at rate ``lr`` while it is in cache: the parameters and the optimizer state
-    cross memory once per batch instead of twice. ``layer_norms[l]`` is added
-    the norm of weight matrix ``l``'s gradient. Returns
-    ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the loss
-    (biases are not penalised) and the norm clipping acts on. The squared
-    sums are BLAS dot products: without ``reassoc`` a running sum is not
-    vectorised.
-    """
-    alpha = as_dtype_of(hyper.alpha, grad)
-    inv = as_dtype_of(1.0 / sw_sum, grad)
-    zero = as_dtype_of(0.0, grad)
-    n_w = net.units.shape[0] - 1
-    w2 = 0.0
-    total = 0.0
-    for l in range(n_w + 1):  # every weight matrix, then all biases together
-        weights = l < n_w
-        lo = net.coef_off[l] if weights else net.int_off[0]
-        hi = net.coef_off[l + 1] if weights else net.int_off[n_w]
-        s = 0.0
-        b0 = lo
-        while b0 < hi:
-            b1 = b0 + STEP_BLOCK if b0 + STEP_BLOCK < hi else hi
-            g = grad[b0:b1]
-            w = theta[b0:b1]
-            scale_gradient(g, w, alpha if weights else zero, inv)
-            if weights:
-                w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
-            s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
-            if update:
-                if weights and decay != 1.0:
-                    decay_weights(w, as_dtype_of(decay, w))
-                optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
-            b0 = b1
-        if weights:
-            layer_norms[l] += math.sqrt(s)
-        total += s
-    so = net.scale_off[0]
-    if so >= 0:  # input scaling: no penalty, no decay, its own rate
-        hi = so + net.units[0]
-        g = grad[so:hi]
-        w = theta[so:hi]
-        scale_gradient(g, w, zero, inv)
-        total += float(dot(hi - so, address(g, 0), address(g, 0)))
-        if update:
-            optimizer_update(w, g, state1[so:hi], state2[so:hi], lr * hyper.scale_lr, 1.0, hyper)
-    return w2, math.sqrt(total)
-
-
 @kernel(inline=True)
 def mark_alive(work, net, m, alive):
     """``alive[u] = 1`` for every hidden unit (layers concatenated) with a
@@ -244,167 +92,6 @@ def mark_alive(work, net, m, alive):
             for c in range(width):  # branch-free: vectorised
                 seen[c] |= z[r, c] != 0
         base += width
-
-
-@kernel
-def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
-    """Finish the batch's gradient, clip it and take the optimizer step.
-
-    Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
-    """
-    step[0] += 1  # updates taken: Adam's bias correction and the schedule's progress
-    lr, scheduled = step_rate(step[0], hyper)
-    decay = 1.0 - scheduled * hyper.weight_decay
-    # Clipping needs the global norm before any update: a second sweep.
-    fused = np.int64(hyper.max_norm <= 0)
-    w2, norm = finish_gradient(
-        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, decay, fused
-    )
-    if not fused:
-        clipped_step(
-            theta,
-            grad,
-            state1,
-            state2,
-            net,
-            lr,
-            decay,
-            clip_factor(norm, hyper.max_norm),
-            hyper,
-            diag,
-        )
-    diag[DIAG_NORM] += norm
-    diag[DIAG_BATCHES] += 1.0
-    return w2
-
-
-@kernel
-def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, diag):
-    """The optimizer step on a finished gradient multiplied by ``gscale`` (< 1: clipped)."""
-    if gscale < 1.0:
-        diag[DIAG_CLIPPED] += 1.0
-    if decay != 1.0:
-        decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
-    so = net.scale_off[0]
-    if so < 0:
-        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-    else:  # the input scaling at its own rate
-        optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
-        optimizer_update(
-            theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale, hyper
-        )
-
-
-@kernel(inline=True)
-def member_slice(buffer, member, ensemble):
-    """Ensemble member ``member``'s slice of a parameter-sized buffer (an empty one
-    stays empty); the whole buffer of a single network (``ensemble`` None)."""
-    if ensemble is None:
-        return buffer
-    if buffer.shape[0] == 0:
-        return buffer
-    lo = member * ensemble.size
-    return buffer[lo : lo + ensemble.size]
-
-
-@kernel
-def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag):
-    """:func:`take_step` of ensemble member ``member`` on its slices of the buffers."""
-    return take_step(
-        member_slice(theta, member, ensemble),
-        member_slice(grad, member, ensemble),
-        member_slice(state1, member, ensemble),
-        member_slice(state2, member, ensemble),
-        step[member : member + 1],
-        net,
-        sw_sum,
-        hyper,
-        diag,
-    )
-
-
-@kernel
-def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag):
-    """Every member's step of a batch ensemble, after :func:`tie_gradients`.
-
-    Returns the members' summed L2 penalties. Without clipping each member
-    steps as a network of its own. Clipping multiplies every member's
-    gradient by one factor, from the root mean square of the members'
-    gradient norms: a factor per member would update the shared copies
-    differently and untie them. (One member would be clipped by its own norm,
-    as a single network is.)
-    """
-    n_members = ensemble.count
-    w2 = 0.0
-    if hyper.max_norm <= 0:
-        for member in range(n_members):
-            w2 += member_step(
-                theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag
-            )
-        return w2
-    squares = 0.0
-    for member in range(n_members):  # finish every gradient first: the factor needs them all
-        w2_k, norm = finish_gradient(
-            member_slice(theta, member, ensemble),
-            member_slice(grad, member, ensemble),
-            net,
-            sw_sum,
-            diag[DIAG_LAYERS:],
-            hyper,
-            member_slice(state1, member, ensemble),
-            member_slice(state2, member, ensemble),
-            0.0,
-            1.0,
-            np.int64(0),
-        )
-        w2 += w2_k
-        squares += norm * norm
-        diag[DIAG_NORM] += norm
-        diag[DIAG_BATCHES] += 1.0
-    gscale = clip_factor(math.sqrt(squares / n_members), hyper.max_norm)
-    for member in range(n_members):
-        step[member] += 1
-        lr, scheduled = step_rate(step[member], hyper)
-        clipped_step(
-            member_slice(theta, member, ensemble),
-            member_slice(grad, member, ensemble),
-            member_slice(state1, member, ensemble),
-            member_slice(state2, member, ensemble),
-            net,
-            lr,
-            1.0 - scheduled * hyper.weight_decay,
-            gscale,
-            hyper,
-            diag,
-        )
-    return w2
-
-
-@kernel
-def tie_gradients(grad, ensemble):
-    """A batch ensemble's shared parameters: every member's gradient becomes their mean.
-
-    The members hold copies of the shared weights (``shared_weights_end``
-    values from the start of a member's slice: every weight matrix but the
-    output layer's) and biases (``shared_biases_lo:shared_biases_hi``); the
-    same gradient and the same optimizer state give every copy the same
-    update, so they stay equal.
-    """
-    n_members = ensemble.count
-    size_member = ensemble.size
-    inv = as_dtype_of(1.0 / n_members, grad)
-    shared = (
-        (np.int64(0), ensemble.shared_weights_end),
-        (ensemble.shared_biases_lo, ensemble.shared_biases_hi),
-    )
-    for lo, hi in shared:
-        for q in range(lo, hi):
-            total = grad[q]
-            for member in range(1, n_members):
-                total += grad[member * size_member + q]
-            total *= inv
-            for member in range(n_members):
-                grad[member * size_member + q] = total
 
 
 @entry

@@ -257,7 +257,7 @@ def backward(
     ``work.deltas`` must hold the output delta at the output layer's offset.
     With ``accumulate`` the gradients are added to ``grad`` (full-batch passes
     in row chunks), else they overwrite it. No penalty and no normalisation
-    here: see :func:`sknn_train._kernels.epoch.finish_gradient`.
+    here: see :func:`sknn_train._kernels.step.finish_gradient`.
     """
     units = net.units
     n_w = units.shape[0] - 1

@@ -2,7 +2,7 @@
 
 Every update takes the block as slices of equal length and loops from 0 (a loop
 over ``range(lo, hi)`` of the whole buffer was not vectorised once inlined into
-the epoch kernel); :func:`sknn_train._kernels.epoch.finish_gradient` runs them
+the epoch kernel); :func:`sknn_train._kernels.step.finish_gradient` runs them
 block by block while each block is in cache.
 """
 

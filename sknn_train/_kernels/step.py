@@ -1,0 +1,241 @@
+"""One optimizer step of a batch: finish the gradient, clip it, update.
+
+``hyper`` is a :class:`Hyper` of scalars already cast at the Python boundary
+(:func:`make_hyper`): solver and loss codes, Nesterov flag, learning rate,
+Adam's betas and epsilon, momentum, alpha, the clipping norm (<= 0: off), the
+loss's clipping epsilon, the dropout key of this epoch, the schedule and the
+decoupled decay. The per-epoch diagnostics are accumulated at the ``DIAG_*``
+offsets of ``diag``.
+"""
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import kernel
+from .blas import address, as_dtype_of, dot
+from .network import scale_gradient
+from .optim import (
+    ADAM,
+    NO_SCHEDULE,
+    SGD,
+    adam_rate,
+    adam_update,
+    decay_weights,
+    scheduled_rate,
+    sgd_update,
+)
+
+Hyper = namedtuple(
+    "Hyper",
+    "solver loss nesterov lr beta_1 beta_2 epsilon momentum alpha max_norm eps_loss key "
+    "schedule warmup total_steps weight_decay scale_lr",
+)
+
+
+def make_hyper(
+    *,
+    loss,
+    eps_loss,
+    solver=SGD,
+    lr=0.0,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    momentum=0.9,
+    nesterov=True,
+    alpha=0.0,
+    max_norm=None,
+    key=0,
+    schedule=NO_SCHEDULE,
+    warmup=0.0,
+    total_steps=1.0,
+    weight_decay=0.0,
+    scale_lr=1.0,
+):
+    """A :class:`Hyper` with every field cast to the type :func:`run_pass` is compiled for.
+
+    The one builder of the tuple: another field type (an int learning rate, a
+    Python int key) would compile another signature. ``max_norm=None`` turns
+    clipping off. ``schedule`` / ``warmup`` / ``total_steps``: the learning-rate
+    schedule over ``total_steps`` updates (``optim.scheduled_rate``);
+    ``weight_decay``: the decoupled decay of the weight matrices;
+    ``scale_lr``: the learning-rate multiplier of the input scaling.
+    """
+    return Hyper(
+        solver=np.int64(solver),
+        loss=np.int64(loss),
+        nesterov=bool(nesterov),
+        lr=float(lr),
+        beta_1=float(beta_1),
+        beta_2=float(beta_2),
+        epsilon=float(epsilon),
+        momentum=float(momentum),
+        alpha=float(alpha),
+        max_norm=0.0 if max_norm is None else float(max_norm),
+        eps_loss=float(eps_loss),
+        key=np.uint64(key),
+        schedule=np.int64(schedule),
+        warmup=float(warmup),
+        total_steps=float(max(total_steps, 1.0)),
+        weight_decay=float(weight_decay),
+        scale_lr=float(scale_lr),
+    )
+
+
+# Layout of the per-epoch diagnostics accumulator.
+DIAG_NORM, DIAG_CLIPPED, DIAG_BATCHES, DIAG_LAYERS = 0, 1, 2, 3
+
+
+@kernel
+def clip_factor(norm, max_norm):
+    """What the gradient is multiplied by: ``max_norm / norm`` when ``norm > max_norm > 0``, else 1.
+
+    Clipping by norm keeps the direction and bounds the norm by ``max_norm``;
+    the factor is applied inside the optimizer update (no pass of its own).
+    """
+    if max_norm > 0 and norm > max_norm:
+        return max_norm / norm
+    return 1.0
+
+
+@kernel(inline=True)
+def step_rate(t, hyper):
+    """The rate of update ``t`` (1 first): the scheduled rate, and Adam's bias-corrected one.
+
+    Returns ``(rate, scheduled)``: ``scheduled`` is the rate before Adam's bias
+    correction, the one decoupled weight decay uses (SPEC 4.2).
+    """
+    scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
+    if hyper.solver == ADAM:
+        return adam_rate(t, scheduled, hyper.beta_1, hyper.beta_2), scheduled
+    return scheduled, scheduled
+
+
+@kernel
+def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
+    """The solver's update at rate ``lr`` of equal-length slices of the buffers.
+
+    The gradient is ``gscale * grad`` (see :func:`clip_factor`).
+    """
+    if hyper.solver == ADAM:
+        adam_update(
+            theta, grad, state1, state2, lr, hyper.beta_1, hyper.beta_2, hyper.epsilon, gscale
+        )
+    else:
+        sgd_update(theta, grad, state1, lr, hyper.momentum, hyper.nesterov, gscale)
+
+
+#: Parameters finished (and updated) together by :func:`finish_gradient`: a
+#: block's gradient, weights and optimizer state (4 x 32 KiB in float64) stay
+#: in cache between the passes.
+STEP_BLOCK = 4096
+
+
+@kernel
+def finish_gradient(
+    theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, decay, update
+):
+    """Finish the raw gradients and, when ``update``, take the optimizer step too.
+
+    Weights: ``(h.T @ delta + alpha * W) / S``; biases: ``sum(delta) / S``.
+    Block by block: finish the block's gradient, add its squares to the
+    layer's norm and its weights' squares to the L2 penalty (weights before
+    any update), then, with ``update`` (no clipping), multiply a weight
+    block by ``decay`` (decoupled weight decay; 1: none) and update the block
+    at rate ``lr`` while it is in cache: the parameters and the optimizer state
+    cross memory once per batch instead of twice. ``layer_norms[l]`` is added
+    the norm of weight matrix ``l``'s gradient. Returns
+    ``(sum_l ||W_l||^2, global gradient norm)``: the L2 penalty of the loss
+    (biases are not penalised) and the norm clipping acts on. The squared
+    sums are BLAS dot products: without ``reassoc`` a running sum is not
+    vectorised.
+    """
+    alpha = as_dtype_of(hyper.alpha, grad)
+    inv = as_dtype_of(1.0 / sw_sum, grad)
+    zero = as_dtype_of(0.0, grad)
+    n_w = net.units.shape[0] - 1
+    w2 = 0.0
+    total = 0.0
+    for l in range(n_w + 1):  # every weight matrix, then all biases together
+        weights = l < n_w
+        lo = net.coef_off[l] if weights else net.int_off[0]
+        hi = net.coef_off[l + 1] if weights else net.int_off[n_w]
+        s = 0.0
+        b0 = lo
+        while b0 < hi:
+            b1 = b0 + STEP_BLOCK if b0 + STEP_BLOCK < hi else hi
+            g = grad[b0:b1]
+            w = theta[b0:b1]
+            scale_gradient(g, w, alpha if weights else zero, inv)
+            if weights:
+                w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
+            s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
+            if update:
+                if weights and decay != 1.0:
+                    decay_weights(w, as_dtype_of(decay, w))
+                optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
+            b0 = b1
+        if weights:
+            layer_norms[l] += math.sqrt(s)
+        total += s
+    so = net.scale_off[0]
+    if so >= 0:  # input scaling: no penalty, no decay, its own rate
+        hi = so + net.units[0]
+        g = grad[so:hi]
+        w = theta[so:hi]
+        scale_gradient(g, w, zero, inv)
+        total += float(dot(hi - so, address(g, 0), address(g, 0)))
+        if update:
+            optimizer_update(w, g, state1[so:hi], state2[so:hi], lr * hyper.scale_lr, 1.0, hyper)
+    return w2, math.sqrt(total)
+
+
+@kernel
+def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
+    """Finish the batch's gradient, clip it and take the optimizer step.
+
+    Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
+    """
+    step[0] += 1  # updates taken: Adam's bias correction and the schedule's progress
+    lr, scheduled = step_rate(step[0], hyper)
+    decay = 1.0 - scheduled * hyper.weight_decay
+    # Clipping needs the global norm before any update: a second sweep.
+    fused = np.int64(hyper.max_norm <= 0)
+    w2, norm = finish_gradient(
+        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, decay, fused
+    )
+    if not fused:
+        clipped_step(
+            theta,
+            grad,
+            state1,
+            state2,
+            net,
+            lr,
+            decay,
+            clip_factor(norm, hyper.max_norm),
+            hyper,
+            diag,
+        )
+    diag[DIAG_NORM] += norm
+    diag[DIAG_BATCHES] += 1.0
+    return w2
+
+
+@kernel
+def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, diag):
+    """The optimizer step on a finished gradient multiplied by ``gscale`` (< 1: clipped)."""
+    if gscale < 1.0:
+        diag[DIAG_CLIPPED] += 1.0
+    if decay != 1.0:
+        decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
+    so = net.scale_off[0]
+    if so < 0:
+        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
+    else:  # the input scaling at its own rate
+        optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
+        optimizer_update(
+            theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale, hyper
+        )
