@@ -32,7 +32,17 @@ MEMBER_STRIDE = np.uint64(0xD1B54A32D192ED03)
 @kernel(inline=True)
 def member_slice(buffer, member, ensemble):
     """Ensemble member ``member``'s slice of a parameter-sized buffer (an empty one
-    stays empty); the whole buffer of a single network (``ensemble`` None)."""
+    stays empty); the whole buffer of a single network (``ensemble`` None).
+
+    Parameters
+    ----------
+    buffer : ndarray of shape (n_members * size,) or (0,)
+        A parameter-sized buffer (parameters, gradient, optimizer state).
+    member : int
+        The member.
+    ensemble : Members or None
+        The ensemble's layout (``size``: values per member).
+    """
     if ensemble is None:
         return buffer
     if buffer.shape[0] == 0:
@@ -43,7 +53,27 @@ def member_slice(buffer, member, ensemble):
 
 @kernel
 def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag):
-    """:func:`take_step` of ensemble member ``member`` on its slices of the buffers."""
+    """:func:`take_step` of ensemble member ``member`` on its slices of the buffers.
+
+    Parameters
+    ----------
+    theta, grad, state1, state2 : ndarray of shape (n_members * size,), float32 or float64
+        The ensemble's parameters, gradient and optimizer state (``state2``
+        empty for SGD), member after member.
+    step : ndarray of shape (n_members,), int64
+        Each member's count of updates taken.
+    member : int
+        The member that steps.
+    ensemble : Members
+        The ensemble's layout.
+    net, sw_sum, hyper, diag
+        As for :func:`~sknn_train._kernels.step.take_step`.
+
+    Returns
+    -------
+    float
+        The member's ``sum_l ||W_l||^2`` before the step.
+    """
     return take_step(
         member_slice(theta, member, ensemble),
         member_slice(grad, member, ensemble),
@@ -67,6 +97,18 @@ def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, 
     gradient norms: a factor per member would update the shared copies
     differently and untie them. (One member would be clipped by its own norm,
     as a single network is.)
+
+    Parameters
+    ----------
+    theta, grad, state1, state2 : ndarray of shape (n_members * size,), float32 or float64
+        The ensemble's parameters, gradient and optimizer state (``state2``
+        empty for SGD), member after member.
+    step : ndarray of shape (n_members,), int64
+        Each member's count of updates taken.
+    ensemble : Members
+        The ensemble's layout.
+    net, sw_sum, hyper, diag
+        As for :func:`~sknn_train._kernels.step.take_step`.
     """
     n_members = ensemble.count
     w2 = 0.0
@@ -123,6 +165,13 @@ def tie_gradients(grad, ensemble):
     output layer's) and biases (``shared_biases_lo:shared_biases_hi``); the
     same gradient and the same optimizer state give every copy the same
     update, so they stay equal.
+
+    Parameters
+    ----------
+    grad : ndarray of shape (n_members * size,), float32 or float64
+        The members' gradients, member after member; tied in place.
+    ensemble : Members
+        The ensemble's layout and shared ranges.
     """
     n_members = ensemble.count
     size_member = ensemble.size

@@ -94,6 +94,18 @@ def clip_factor(norm, max_norm):
 
     Clipping by norm keeps the direction and bounds the norm by ``max_norm``;
     the factor is applied inside the optimizer update (no pass of its own).
+
+    Parameters
+    ----------
+    norm : float
+        The global gradient norm.
+    max_norm : float
+        The largest norm (``max_grad_norm``); <= 0: no clipping.
+
+    Returns
+    -------
+    float
+        The factor, in (0, 1].
     """
     if max_norm > 0 and norm > max_norm:
         return max_norm / norm
@@ -106,6 +118,13 @@ def step_rate(t, hyper):
 
     Returns ``(rate, scheduled)``: ``scheduled`` is the rate before Adam's bias
     correction, the one decoupled weight decay uses (SPEC 4.2).
+
+    Parameters
+    ----------
+    t : int
+        The update's number, counted from 1.
+    hyper : Hyper
+        The solver code, learning rate, schedule and Adam's betas.
     """
     scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
     if hyper.solver == ADAM:
@@ -118,6 +137,23 @@ def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
     """The solver's update at rate ``lr`` of equal-length slices of the buffers.
 
     The gradient is ``gscale * grad`` (see :func:`clip_factor`).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,), float32 or float64
+        The flat parameter buffer (a member's slice in an ensemble).
+    grad : ndarray of shape (n_params,), float32 or float64
+        The gradient, in ``theta``'s layout.
+    state1 : ndarray of shape (n_params,), float32 or float64
+        SGD's velocities or Adam's first moments.
+    state2 : ndarray of shape (n_params,), float32 or float64
+        Adam's second moments; empty for SGD.
+    lr : float
+        The learning rate of this update.
+    gscale : float
+        The clipping factor the gradient is multiplied by (1: none).
+    hyper : Hyper
+        The solver code, momentum, Nesterov flag and Adam's constants.
     """
     if hyper.solver == ADAM:
         adam_update(
@@ -151,6 +187,29 @@ def finish_gradient(
     (biases are not penalised) and the norm clipping acts on. The squared
     sums are BLAS dot products: without ``reassoc`` a running sum is not
     vectorised.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,), float32 or float64
+        The flat parameter buffer (a member's slice in an ensemble).
+    grad : ndarray of shape (n_params,), float32 or float64
+        The raw gradient (``h.T @ delta``, ``sum(delta)``), finished in place.
+    net : Net
+        The network's widths and offsets (``coef_off``, ``int_off``, ``scale_off``).
+    sw_sum : float
+        The batch's summed sample weights ``S``.
+    layer_norms : ndarray of shape (n_layers - 1,), float64
+        Added each weight matrix's gradient norm.
+    hyper : Hyper
+        ``alpha``, the solver's constants and the input scaling's rate factor.
+    state1, state2 : ndarray of shape (n_params,), float32 or float64
+        The optimizer's state (see :func:`optimizer_update`); read only with ``update``.
+    lr : float
+        The learning rate of the step.
+    decay : float
+        The weights' decoupled decay factor (1: none).
+    update : int64
+        1: take the step block by block; 0: only finish the gradient.
     """
     alpha = as_dtype_of(hyper.alpha, grad)
     inv = as_dtype_of(1.0 / sw_sum, grad)
@@ -197,6 +256,32 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
     """Finish the batch's gradient, clip it and take the optimizer step.
 
     Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,), float32 or float64
+        The flat parameter buffer (a member's slice in an ensemble).
+    grad : ndarray of shape (n_params,), float32 or float64
+        The gradient, in ``theta``'s layout.
+    state1 : ndarray of shape (n_params,), float32 or float64
+        SGD's velocities or Adam's first moments.
+    state2 : ndarray of shape (n_params,), float32 or float64
+        Adam's second moments; empty for SGD.
+    step : ndarray of shape (1,), int64
+        The updates taken so far; incremented.
+    net : Net
+        The network (see :func:`finish_gradient`).
+    sw_sum : float
+        The batch's summed sample weights.
+    hyper : Hyper
+        The solver, schedule, decay and clipping (``max_norm``).
+    diag : ndarray of shape (3 + n_layers - 1,), float64
+        The epoch's diagnostics, added to (``DIAG_*`` offsets).
+
+    Returns
+    -------
+    float
+        ``sum_l ||W_l||^2`` of the weights before the step.
     """
     step[0] += 1  # updates taken: Adam's bias correction and the schedule's progress
     lr, scheduled = step_rate(step[0], hyper)
@@ -226,7 +311,31 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
 
 @kernel
 def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, diag):
-    """The optimizer step on a finished gradient multiplied by ``gscale`` (< 1: clipped)."""
+    """The optimizer step on a finished gradient multiplied by ``gscale`` (< 1: clipped).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,), float32 or float64
+        The flat parameter buffer (a member's slice in an ensemble).
+    grad : ndarray of shape (n_params,), float32 or float64
+        The gradient, in ``theta``'s layout.
+    state1 : ndarray of shape (n_params,), float32 or float64
+        SGD's velocities or Adam's first moments.
+    state2 : ndarray of shape (n_params,), float32 or float64
+        Adam's second moments; empty for SGD.
+    net : Net
+        The network (``int_off``, ``scale_off``).
+    lr : float
+        The learning rate of the step.
+    decay : float
+        The weights' decoupled decay factor (1: none).
+    gscale : float
+        The clipping factor.
+    hyper : Hyper
+        The solver's constants and the input scaling's rate factor.
+    diag : ndarray of shape (3 + n_layers - 1,), float64
+        The epoch's diagnostics (``DIAG_CLIPPED`` counts clipped updates).
+    """
     if gscale < 1.0:
         diag[DIAG_CLIPPED] += 1.0
     if decay != 1.0:
