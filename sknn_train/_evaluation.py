@@ -42,11 +42,8 @@ class NetworkEvaluation:
 
     _theta: np.ndarray
     _layout: Any
+    _prediction_net: Callable[[], Net]  # the estimator's: the network predictions run
     _sync_params: Callable[[], None]  # the fitted state's (FittedState)
-
-    def _prediction_net(self) -> Net:
-        """The network predictions run (the estimator's)."""
-        raise NotImplementedError
 
     def _predictions(self, outputs):
         """Predictions from the network outputs (the estimator's)."""

@@ -10,6 +10,7 @@ so what the user sees is what the kernels use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,10 +41,7 @@ class FittedState:
     n_features_in_: int
     _theta: np.ndarray
     _layout: Any
-
-    def _prediction_net(self) -> Net:
-        """The network predictions run (the estimator's)."""
-        raise NotImplementedError
+    _prediction_net: Callable[[], Net]  # the estimator's: the network predictions run
 
     def _history(self, config):
         """The training history in the fitted attributes, to continue (partial_fit, warm start).

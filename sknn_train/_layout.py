@@ -65,13 +65,10 @@ class Layout:
             else (0, 0, 0)
         )
         self.n_weight_layers = n
-        #: The members' counts and offsets, as a plain tuple (for comparisons) and as
-        #: what the kernels take: None for a single network, which they compile
-        #: without the ensemble's code.
-        self.member_info = (self.n_members, self.member_size, *self.shared_ranges)
-        self.ensemble = (
-            None if self.n_members == 1 else Members(*(np.int64(v) for v in self.member_info))
-        )
+        #: The members' counts and offsets as the kernels take them: None for a
+        #: single network, which they compile without the ensemble's code.
+        info = (self.n_members, self.member_size, *self.shared_ranges)
+        self.ensemble = None if self.n_members == 1 else Members(*(np.int64(v) for v in info))
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
         # on these few values cost microseconds each time.
