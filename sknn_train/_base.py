@@ -207,7 +207,7 @@ class BaseMultilayerPerceptron(
         params["loss"] = self.loss
         return params
 
-    def _resolve(self, n_samples, n_outputs, layout, out_activation, dtype, incremental):
+    def _resolve(self, n_samples, n_outputs, layout, out_activation, dtype, incremental, sparse):
         """This fit's :class:`~sknn_train._config.FitConfig`: the one read of the parameters."""
         return resolve(
             self._params(),
@@ -217,6 +217,7 @@ class BaseMultilayerPerceptron(
             out_activation=out_activation,
             dtype=dtype,
             incremental=incremental,
+            sparse=sparse,
             auto_batch_size=self._auto_batch_size,
         )
 
@@ -325,7 +326,9 @@ class BaseMultilayerPerceptron(
         layout = fit_layout(self._params(), layer_units, None if first_pass else self._layout)
         out_activation = self._out_activation() if first_pass else self.out_activation_
         self._random_state = self._fresh_random_state()
-        config = self._resolve(X.shape[0], y.shape[1], layout, out_activation, dtype, incremental)
+        config = self._resolve(
+            X.shape[0], y.shape[1], layout, out_activation, dtype, incremental, sp.issparse(X)
+        )
         y = self._fit_targets(y, sample_weight, config, first_pass)
 
         n_init = 1 if (incremental or not first_pass) else config.n_init

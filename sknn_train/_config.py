@@ -29,6 +29,7 @@ from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SCHEDULES, SOLVERS
 from ._kernels.step import Hyper, make_hyper
+from ._kernels.tiers import Tier, tier_for
 from ._layout import Layout, shares_weights
 from ._warnings import warn
 
@@ -61,6 +62,7 @@ class FitConfig:
     train_net: Net  # with the dropout rates
     predict_net: Net  # without: what predict and the validation pass use
     hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
+    tier: Tier  # the techniques the kernels are compiled with (plain, recipe or everything)
     loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
     out_activation: str
     uses_dropout: bool
@@ -379,13 +381,15 @@ def resolve(
     out_activation: str,
     dtype: DTypeLike,
     incremental: bool,
+    sparse: bool = False,
     auto_batch_size: int = AUTO_BATCH_SIZE,
 ) -> FitConfig:
     """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
 
     ``params`` holds the estimator's constructor parameters (``get_params``'
     values); ``out_activation`` is the fitted ``out_activation_``;
-    ``auto_batch_size`` what ``batch_size='auto'`` means for the estimator.
+    ``auto_batch_size`` what ``batch_size='auto'`` means for the estimator;
+    ``sparse`` whether the input is a sparse matrix.
     """
     solver = params["solver"]
     stochastic = solver in STOCHASTIC_SOLVERS
@@ -461,9 +465,17 @@ def resolve(
         # a batch ensemble's adapters without input_scaling: the weights' rate (TabM's)
         scale_lr=INPUT_SCALE_LR if params["input_scaling"] else 1.0,
     )
+    tier = tier_for(
+        recipe=bool(layout.n_scale)
+        or schedule is not None
+        or warmup > 0
+        or params["weight_decay"] != 0,
+        extras=uses_dropout or params["max_grad_norm"] is not None or sparse,
+    )
     return FitConfig(
         dtype=np.dtype(dtype),
         layout=layout,
+        tier=tier,
         solver=solver,
         stochastic=stochastic,
         train_net=train_net,

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._kernels.activations import OUT_IDENTITY
 from ._kernels.epoch import PASS_ALIVE, PASS_PREDICT, evaluate
 from ._kernels.network import Net
+from ._kernels.tiers import PLAIN, TIERS, tier_for
 from ._threads import batch_macs, blas_threads
 from ._workspace import KernelInput, chunk_rows, make_work
 
@@ -139,7 +140,17 @@ class NetworkEvaluation:
                 out,
                 alive,
                 ensemble,
+                self._evaluation_tier(net, data.is_sparse),
             )
+
+    def _evaluation_tier(self, net, is_sparse):
+        """The tier the evaluations run in: the fit's (one specialisation for
+        its training and its predictions), with sparse input's code when needed."""
+        tier = TIERS.get(self.__dict__.get("_tier"), PLAIN)  # PLAIN: set by hand, or older
+        return tier_for(
+            recipe=tier.recipe is not None or int(net.scale_off[0]) >= 0,
+            extras=tier.extras is not None or is_sparse,
+        )
 
     def _member_logits(self, X):
         """Every member's output-layer pre-activation for ``X`` (validated, synced):

@@ -246,6 +246,7 @@ def train_stochastic(
                     hyper,
                     diag,
                     layout.ensemble,
+                    config.tier,
                 )
                 history.n_iter += 1
                 history.loss = accumulated / n_samples
@@ -464,7 +465,9 @@ def _lbfgs_run(
 
     def loss_grad(packed: np.ndarray) -> tuple[float, np.ndarray]:
         theta[...] = packed
-        loss = full_loss_grad(*data.args(), Y, sw, chunk, theta, grad, net, work, hyper, ensemble)
+        loss = full_loss_grad(
+            *data.args(), Y, sw, chunk, theta, grad, net, work, hyper, ensemble, config.tier
+        )
         return loss, grad.astype(np.float64)
 
     def iteration_done(xk: np.ndarray) -> None:

@@ -20,6 +20,7 @@ from ._calibration import fit_temperature
 from ._config import SCHEDULE_NAMES, holding_out, smoothed_targets
 from ._kernels.epoch import PASS_LOSS
 from ._kernels.optim import NO_SCHEDULE
+from ._kernels.tiers import tier_name
 from ._split import stratification_labels, validation_split
 from ._train import OptimizerState, divergence_fix, train_lbfgs, train_stochastic
 from ._warnings import warn
@@ -48,6 +49,8 @@ class Training:
         """Run the solver on the current network; returns whether it was interrupted."""
         self.n_outputs_ = y.shape[1]
         self._predict_net = config.predict_net
+        # predictions run in the fit's specialisation (a name: plain data to pickle)
+        self._tier = tier_name(config.tier)
         dtype = config.dtype
         theta = self._theta
         data = KernelInput(X, dtype)

@@ -21,6 +21,7 @@ from ._kernels.epoch import (
 from ._kernels.losses import LOG_LOSS
 from ._kernels.network import Net, Work
 from ._kernels.optim import ADAM
+from ._kernels.tiers import RECIPE
 from ._layout import Layout
 from ._workspace import KernelInput, make_work
 
@@ -28,9 +29,11 @@ from ._workspace import KernelInput, make_work
 def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
     """Compile the kernels of every fit and prediction for ``dtypes``, or load them.
 
-    Both forms of the compiled pass: a single network (a default
-    :class:`MLPClassifier`) and an ensemble (a default
-    :class:`TabularMLPClassifier`, two networks trained together).
+    The specialisations of the compiled pass that the defaults use: a single
+    network without the recipe's techniques (a default :class:`MLPClassifier`)
+    and an ensemble with them (a default :class:`TabularMLPClassifier`, two
+    networks trained together); the other tiers compile when a fit first
+    needs them.
 
     The first fit in a fresh environment compiles the kernels for the dtype of
     its data (a few seconds) and numba caches them on disk; later processes
@@ -127,6 +130,7 @@ def warmup(dtypes: Iterable[DTypeLike] = ("float64", "float32")) -> None:
             p["hyper"],
             np.zeros(3 + 2),
             pair.ensemble,
+            RECIPE,  # the Tabular defaults' tier
         )
 
 

@@ -14,9 +14,7 @@ import os
 import subprocess
 import sys
 
-#: The kernels a plain fit may compile. Entries marked "feature" belong to a
-#: technique a plain fit does not use but that is still inside the one
-#: specialisation; each leaves this list when it becomes a compile-time choice.
+#: The kernels a plain fit may compile.
 PLAIN_FIT_BUDGET = {
     "activations._sigmoid",
     "activations._softplus",
@@ -24,8 +22,6 @@ PLAIN_FIT_BUDGET = {
     "activations.activation_backward",
     "activations.output_activate",
     "activations.softmax_rows",
-    "step.clip_factor",  # feature: max_grad_norm
-    "step.clipped_step",  # feature: max_grad_norm
     "step.finish_gradient",
     "epoch.gather_rows",
     "step.optimizer_update",
@@ -33,26 +29,30 @@ PLAIN_FIT_BUDGET = {
     "step.take_step",
     "losses.loss_and_delta",
     "network.bias_gradient",
-    "network.chain_input_scale",  # feature: input_scaling
     "network.copy_block",
-    "network.csr_rows_product",  # feature: sparse input
     "network.finish_layer",
     "network.flat_view",
     "network.layer_output",
     "network.layer_view",
-    "network.scale_first_weights",  # feature: input_scaling
     "network.scale_gradient",
     "network.zero_rows",
-    "rng.dropout_rows",  # feature: dropout
-    "rng.keep_scale",  # feature: dropout
     "rng.mix",
-    "rng.row_key",  # feature: dropout
-    "rng.threshold",  # feature: dropout
-    "rng.unit_bits",  # feature: dropout
 }
 
 #: The ensemble's kernels: compiled only in its own specialisation.
 ENSEMBLE_ONLY = {"ensemble.member_step", "ensemble.tied_steps", "ensemble.tie_gradients"}
+
+#: Each tier's own kernels (``sknn_train._kernels.tiers``): the recipe's (input
+#: scaling; the schedules and the decay are inlined) and the extras' (clipping,
+#: dropout, sparse input).
+RECIPE_ONLY = {"network.scale_first_weights", "network.chain_input_scale"}
+EXTRAS_ONLY = {
+    "step.clip_factor",
+    "step.clipped_step",
+    "network.csr_rows_product",
+    "rng.dropout_rows",
+    "rng.unit_bits",
+}
 
 _PLAIN_FIT = """
 import json, warnings
@@ -86,8 +86,20 @@ def _compiled_by(script):
 def test_a_plain_fit_compiles_only_its_budget():
     compiled = _compiled_by(_PLAIN_FIT)
     assert "epoch.run_pass" in compiled  # the probe sees compilations at all
-    assert not compiled & ENSEMBLE_ONLY, compiled & ENSEMBLE_ONLY
+    assert not compiled & (ENSEMBLE_ONLY | RECIPE_ONLY | EXTRAS_ONLY)
     assert compiled <= PLAIN_FIT_BUDGET, sorted(compiled - PLAIN_FIT_BUDGET)
+
+
+def test_each_tier_compiles_its_own_kernels():
+    """The probe itself: a fit with input scaling compiles the recipe's kernels and
+    none of the extras'; one with dropout, clipping and sparse input the extras' too."""
+    recipe = _compiled_by(_PLAIN_FIT.replace("max_iter=2,", "max_iter=2, input_scaling=True,"))
+    assert RECIPE_ONLY <= recipe
+    assert not recipe & EXTRAS_ONLY, recipe & EXTRAS_ONLY
+    script = _PLAIN_FIT.replace(
+        "max_iter=2,", "max_iter=2, dropout=0.1, input_dropout=0.1, max_grad_norm=1.0,"
+    ).replace("fit(X, y)", "fit(__import__('scipy.sparse').sparse.csr_matrix(X), y)")
+    assert EXTRAS_ONLY <= _compiled_by(script)
 
 
 def test_an_ensemble_compiles_its_own_kernels():
@@ -104,13 +116,19 @@ from sknn_train import MLPClassifier, TabularMLPClassifier
 from sknn_train._kernels.epoch import run_pass
 rng = np.random.RandomState(0)
 X, y = rng.randn(60, 4), rng.randint(0, 3, 60)
+counts = []
 MLPClassifier(max_iter=2, n_ensemble=2, solver="lbfgs", random_state=0).fit(X, y).predict(X)
+counts.append(len(run_pass.signatures))
 TabularMLPClassifier((4,), max_iter=2, random_state=0).fit(X, y).predict_proba(X)
-print(json.dumps(len(run_pass.signatures)))
+counts.append(len(run_pass.signatures))
+MLPClassifier(max_iter=2, dropout=0.2, random_state=0).fit(X, y).predict_proba(X)
+counts.append(len(run_pass.signatures))
+print(json.dumps(counts))
 """
 
 
-def test_one_form_per_ensemble_fit():
-    """An ensemble's fit runs every pass in its own form, its members alone too
-    (L-BFGS, the calibration's logits): one specialisation of run_pass."""
-    assert json.loads(_run_script(_ENSEMBLE_FITS)) == 1
+def test_one_specialisation_per_fit():
+    """A fit runs every pass in one specialisation: an ensemble's members alone too
+    (L-BFGS, the calibration's logits), and a fit with dropout its predictions
+    (which have none) in its own tier too."""
+    assert json.loads(_run_script(_ENSEMBLE_FITS)) == [1, 2, 3]

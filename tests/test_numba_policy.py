@@ -1,4 +1,4 @@
-"""The numba policy: same options everywhere, at most two signatures per kernel."""
+"""The numba policy: same options everywhere, at most two signatures per kernel and tier."""
 
 import json
 import os
@@ -47,7 +47,14 @@ _FITS = textwrap.dedent(
                          random_state=0, alpha=0, activation="gelu").fit(Xi, yr).predict(Xi)
         MLPClassifier((3,), max_iter=2, early_stopping=True,
                       validation_metric="loss").fit(Xi, y)
-    print(json.dumps({d.py_func.__name__: len(d.signatures) for d in _jit.KERNELS}))
+    def without_tiers(dispatcher):
+        # the signatures but for the tier arguments: one per dtype
+        names = dispatcher.py_func.__code__.co_varnames[: dispatcher.py_func.__code__.co_argcount]
+        keep = [i for i, name in enumerate(names) if name not in ("recipe", "extras")]
+        return {tuple(sig[i] for i in keep) for sig in dispatcher.signatures}
+
+    print(json.dumps({d.py_func.__name__: [len(d.signatures), len(without_tiers(d))]
+                      for d in _jit.KERNELS}))
     """
 )
 
@@ -60,7 +67,8 @@ def test_at_most_two_signatures_whatever_the_input():
         [sys.executable, "-c", _FITS], env=env, check=True, capture_output=True, text=True
     ).stdout
     compiled = json.loads(out.strip().splitlines()[-1])
-    # one compiled entry point runs every pass (training, L-BFGS, evaluation)
-    assert compiled["run_pass"] == 2 and compiled["loss_and_delta"] == 2
-    too_many = {name: n for name, n in compiled.items() if n > 2}
+    # one compiled entry point runs every pass (training, L-BFGS, evaluation),
+    # per dtype and tier: these fits use the plain one and the everything one
+    assert compiled["run_pass"] == [4, 2] and compiled["loss_and_delta"] == [2, 2]
+    too_many = {name: n for name, (_, n) in compiled.items() if n > 2}
     assert not too_many, too_many

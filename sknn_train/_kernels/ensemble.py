@@ -52,7 +52,9 @@ def member_slice(buffer, member, ensemble):
 
 
 @kernel
-def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag):
+def member_step(
+    theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag, recipe, extras
+):
     """:func:`take_step` of ensemble member ``member`` on its slices of the buffers.
 
     Parameters
@@ -66,7 +68,7 @@ def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum
         The member that steps.
     ensemble : Members
         The ensemble's layout.
-    net, sw_sum, hyper, diag
+    net, sw_sum, hyper, diag, recipe, extras
         As for :func:`~sknn_train._kernels.step.take_step`.
 
     Returns
@@ -84,11 +86,15 @@ def member_step(theta, grad, state1, state2, step, member, ensemble, net, sw_sum
         sw_sum,
         hyper,
         diag,
+        recipe,
+        extras,
     )
 
 
 @kernel
-def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag):
+def tied_steps(
+    theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag, recipe, extras
+):
     """Every member's step of a batch ensemble, after :func:`tie_gradients`.
 
     Returns the members' summed L2 penalties. Without clipping each member
@@ -107,17 +113,44 @@ def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, 
         Each member's count of updates taken.
     ensemble : Members
         The ensemble's layout.
-    net, sw_sum, hyper, diag
-        As for :func:`~sknn_train._kernels.step.take_step`.
+    net, sw_sum, hyper, diag, recipe, extras
+        As for :func:`~sknn_train._kernels.step.take_step` (clipping needs ``extras``).
     """
     n_members = ensemble.count
     w2 = 0.0
-    if hyper.max_norm <= 0:
+    if extras is None or hyper.max_norm <= 0:
         for member in range(n_members):
             w2 += member_step(
-                theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag
+                theta,
+                grad,
+                state1,
+                state2,
+                step,
+                member,
+                ensemble,
+                net,
+                sw_sum,
+                hyper,
+                diag,
+                recipe,
+                extras,
             )
         return w2
+    return w2 + clipped_tied_steps(
+        theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag, recipe
+    )
+
+
+@kernel
+def clipped_tied_steps(
+    theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag, recipe
+):
+    """:func:`tied_steps` with clipping: one factor for every member.
+
+    Returns the members' summed L2 penalties.
+    """
+    n_members = ensemble.count
+    w2 = 0.0
     squares = 0.0
     for member in range(n_members):  # finish every gradient first: the factor needs them all
         w2_k, norm = finish_gradient(
@@ -132,6 +165,7 @@ def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, 
             0.0,
             1.0,
             np.int64(0),
+            recipe,
         )
         w2 += w2_k
         squares += norm * norm
@@ -140,7 +174,10 @@ def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, 
     gscale = clip_factor(math.sqrt(squares / n_members), hyper.max_norm)
     for member in range(n_members):
         step[member] += 1
-        lr, scheduled = step_rate(step[member], hyper)
+        lr, scheduled = step_rate(step[member], hyper, recipe)
+        decay = 1.0
+        if recipe is not None:
+            decay = 1.0 - scheduled * hyper.weight_decay
         clipped_step(
             member_slice(theta, member, ensemble),
             member_slice(grad, member, ensemble),
@@ -148,7 +185,7 @@ def tied_steps(theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, 
             member_slice(state2, member, ensemble),
             net,
             lr,
-            1.0 - scheduled * hyper.weight_decay,
+            decay,
             gscale,
             hyper,
             diag,

@@ -41,6 +41,7 @@ from .step import (
     make_hyper,
     take_step,
 )
+from .tiers import check_tier, needed_tier, tier_name
 
 __all__ = [
     "DIAG_BATCHES",
@@ -114,6 +115,8 @@ def run_pass(
     step,
     net,
     ensemble,
+    recipe,
+    extras,
     work,
     hyper,
     diag,
@@ -202,6 +205,12 @@ def run_pass(
         The ensemble's layout (:class:`~sknn_train._kernels.network.Members`:
         int64 counts and offsets); None for a single network, which numba
         then compiles without the members' loop, ties and means.
+    recipe : bool or None
+        The recipe tier (:mod:`~sknn_train._kernels.tiers`): input scaling,
+        schedules and decay need it; None compiles the pass without their code.
+    extras : bool or None
+        The extras tier: dropout, clipping and sparse input need it; None
+        compiles the pass without their code.
     work : Work
         Workspace buffers for batches of at most ``size`` rows
         (:class:`~sknn_train._kernels.network.Work`, made by
@@ -286,7 +295,22 @@ def run_pass(
                     gather_rows(x, rows, xm)
                 else:
                     copy_block(x[row0 : row0 + m], xm)
-            forward(xm, data, indices, indptr, rows, is_sparse, m, theta_k, net, work, key_k, row0)
+            forward(
+                xm,
+                data,
+                indices,
+                indptr,
+                rows,
+                is_sparse,
+                m,
+                theta_k,
+                net,
+                work,
+                key_k,
+                row0,
+                recipe,
+                extras,
+            )
             p = layer_view(work.acts, work.act_off[n_w], m, k)
             if task == PASS_ALIVE:
                 mark_alive(work, net, m, alive[member * n_hidden : (member + 1) * n_hidden])
@@ -316,21 +340,36 @@ def run_pass(
                 key_k,
                 row0,
                 gradient,
+                extras,
             )
             if gradient:
                 acc += data_loss
                 continue
-            if net.scale_off[0] >= 0:
+            if recipe is not None and net.scale_off[0] >= 0:
                 chain_input_scale(theta_k, grad_k, net)
             if ensemble is None:
-                w2 = take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag)
+                w2 = take_step(
+                    theta, grad, state1, state2, step, net, sw_sum, hyper, diag, recipe, extras
+                )
                 acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
                 continue
             if ensemble.shared_weights_end > 0:  # tied: the step waits for every member
                 acc += data_loss / sw_sum * m / n_members
                 continue
             w2 = member_step(
-                theta, grad, state1, state2, step, member, ensemble, net, sw_sum, hyper, diag
+                theta,
+                grad,
+                state1,
+                state2,
+                step,
+                member,
+                ensemble,
+                net,
+                sw_sum,
+                hyper,
+                diag,
+                recipe,
+                extras,
             )
             # the objective is the mean of the members' losses
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
@@ -338,7 +377,18 @@ def run_pass(
             if ensemble.shared_weights_end > 0:
                 tie_gradients(grad, ensemble)
                 w2 = tied_steps(
-                    theta, grad, state1, state2, step, ensemble, net, sw_sum, hyper, diag
+                    theta,
+                    grad,
+                    state1,
+                    state2,
+                    step,
+                    ensemble,
+                    net,
+                    sw_sum,
+                    hyper,
+                    diag,
+                    recipe,
+                    extras,
                 )
                 acc += 0.5 * hyper.alpha * w2 / sw_sum * m / n_members
         if not evaluating or task == PASS_ALIVE:
@@ -359,7 +409,7 @@ def run_pass(
         for member in range(n_members):
             theta_k = member_slice(theta, member, ensemble)
             grad_k = member_slice(grad, member, ensemble)
-            if net.scale_off[0] >= 0:  # linear in the accumulated gradient: once, at the end
+            if recipe is not None and net.scale_off[0] >= 0:  # linear in the gradient: at the end
                 chain_input_scale(theta_k, grad_k, net)
             w2, _ = finish_gradient(
                 theta_k,
@@ -373,6 +423,7 @@ def run_pass(
                 0.0,
                 1.0,
                 np.int64(0),
+                recipe,
             )
             loss += 0.5 * hyper.alpha * w2 / total_sw
         return acc / total_sw + loss
@@ -406,6 +457,7 @@ def run_epoch(
     hyper,
     diag,
     ensemble=None,
+    tier=None,
 ):
     """Run one epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
 
@@ -466,6 +518,10 @@ def run_epoch(
     ensemble : Members or None, default=None
         The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
         None for a single network (see :func:`run_pass`).
+    tier : Tier or None, default=None
+        The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
+        the arguments need, else a ValueError. None: the smallest that
+        computes them.
 
     Returns
     -------
@@ -498,11 +554,26 @@ def run_epoch(
         diag,
         empty_2d,
         _NO_UNITS,
+        tier=tier,
     )
 
 
 def full_loss_grad(
-    x, data, indices, indptr, is_sparse, y, sw, chunk, theta, grad, net, work, hyper, ensemble=None
+    x,
+    data,
+    indices,
+    indptr,
+    is_sparse,
+    y,
+    sw,
+    chunk,
+    theta,
+    grad,
+    net,
+    work,
+    hyper,
+    ensemble=None,
+    tier=None,
 ):
     """Compute the loss and its gradient over the whole training set, for L-BFGS.
 
@@ -545,6 +616,10 @@ def full_loss_grad(
     ensemble : Members or None, default=None
         The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
         None for a single network (see :func:`run_pass`).
+    tier : Tier or None, default=None
+        The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
+        the arguments need, else a ValueError. None: the smallest that
+        computes them.
 
     Returns
     -------
@@ -579,6 +654,7 @@ def full_loss_grad(
         diag,
         empty_2d,
         _NO_UNITS,
+        tier=tier,
     )
 
 
@@ -601,6 +677,7 @@ def evaluate(
     out,
     alive,
     ensemble=None,
+    tier=None,
 ):
     """Evaluate the network without dropout on ``n`` rows, in chunks (see :func:`run_pass`).
 
@@ -656,6 +733,10 @@ def evaluate(
     ensemble : Members or None, default=None
         The ensemble's layout (:class:`~sknn_train._kernels.network.Members`);
         None for a single network (see :func:`run_pass`).
+    tier : Tier or None, default=None
+        The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
+        the arguments need, else a ValueError. None: the smallest that
+        computes them.
 
     Returns
     -------
@@ -687,19 +768,28 @@ def evaluate(
         _NO_DIAG,
         empty_2d if out is None else out,
         _NO_UNITS if alive is None else alive,
+        tier=tier,
     )
 
 
-def _run(*args):
-    """``run_pass(*args)``, compiled (or loaded) once across processes first.
+def _run(*args, tier):
+    """``run_pass`` on ``args`` (every argument but the tiers) in ``tier``, compiled
+    (or loaded) once across processes first.
 
-    One specialisation per dtype and form: a single network (``ensemble``
-    None) and an ensemble are compiled apart, each the first time a fit needs it.
+    One specialisation per dtype, form and tier: a single network
+    (``ensemble`` None) and an ensemble are compiled apart, and so is each
+    tier, each the first time a fit needs it.
     """
+    is_sparse, net, ensemble, hyper = args[5], args[16], args[17], args[19]
+    if tier is None:
+        tier = needed_tier(net, hyper, is_sparse)
+    else:
+        check_tier(tier, net, hyper, is_sparse)
+    args = (*args[:18], *tier, *args[18:])
     dtype = args[11].dtype  # theta's
-    single = args[17] is None  # the ensemble
-    what = f"{dtype} {'training and prediction' if single else 'ensemble'}"
-    compile_once(run_pass, args, (dtype, single), what)
+    single = ensemble is None
+    what = f"{dtype} {'training and prediction' if single else 'ensemble'} ({tier_name(tier)})"
+    compile_once(run_pass, args, (dtype, single, tier), what)
     return run_pass(*args)
 
 

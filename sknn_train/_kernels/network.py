@@ -33,7 +33,9 @@ An ensemble (:class:`Members`, ``count = K > 1``) is K such networks one
 after the other in ``theta``, ``size = P`` values each: the passes here run
 one member, on its slice; ``work.mean`` collects the mean of the members'
 outputs. A single network has no :class:`Members`: the passes take ``None``
-for it, and numba compiles them without the ensemble's code.
+for it, and numba compiles them without the ensemble's code. In the same
+way the techniques a fit does not use are left out by the pass's tiers
+(:mod:`~sknn_train._kernels.tiers`).
 """
 
 from collections import namedtuple
@@ -159,28 +161,34 @@ def chain_input_scale(theta, grad, net):
 
 
 @kernel(inline=True)
-def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0):
+def forward(
+    xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0, recipe, extras
+):
     """Fill ``work`` with every layer's output for a batch of ``m`` rows.
 
     With input dropout and dense input, ``xb`` is modified in place (it is the
-    gathered copy of the batch, never the user's array).
+    gathered copy of the batch, never the user's array). ``recipe`` / ``extras``
+    are the pass's tiers (:mod:`~sknn_train._kernels.tiers`): input scaling
+    needs ``recipe``, dropout and sparse input ``extras``; None compiles
+    without their code.
     """
     units = net.units
     n_w = units.shape[0] - 1
-    if net.drop[0] > 0 and not is_sparse:
+    if extras is not None and net.drop[0] > 0 and not is_sparse:
         dropout_rows(xb, xb, key, np.int64(0), row0, net.drop[0])
     # the first layer's weights: theta's, or their scaled copy (input scaling)
-    scaled = net.scale_off[0] >= 0
-    if scaled:
+    w_first = theta
+    off_first = net.coef_off[0]
+    if recipe is not None and net.scale_off[0] >= 0:
         scale_first_weights(theta, net, work.w0)
-    w_first = work.w0 if scaled else theta
-    off_first = 0 if scaled else net.coef_off[0]
+        w_first = work.w0
+        off_first = 0
     for l in range(n_w):
         j = l + 1
         fan_in = units[l]
         fan_out = units[j]
         a = layer_view(work.acts, work.act_off[j], m, fan_out)
-        if l == 0 and is_sparse:
+        if extras is not None and l == 0 and is_sparse:
             zero_rows(a)
             csr_rows_product(
                 data,
@@ -223,7 +231,7 @@ def forward(xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key
                 size,
                 net.act[j],
             )
-            if net.drop[j] > 0:
+            if extras is not None and net.drop[j] > 0:
                 dropout_rows(
                     a,
                     layer_view(work.dacts, work.act_off[j], m, fan_out),
@@ -250,14 +258,29 @@ def bias_gradient(d, gb, accumulate):
 
 @kernel(inline=True)
 def backward(
-    xb, data, indices, indptr, rows, is_sparse, m, theta, grad, net, work, key, row0, accumulate
+    xb,
+    data,
+    indices,
+    indptr,
+    rows,
+    is_sparse,
+    m,
+    theta,
+    grad,
+    net,
+    work,
+    key,
+    row0,
+    accumulate,
+    extras,
 ):
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
     ``work.deltas`` must hold the output delta at the output layer's offset.
     With ``accumulate`` the gradients are added to ``grad`` (full-batch passes
     in row chunks), else they overwrite it. No penalty and no normalisation
-    here: see :func:`sknn_train._kernels.step.finish_gradient`.
+    here: see :func:`sknn_train._kernels.step.finish_gradient`. Dropout and
+    sparse input need ``extras`` (see :func:`forward`).
     """
     units = net.units
     n_w = units.shape[0] - 1
@@ -268,7 +291,7 @@ def backward(
         fan_out = units[j]
         d = layer_view(work.deltas, work.act_off[j], m, fan_out)
         gw = layer_view(grad, net.coef_off[l], fan_in, fan_out)
-        if l == 0 and is_sparse:
+        if extras is not None and l == 0 and is_sparse:
             if not accumulate:
                 zero_rows(gw)
             csr_rows_product(
@@ -295,7 +318,7 @@ def backward(
                 1.0 if t >= 0 else 0.0,
                 address(g, 0),
             )
-            if net.drop[l] > 0:
+            if extras is not None and net.drop[l] > 0:
                 dropout_rows(g, g, key, l, row0, net.drop[l])
             size = m * fan_in
             activation_backward(

@@ -113,7 +113,7 @@ def clip_factor(norm, max_norm):
 
 
 @kernel(inline=True)
-def step_rate(t, hyper):
+def step_rate(t, hyper, recipe):
     """The rate of update ``t`` (1 first): the scheduled rate, and Adam's bias-corrected one.
 
     Returns ``(rate, scheduled)``: ``scheduled`` is the rate before Adam's bias
@@ -125,8 +125,13 @@ def step_rate(t, hyper):
         The update's number, counted from 1.
     hyper : Hyper
         The solver code, learning rate, schedule and Adam's betas.
+    recipe : bool or None
+        The recipe tier (:mod:`~sknn_train._kernels.tiers`): None compiles
+        without the schedules (the rate is ``hyper.lr``).
     """
-    scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
+    scheduled = hyper.lr
+    if recipe is not None:
+        scheduled = scheduled_rate(hyper.lr, t - 1, hyper.total_steps, hyper.schedule, hyper.warmup)
     if hyper.solver == ADAM:
         return adam_rate(t, scheduled, hyper.beta_1, hyper.beta_2), scheduled
     return scheduled, scheduled
@@ -171,7 +176,7 @@ STEP_BLOCK = 4096
 
 @kernel
 def finish_gradient(
-    theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, decay, update
+    theta, grad, net, sw_sum, layer_norms, hyper, state1, state2, lr, decay, update, recipe
 ):
     """Finish the raw gradients and, when ``update``, take the optimizer step too.
 
@@ -210,6 +215,8 @@ def finish_gradient(
         The weights' decoupled decay factor (1: none).
     update : int64
         1: take the step block by block; 0: only finish the gradient.
+    recipe : bool or None
+        The recipe tier: None compiles without the decay and the input scaling.
     """
     alpha = as_dtype_of(hyper.alpha, grad)
     inv = as_dtype_of(1.0 / sw_sum, grad)
@@ -232,7 +239,7 @@ def finish_gradient(
                 w2 += float(dot(b1 - b0, address(w, 0), address(w, 0)))
             s += float(dot(b1 - b0, address(g, 0), address(g, 0)))
             if update:
-                if weights and decay != 1.0:
+                if recipe is not None and weights and decay != 1.0:
                     decay_weights(w, as_dtype_of(decay, w))
                 optimizer_update(w, g, state1[b0:b1], state2[b0:b1], lr, 1.0, hyper)
             b0 = b1
@@ -240,7 +247,7 @@ def finish_gradient(
             layer_norms[l] += math.sqrt(s)
         total += s
     so = net.scale_off[0]
-    if so >= 0:  # input scaling: no penalty, no decay, its own rate
+    if recipe is not None and so >= 0:  # input scaling: no penalty, no decay, its own rate
         hi = so + net.units[0]
         g = grad[so:hi]
         w = theta[so:hi]
@@ -252,7 +259,7 @@ def finish_gradient(
 
 
 @kernel
-def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
+def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag, recipe, extras):
     """Finish the batch's gradient, clip it and take the optimizer step.
 
     Returns the batch's L2 penalty ``sum_l ||W_l||^2`` (weights before the step).
@@ -277,6 +284,9 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
         The solver, schedule, decay and clipping (``max_norm``).
     diag : ndarray of shape (3 + n_layers - 1,), float64
         The epoch's diagnostics, added to (``DIAG_*`` offsets).
+    recipe, extras : bool or None
+        The pass's tiers (:mod:`~sknn_train._kernels.tiers`): the schedule and
+        the decay need ``recipe``, clipping ``extras``.
 
     Returns
     -------
@@ -284,14 +294,29 @@ def take_step(theta, grad, state1, state2, step, net, sw_sum, hyper, diag):
         ``sum_l ||W_l||^2`` of the weights before the step.
     """
     step[0] += 1  # updates taken: Adam's bias correction and the schedule's progress
-    lr, scheduled = step_rate(step[0], hyper)
-    decay = 1.0 - scheduled * hyper.weight_decay
+    lr, scheduled = step_rate(step[0], hyper, recipe)
+    decay = 1.0
+    if recipe is not None:
+        decay = 1.0 - scheduled * hyper.weight_decay
     # Clipping needs the global norm before any update: a second sweep.
-    fused = np.int64(hyper.max_norm <= 0)
+    fused = np.int64(1)
+    if extras is not None:
+        fused = np.int64(hyper.max_norm <= 0)
     w2, norm = finish_gradient(
-        theta, grad, net, sw_sum, diag[DIAG_LAYERS:], hyper, state1, state2, lr, decay, fused
+        theta,
+        grad,
+        net,
+        sw_sum,
+        diag[DIAG_LAYERS:],
+        hyper,
+        state1,
+        state2,
+        lr,
+        decay,
+        fused,
+        recipe,
     )
-    if not fused:
+    if extras is not None and not fused:
         clipped_step(
             theta,
             grad,
