@@ -146,7 +146,7 @@ class NetworkEvaluation:
     def _evaluation_tier(self, net, is_sparse):
         """The tier the evaluations run in: the fit's (one specialisation for
         its training and its predictions), with sparse input's code when needed."""
-        tier = TIERS.get(self.__dict__.get("_tier"), PLAIN)  # PLAIN: set by hand, or older
+        tier = TIERS.get(self.__dict__.get("_tier", "plain"), PLAIN)  # plain: set by hand, or older
         return tier_for(
             recipe=tier.recipe is not None or int(net.scale_off[0]) >= 0,
             extras=tier.extras is not None or is_sparse,
