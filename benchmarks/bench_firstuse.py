@@ -23,20 +23,22 @@ recorded. The benchmark neither reads nor writes the checkout's cache.
 
 Parts (``--parts``, default all):
 
-1. Compile time. The first float64 fit from an empty cache: digits
-   (``load_digits``, X / 16), ``MLPClassifier((100,), max_iter=5)``, the fit
-   timed alone after the imports and the data (the code of ``bench_extra.py``'s
-   cold start); beside it scikit-learn's first fit in a fresh process and
-   sknn_train's first fit with a warm cache (their difference: the compile
-   time). And compiling every kernel of both dtypes from an empty cache
-   (``sknn_train.warmup()``, else ``sknn_train._jit.warmup()``), timed after
-   the import. Targets: first float64 fit <= 5 s, every kernel <= 12 s.
+1. Compile time. Imports and the first float64 fit from an empty cache, timed
+   inside the fresh process from its first import to the end of the fit:
+   digits (``load_digits``, X / 16), ``MLPClassifier((100,), max_iter=5)``
+   (the code of ``bench_extra.py``'s cold start), target <= 4 s; the same for
+   a default ``TabularMLPClassifier()``, target <= 8 s; beside them
+   scikit-learn's first fit in a fresh process and sknn_train's first fit
+   with a warm cache. And compiling every kernel of both dtypes from an empty
+   cache (``sknn_train.warmup()``, else ``sknn_train._jit.warmup()``), timed
+   after the import. ``--baseline DIR`` also times the first fit of the
+   sknn_train in ``DIR`` (a snapshot of another commit), interleaved.
 2. ``GridSearchCV(n_jobs=2, cv=3)`` over the 24 points of ``bench_extra.py``'s
    configuration 11 on digits (X / 16, ``max_iter=30``; 5 with ``--quick``):
    the search's wall time (``fit``, after imports and data) in a fresh process,
    so that the search starts its workers. (a) sknn_train with an empty cache
-   against scikit-learn, target sknn / sklearn <= 1.0; (b) sknn_train with the
-   warm cache, target sklearn / sknn >= 2. Both are compared with the same
+   against scikit-learn, target sknn / sklearn <= 1.5; (b) sknn_train with the
+   warm cache, target sklearn / sknn >= 1.25. Both are compared with the same
    scikit-learn searches, one per repetition.
 3. A fresh process that imports the library and fits once: digits (X / 16),
    ``MLPClassifier(random_state=0)`` (default ``max_iter=200``),
@@ -50,6 +52,12 @@ Parts (``--parts``, default all):
    (``classes=`` on the first call), the median time of a pass over every
    chunk over ``--passes`` passes (default 20) of one estimator, target
    sklearn / sknn >= 2.
+5. A first ``RandomizedSearchCV(n_iter=12, cv=3, n_jobs=2)`` over dropout,
+   weight_decay, label_smoothing and lr_schedule (``TECHNIQUES_SPACE``: its
+   points fall in all three compiled tiers) on digits, ``max_iter=30``, in a
+   fresh process with an empty and with the warm cache; scikit-learn, which has
+   none of these techniques, runs as many points of its own parameters. No
+   target: the empty cache's extra time is what the tiers cost a first search.
 
 The JSON (``--out``, default ``benchmarks/results/bench_firstuse.json``) holds
 each child's raw record, per figure the per-repetition values, medians,
@@ -95,7 +103,7 @@ import report  # noqa: E402  (the targets table and time formatting)
 from benchlib import median, run_child  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_firstuse.json"
-PARTS = ("1", "2", "3", "4")
+PARTS = ("1", "2", "3", "4", "5")
 SKNN, SKL = "sknn_train", "sklearn.neural_network"
 
 # ---------------------------------------------------------------- child processes
@@ -142,6 +150,37 @@ GRID_CODE = textwrap.dedent("""
     t2 = time.perf_counter()
     print(json.dumps({{"setup_s": t1 - t0, "search_s": t2 - t1,
                        "best_score": float(gs.best_score_)}}))
+""")
+
+# A first search over the techniques (part 5): its points fall in every tier.
+TECHNIQUES_SPACE = {
+    "dropout": [0.0, 0.1, 0.2],
+    "weight_decay": [0.0, 1e-4, 1e-3],
+    "label_smoothing": [0.0, 0.1],
+    "lr_schedule": [None, "cosine", "coslog4"],
+}
+# scikit-learn's MLP has none of them: the same number of its fits, over what it has
+SKLEARN_SPACE = {
+    "alpha": [1e-5, 1e-4, 1e-3],
+    "learning_rate_init": [1e-3, 3e-3],
+    "beta_2": [0.999, 0.95],
+}
+
+TECHNIQUES_CODE = textwrap.dedent("""
+    import json, time
+    t0 = time.perf_counter()
+    from {module} import MLPClassifier
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import RandomizedSearchCV
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    t1 = time.perf_counter()
+    rs = RandomizedSearchCV(MLPClassifier(max_iter={max_iter}, random_state=0), {space!r},
+                            n_iter={n_iter}, cv=3, n_jobs=2, random_state=0).fit(X, y)
+    t2 = time.perf_counter()
+    points = [dict(p) for p in rs.cv_results_["params"]]
+    print(json.dumps({{"setup_s": t1 - t0, "search_s": t2 - t1,
+                       "best_score": float(rs.best_score_), "points": points}}))
 """)
 
 PROCESS_CODE = textwrap.dedent("""
@@ -228,10 +267,16 @@ class Caches:
     def empty(self) -> Path:
         return Path(tempfile.mkdtemp(prefix="cold-", dir=self.root))
 
-    def run_cold(self, code, keep_as_warm=False):
-        """Run ``code`` with an empty cache; record how many files it left there."""
-        path = self.empty()
-        rec = run_child(code, cache_env(path))
+    def run_cold(self, code, keep_as_warm=False, source=None):
+        """Run ``code`` with an empty cache; record how many files it left there.
+
+        ``source``: import sknn_train from this directory instead (another checkout).
+        """
+        env = cache_env(self.empty())
+        if source is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(source), env["PYTHONPATH"]])
+        rec = run_child(code, env)
+        path = Path(env["NUMBA_CACHE_DIR"])
         rec["cache_files_written"] = count_files(path)
         if rec["cache_files_written"] == 0:
             print(f"warning: nothing was cached in {path}: was the cache used at all?")
@@ -352,39 +397,63 @@ TWICE_AS_FAST = {"ratio": "sklearn/sknn", "target": ("ratio", ">=", 2)}
 # ---------------------------------------------------------------- part 1
 def part_compile(args, caches):
     fit = {module: BX.COLD_CODE.format(module=module) for module in (SKNN, SKL)}
-    runs = benchlib.interleaved(
-        {
-            "sknn_train_cold": lambda: caches.run_cold(fit[SKNN]),
-            "sklearn": lambda: run_child(fit[SKL], SKL_ENV),
-            "kernels_cold": lambda: caches.run_cold(KERNELS_CODE, keep_as_warm=True),
-            "sknn_train_warm": lambda: run_child(fit[SKNN], caches.ensure_warm()),
-        },
-        args.repeats,
+    tabular = (
+        BX.COLD_CODE.format(module=SKNN)
+        .replace(
+            "from sknn_train import MLPClassifier",
+            "from sknn_train import TabularMLPClassifier as MLPClassifier",
+        )
+        .replace(
+            "MLPClassifier((100,), max_iter=5, random_state=0)", "MLPClassifier(random_state=0)"
+        )
     )
-    first_fit, all_kernels = "first float64 fit, ", "every kernel, both dtypes, empty cache"
+    children = {
+        "sknn_train_cold": lambda: caches.run_cold(fit[SKNN]),
+        "sklearn": lambda: run_child(fit[SKL], SKL_ENV),
+        "tabular_cold": lambda: caches.run_cold(tabular),
+        "kernels_cold": lambda: caches.run_cold(KERNELS_CODE, keep_as_warm=True),
+        "sknn_train_warm": lambda: run_child(fit[SKNN], caches.ensure_warm()),
+    }
+    if args.baseline:  # another checkout's first fit, interleaved with this one's
+        children["baseline_cold"] = lambda: caches.run_cold(fit[SKNN], source=args.baseline)
+    runs = benchlib.interleaved(children, args.repeats)
+    first_fit = "imports + first float64 fit, "
     specs = [
-        ("first_fit_cold", first_fit + "empty cache", "sknn_train_cold", "fit_s", 5),
-        ("all_kernels_cold", all_kernels, "kernels_cold", "warmup_s", 12),
-        ("first_fit_warm", first_fit + "warm cache", "sknn_train_warm", "fit_s", None),
+        ("first_fit_cold", first_fit + "empty cache", "sknn_train_cold", "total_s", 4),
+        (
+            "tabular_cold",
+            "imports + default Tabular fit, empty cache",
+            "tabular_cold",
+            "total_s",
+            8,
+        ),
+        ("all_kernels_cold", "every kernel, both dtypes, empty cache", "kernels_cold", "warmup_s"),
+        ("first_fit_warm", first_fit + "warm cache", "sknn_train_warm", "total_s"),
     ]
+    if args.baseline:
+        label = f"imports + first fit, empty cache, {Path(args.baseline).name}"
+        specs.append(("baseline_first_fit_cold", label, "baseline_cold", "total_s"))
     figures = compare(
         runs,
         [
-            (key, label, run, field, {"target": seconds and ("sknn_train", "<=", seconds)})
-            for key, label, run, field, seconds in specs
+            (key, label, run, field, {"target": limit and ("sknn_train", "<=", limit[0])})
+            for key, label, run, field, *limit in specs
         ],
-        sklearn_field="fit_s",
+        sklearn_field="total_s",
     )
     cold, warm = (
         median([r["fit_s"] for r in runs[k]]) for k in ("sknn_train_cold", "sknn_train_warm")
     )
     record = finish(
         f"[1] compile time: fresh processes, {args.repeats} repetitions; fit = "
-        "MLPClassifier((100,), max_iter=5) on digits, timed after the imports; "
-        f"kernels: {runs['kernels_cold'][0]['warmup_fn']}(); sklearn: its first fit",
+        "MLPClassifier((100,), max_iter=5) on digits (TabularMLPClassifier() for the "
+        "Tabular row), timed from the first import to the end of the fit; kernels: "
+        f"{runs['kernels_cold'][0]['warmup_fn']}(), after the import; sklearn: its first fit",
         runs,
         figures,
         fit="MLPClassifier((100,), max_iter=5, random_state=0) on digits X/16, float64",
+        tabular_fit="TabularMLPClassifier(random_state=0) on digits X/16, float64",
+        baseline=args.baseline,
         compile_s_estimate=cold - warm,
     )
     print(f"compile time of the first fit (empty - warm cache): {cold - warm:.1f} s")
@@ -406,8 +475,14 @@ def part_grid(args, caches):
     )
     cold, warm = "grid search, empty cache", "grid search, warm cache, first in process"
     specs = [
-        ("grid_cold", cold, "sknn_train_cold", "search_s", NO_SLOWER),
-        ("grid_warm_first", warm, "sknn_train_warm", "search_s", TWICE_AS_FAST),
+        ("grid_cold", cold, "sknn_train_cold", "search_s", {"target": ("ratio", "<=", 1.5)}),
+        (
+            "grid_warm_first",
+            warm,
+            "sknn_train_warm",
+            "search_s",
+            {"ratio": "sklearn/sknn", "target": ("ratio", ">=", 1.25)},
+        ),
     ]
     return finish(
         f"[2] GridSearchCV 24 points x cv=3, n_jobs=2, digits, max_iter={max_iter}: "
@@ -463,6 +538,41 @@ def part_small(args, caches):
     )
 
 
+# ---------------------------------------------------------------- part 5
+def part_techniques(args, caches):
+    max_iter, n_iter = (5, 4) if args.quick else (30, 12)
+    code = {
+        module: TECHNIQUES_CODE.format(module=module, max_iter=max_iter, n_iter=n_iter, space=space)
+        for module, space in ((SKNN, TECHNIQUES_SPACE), (SKL, SKLEARN_SPACE))
+    }
+    warm_env = caches.ensure_warm()
+    runs = benchlib.interleaved(
+        {
+            "sknn_train_cold": lambda: caches.run_cold(code[SKNN]),
+            "sklearn": lambda: run_child(code[SKL], SKL_ENV),
+            "sknn_train_warm": lambda: run_child(code[SKNN], warm_env),
+        },
+        args.repeats,
+    )
+    specs = [
+        ("techniques_cold", "search over the techniques, empty cache", "sknn_train_cold"),
+        ("techniques_warm", "search over the techniques, warm cache", "sknn_train_warm"),
+    ]
+    return finish(
+        f"[5] RandomizedSearchCV, {n_iter} points over dropout, weight_decay, label_smoothing "
+        f"and lr_schedule x cv=3, n_jobs=2, digits, max_iter={max_iter}, in a fresh process, "
+        f"{args.repeats} repetitions; sklearn: {n_iter} points of its own parameters",
+        runs,
+        compare(runs, [(key, label, run, "search_s", {}) for key, label, run in specs]),
+        space=TECHNIQUES_SPACE,
+        sklearn_space=SKLEARN_SPACE,
+        n_iter=n_iter,
+        cv=3,
+        n_jobs=2,
+        max_iter=max_iter,
+    )
+
+
 # ---------------------------------------------------------------- main
 def print_targets(results):
     rows = report.firstuse_targets(results)
@@ -491,7 +601,14 @@ def parse_args(argv):
         choices=PARTS,
         default=list(PARTS),
         metavar="N",
-        help="parts to run (default all: 1 2 3 4)",
+        help="parts to run (default all: 1 2 3 4 5)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="DIR",
+        help="part 1 also times the first fit of the sknn_train in DIR (a checkout or "
+        "a snapshot of another commit, the directory holding sknn_train/), interleaved",
     )
     parser.add_argument(
         "--calls",
@@ -522,6 +639,7 @@ def main(argv=None) -> int:
         "2": ("gridsearch", part_grid),
         "3": ("fresh_process", part_process),
         "4": ("small_calls", part_small),
+        "5": ("techniques_search", part_techniques),
     }
     results = {
         "settings": {

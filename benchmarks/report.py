@@ -317,7 +317,7 @@ def rst(report: dict, extra: dict | None) -> str:
 
 # ---------------------------------------------------------------- first use
 #: The parts of ``bench_firstuse.json`` that hold figures, in the order shown.
-FIRSTUSE_PARTS = ("compile", "gridsearch", "fresh_process", "small_calls")
+FIRSTUSE_PARTS = ("compile", "gridsearch", "fresh_process", "small_calls", "techniques_search")
 FU_HEAD = ["first use", "sknn_train", "scikit-learn", "ratio", "target", "met"]
 FU_MISSING = (
     "No first-use results recorded yet: run ``python benchmarks/bench_firstuse.py``, "
