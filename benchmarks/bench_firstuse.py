@@ -136,17 +136,19 @@ KERNELS_CODE = textwrap.dedent("""
                       "kernels": len(_jit.KERNELS)}))
 """)
 
-GRID_CODE = textwrap.dedent("""
+# A search in a fresh process (parts 2 and 5): ``search`` is GridSearchCV or
+# RandomizedSearchCV, ``options`` its arguments after the estimator's grid.
+SEARCH_CODE = textwrap.dedent("""
     import json, time
     t0 = time.perf_counter()
     from {module} import MLPClassifier
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection import {search}
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     t1 = time.perf_counter()
-    gs = GridSearchCV(MLPClassifier(max_iter={max_iter}, random_state=0), {grid!r},
-                      cv=3, n_jobs=2).fit(X, y)
+    gs = {search}(MLPClassifier(max_iter={max_iter}, random_state=0), {grid!r},
+                  cv=3, n_jobs=2{options}).fit(X, y)
     t2 = time.perf_counter()
     print(json.dumps({{"setup_s": t1 - t0, "search_s": t2 - t1,
                        "best_score": float(gs.best_score_)}}))
@@ -165,23 +167,6 @@ SKLEARN_SPACE = {
     "learning_rate_init": [1e-3, 3e-3],
     "beta_2": [0.999, 0.95],
 }
-
-TECHNIQUES_CODE = textwrap.dedent("""
-    import json, time
-    t0 = time.perf_counter()
-    from {module} import MLPClassifier
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import RandomizedSearchCV
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    t1 = time.perf_counter()
-    rs = RandomizedSearchCV(MLPClassifier(max_iter={max_iter}, random_state=0), {space!r},
-                            n_iter={n_iter}, cv=3, n_jobs=2, random_state=0).fit(X, y)
-    t2 = time.perf_counter()
-    points = [dict(p) for p in rs.cv_results_["params"]]
-    print(json.dumps({{"setup_s": t1 - t0, "search_s": t2 - t1,
-                       "best_score": float(rs.best_score_), "points": points}}))
-""")
 
 PROCESS_CODE = textwrap.dedent("""
     import warnings
@@ -464,7 +449,12 @@ def part_compile(args, caches):
 def part_grid(args, caches):
     max_iter = 5 if args.quick else 30
     warm_env = caches.ensure_warm()
-    search = {m: GRID_CODE.format(module=m, max_iter=max_iter, grid=BX.GRID) for m in (SKNN, SKL)}
+    search = {
+        m: SEARCH_CODE.format(
+            module=m, search="GridSearchCV", max_iter=max_iter, grid=BX.GRID, options=""
+        )
+        for m in (SKNN, SKL)
+    }
     runs = benchlib.interleaved(
         {
             "sknn_train_cold": lambda: caches.run_cold(search[SKNN]),
@@ -542,7 +532,13 @@ def part_small(args, caches):
 def part_techniques(args, caches):
     max_iter, n_iter = (5, 4) if args.quick else (30, 12)
     code = {
-        module: TECHNIQUES_CODE.format(module=module, max_iter=max_iter, n_iter=n_iter, space=space)
+        module: SEARCH_CODE.format(
+            module=module,
+            search="RandomizedSearchCV",
+            max_iter=max_iter,
+            grid=space,
+            options=f", n_iter={n_iter}, random_state=0",
+        )
         for module, space in ((SKNN, TECHNIQUES_SPACE), (SKL, SKLEARN_SPACE))
     }
     warm_env = caches.ensure_warm()

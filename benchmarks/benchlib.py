@@ -317,6 +317,15 @@ def at_least_one(parser, args, *names) -> None:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
 
 
+def parse(parser, argv, **defaults):
+    """``parser``'s arguments with :func:`quick_defaults` ``defaults`` filled in, each
+    checked to be at least 1 (:func:`at_least_one`)."""
+    args = parser.parse_args(argv)
+    quick_defaults(args, **defaults)
+    at_least_one(parser, args, *defaults)
+    return args
+
+
 def argv_record(argv) -> list[str]:
     """The arguments a run was given, for its settings: ``argv``, else the command line's."""
     return sys.argv[1:] if argv is None else list(argv)
