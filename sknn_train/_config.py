@@ -29,7 +29,7 @@ from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SCHEDULES, SOLVERS
 from ._kernels.step import Hyper, make_hyper
-from ._kernels.tiers import Tier, tier_for
+from ._kernels.tiers import Tier, needed_tier
 from ._layout import Layout, shares_weights
 from ._warnings import warn
 
@@ -465,13 +465,8 @@ def resolve(
         # a batch ensemble's adapters without input_scaling: the weights' rate (TabM's)
         scale_lr=INPUT_SCALE_LR if params["input_scaling"] else 1.0,
     )
-    tier = tier_for(
-        recipe=bool(layout.n_scale)
-        or schedule is not None
-        or warmup > 0
-        or params["weight_decay"] != 0,
-        extras=uses_dropout or params["max_grad_norm"] is not None or sparse,
-    )
+    # the same rule the kernels' entries check a pass against: one decision
+    tier = needed_tier(train_net, hyper, sparse)
     return FitConfig(
         dtype=np.dtype(dtype),
         layout=layout,
