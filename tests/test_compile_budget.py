@@ -39,8 +39,11 @@ PLAIN_FIT_BUDGET = {
     "rng.mix",
 }
 
-#: The ensemble's kernels: compiled only in its own specialisation.
-ENSEMBLE_ONLY = {"ensemble.member_step", "ensemble.tied_steps", "ensemble.tie_gradients"}
+#: The ensembles' kernels, each compiled only in its own form's specialisation:
+#: independent members step one by one; a batch ensemble ties its shared slices.
+INDEPENDENT_ONLY = {"ensemble.member_step"}
+BATCH_ONLY = {"ensemble.tied_steps", "ensemble.tie_gradients"}
+ENSEMBLE_ONLY = INDEPENDENT_ONLY | BATCH_ONLY
 
 #: Each tier's own kernels (``sknn_train._kernels.tiers``): the recipe's (input
 #: scaling; the schedules and the decay are inlined) and the extras' (clipping,
@@ -102,10 +105,15 @@ def test_each_tier_compiles_its_own_kernels():
     assert EXTRAS_ONLY <= _compiled_by(script)
 
 
-def test_an_ensemble_compiles_its_own_kernels():
-    """The probe itself: an ensemble fit does compile the ensemble's kernels."""
-    script = _PLAIN_FIT.replace("max_iter=2,", "max_iter=2, n_ensemble=2, ensemble='batch',")
-    assert ENSEMBLE_ONLY <= _compiled_by(script)
+def test_each_ensemble_form_compiles_its_own_kernels():
+    """Independent members compile none of the batch ensemble's ties (the default
+    Tabular fit's form); a batch ensemble does compile them."""
+    form = "max_iter=2, n_ensemble=2, ensemble='{}',"
+    independent = _compiled_by(_PLAIN_FIT.replace("max_iter=2,", form.format("independent")))
+    assert INDEPENDENT_ONLY <= independent
+    assert not independent & BATCH_ONLY, independent & BATCH_ONLY
+    batch = _compiled_by(_PLAIN_FIT.replace("max_iter=2,", form.format("batch")))
+    assert BATCH_ONLY <= batch
 
 
 _ENSEMBLE_FITS = """

@@ -230,9 +230,10 @@ def kernel_calls(monkeypatch):
     real_run = epoch._run
 
     def record_pass(*args, tier):
-        # _run takes run_pass's arguments but the two tiers, which it inserts
+        # _run takes run_pass's arguments but the compile-time ones, which it inserts
         tiers = (None, None) if tier is None else tuple(tier)
-        calls["run_pass"].append(dict(run_pass.bind(*args[:18], *tiers, *args[18:]).arguments))
+        full = epoch.pass_arguments(args, None, tiers)
+        calls["run_pass"].append(dict(run_pass.bind(*full).arguments))
         return real_run(*args, tier=tier)
 
     monkeypatch.setattr(epoch, "_run", record_pass)

@@ -26,7 +26,7 @@ from .step import (
     Hyper,
     make_hyper,
 )
-from .tiers import check_tier, needed_tier, tier_name
+from .tiers import ON, check_tier, needed_tier, tier_name
 
 __all__ = [
     "DIAG_BATCHES",
@@ -392,20 +392,35 @@ def _run(*args, tier):
     (or loaded) once across processes first.
 
     One specialisation per dtype, form and tier: a single network
-    (``ensemble`` None) and an ensemble are compiled apart, and so is each
-    tier, each the first time a fit needs it.
+    (``ensemble`` None), independent members and a batch ensemble (whose
+    ties, ``ties``, the other two forms compile without) are compiled apart,
+    and so is each tier, each the first time a fit needs it.
     """
     is_sparse, net, ensemble, hyper = args[5], args[16], args[17], args[19]
     if tier is None:
         tier = needed_tier(net, hyper, is_sparse)
     else:
         check_tier(tier, net, hyper, is_sparse)
-    args = (*args[:18], *tier, *args[18:])
+    ties = ON if ensemble is not None and ensemble.shared_weights_end > 0 else None
+    args = pass_arguments(args, ties, tier)
     dtype = args[11].dtype  # theta's
-    single = ensemble is None
-    what = f"{dtype} {'training and prediction' if single else 'ensemble'} ({tier_name(tier)})"
-    compile_once(run_pass, args, (dtype, single, tier), what)
+    form = "single" if ensemble is None else "batch" if ties is not None else "independent"
+    what = f"{dtype} {_FORM_NAMES[form]} ({tier_name(tier)})"
+    compile_once(run_pass, args, (dtype, form, tier), what)
     return run_pass(*args)
+
+
+_FORM_NAMES = {
+    "single": "training and prediction",
+    "independent": "ensemble",
+    "batch": "batch ensemble",
+}
+
+
+def pass_arguments(args, ties, tier):
+    """``run_pass``'s arguments: ``args`` (all but the compile-time ones) with
+    ``ties`` and the tier's two inserted after ``ensemble``."""
+    return (*args[:18], ties, *tier, *args[18:])
 
 
 _NO_STEP = np.zeros(1, dtype=np.int64)  # never written outside training

@@ -86,6 +86,7 @@ def run_pass(
     step,
     net,
     ensemble,
+    ties,
     recipe,
     extras,
     work,
@@ -176,6 +177,10 @@ def run_pass(
         The ensemble's layout (:class:`~sknn_train._kernels.network.Members`:
         int64 counts and offsets); None for a single network, which numba
         then compiles without the members' loop, ties and means.
+    ties : bool or None
+        ``ON`` for a batch ensemble (``ensemble.shared_weights_end > 0``):
+        its shared slices tied after each batch; None compiles the pass
+        without the ties (a single network, independent members).
     recipe : bool or None
         The recipe tier (:mod:`~sknn_train._kernels.tiers`): input scaling,
         schedules and decay need it; None compiles the pass without their code.
@@ -324,7 +329,7 @@ def run_pass(
                 )
                 acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m
                 continue
-            if ensemble.shared_weights_end > 0:  # tied: the step waits for every member
+            if ties is not None:  # tied: the step waits for every member
                 acc += data_loss / sw_sum * m / n_members
                 continue
             w2 = member_step(
@@ -344,8 +349,8 @@ def run_pass(
             )
             # the objective is the mean of the members' losses
             acc += (data_loss / sw_sum + 0.5 * hyper.alpha * w2 / sw_sum) * m / n_members
-        if training and ensemble is not None:
-            if ensemble.shared_weights_end > 0:
+        if ties is not None:  # a batch ensemble's step, once every member has its gradient
+            if training:
                 tie_gradients(grad, ensemble)
                 w2 = tied_steps(
                     theta,
