@@ -31,6 +31,8 @@ from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.network import Net
 from ._layout import initial_params
 from ._members import split_members
+from ._table_input import TableInput
+from ._tables import initial_tables
 from ._train import (
     History,
     OptimizerState,
@@ -47,7 +49,13 @@ if TYPE_CHECKING:
 
 
 class BaseMultilayerPerceptron(
-    Training, NetworkEvaluation, FittedState, CallbackSupportMixin, BaseEstimator, ABC
+    Training,
+    NetworkEvaluation,
+    FittedState,
+    TableInput,
+    CallbackSupportMixin,
+    BaseEstimator,
+    ABC,
 ):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
@@ -105,6 +113,11 @@ class BaseMultilayerPerceptron(
         "input_scaling": ["boolean"],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
         "ensemble": [StrOptions({"independent", "batch"})],
+        "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
+        "max_onehot_categories": [Interval(Integral, 0, None, closed="left")],
+        "categorical_embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "handle_missing": [StrOptions({"error", "indicator"})],
+        "numeric_scaling": [None, StrOptions({"standard", "smooth_clip", "quantile"})],
     }
 
     @abstractmethod
@@ -149,6 +162,11 @@ class BaseMultilayerPerceptron(
         input_scaling,
         n_ensemble,
         ensemble,
+        categorical_features,
+        max_onehot_categories,
+        categorical_embedding_dim,
+        handle_missing,
+        numeric_scaling,
     ):
         self.activation = activation
         self.solver = solver
@@ -189,6 +207,11 @@ class BaseMultilayerPerceptron(
         self.input_scaling = input_scaling
         self.n_ensemble = n_ensemble
         self.ensemble = ensemble
+        self.categorical_features = categorical_features
+        self.max_onehot_categories = max_onehot_categories
+        self.categorical_embedding_dim = categorical_embedding_dim
+        self.handle_missing = handle_missing
+        self.numeric_scaling = numeric_scaling
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -219,6 +242,7 @@ class BaseMultilayerPerceptron(
             incremental=incremental,
             sparse=sparse,
             auto_batch_size=self._auto_batch_size,
+            tables=self._lookup_tables_for(layout),
         )
 
     def _out_activation(self):
@@ -272,7 +296,19 @@ class BaseMultilayerPerceptron(
                 layer[1:] = layer[0]
             n_members, n_features = config.layout.n_members, config.layout.n_scale
             scale = 2.0 * self._random_state.randint(0, 2, (n_members, n_features)) - 1.0
-        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype, scale))
+        tables = None
+        if config.layout.n_tables:  # drawn after everything else: the rest stays as without
+            layout = config.layout
+            tables = np.stack(
+                [
+                    initial_tables(
+                        config.tables, layout.table_off, layout.n_tables, self._random_state
+                    )
+                    for _ in range(layout.n_members)
+                ]
+            )
+            tables = tables[0] if layout.n_members == 1 else tables
+        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype, scale, tables))
         self._optimizer_state = None
         if config.stochastic:
             self._store_history(
@@ -322,8 +358,10 @@ class BaseMultilayerPerceptron(
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self._check_target(y)
-        layer_units = check_layer_units([X.shape[1], *hidden_sizes, y.shape[1]])
-        layout = fit_layout(self._params(), layer_units, None if first_pass else self._layout)
+        n_inputs, n_tables = self._input_width(X)
+        layer_units = check_layer_units([n_inputs, *hidden_sizes, y.shape[1]])
+        previous = None if first_pass else self._layout
+        layout = fit_layout(self._params(), layer_units, previous, n_tables)
         out_activation = self._out_activation() if first_pass else self.out_activation_
         self._random_state = self._fresh_random_state()
         config = self._resolve(

@@ -29,6 +29,7 @@ from ._kernels.losses import LOSSES
 from ._kernels.network import Net
 from ._kernels.optim import SCHEDULES, SOLVERS
 from ._kernels.step import Hyper, make_hyper
+from ._kernels.tables import Tables
 from ._kernels.tiers import Tier, needed_tier
 from ._layout import Layout, shares_weights
 from ._warnings import warn
@@ -63,6 +64,7 @@ class FitConfig:
     predict_net: Net  # without: what predict and the validation pass use
     hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
     tier: Tier  # the techniques the kernels are compiled with (plain, recipe or everything)
+    tables: Tables | None  # which input columns are category codes (None: no lookups)
     loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
     out_activation: str
     uses_dropout: bool
@@ -219,6 +221,7 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
+    table_off = np.array([layout.table_off, layout.member_size], dtype=np.int64)
     return Net(
         layout.units,
         layout.coef_off,
@@ -228,11 +231,15 @@ def build_net(
         skip_to,
         rates,
         scale_off,
+        table_off,
     )
 
 
 def fit_layout(
-    params: Mapping[str, Any], layer_units: list[int], previous: Layout | None = None
+    params: Mapping[str, Any],
+    layer_units: list[int],
+    previous: Layout | None = None,
+    n_tables: int = 0,
 ) -> Layout:
     """The network a fit trains, laid out once: the ensemble decided here.
 
@@ -247,7 +254,7 @@ def fit_layout(
     if previous is None:
         shared = shares_weights(batch, params["n_ensemble"], n_weight_layers)
         n_scale = layer_units[0] if params["input_scaling"] or shared else 0
-        return Layout(layer_units, n_scale, params["n_ensemble"], shared)
+        return Layout(layer_units, n_scale, params["n_ensemble"], shared, n_tables)
     if previous.shared != shares_weights(batch, previous.n_members, n_weight_layers):
         raise ValueError(
             f"The model of the previous fit is an ensemble "
@@ -383,13 +390,15 @@ def resolve(
     incremental: bool,
     sparse: bool = False,
     auto_batch_size: int = AUTO_BATCH_SIZE,
+    tables: Tables | None = None,
 ) -> FitConfig:
     """The :class:`FitConfig` of a fit of ``layout`` on ``n_samples`` rows.
 
     ``params`` holds the estimator's constructor parameters (``get_params``'
     values); ``out_activation`` is the fitted ``out_activation_``;
     ``auto_batch_size`` what ``batch_size='auto'`` means for the estimator;
-    ``sparse`` whether the input is a sparse matrix.
+    ``sparse`` whether the input is a sparse matrix; ``tables`` which of its
+    columns are category codes (see :mod:`~sknn_train._tables`).
     """
     solver = params["solver"]
     stochastic = solver in STOCHASTIC_SOLVERS
@@ -471,6 +480,7 @@ def resolve(
         dtype=np.dtype(dtype),
         layout=layout,
         tier=tier,
+        tables=tables,
         solver=solver,
         stochastic=stochastic,
         train_net=train_net,

@@ -275,6 +275,50 @@ PARAMETERS = (
         gradients, each member's own parameters its loss's. Needs 'adam' or
         'sgd'; ``max_grad_norm`` clips every member by one factor. Nothing
         changes with ``n_ensemble=1``.
+
+    categorical_features : {None, 'from_dtype'}, array-like of bool, int or str, default=None
+        The categorical columns of X (HistGradientBoosting's name and forms):
+        None (every column numeric, scikit-learn's behaviour), 'from_dtype'
+        (category, object, string and bool columns of a DataFrame; of a numpy
+        object array, the columns whose values are all strings or bools), a
+        boolean mask, integer indices or column names. A column's categories
+        are its distinct non-missing training values; one more slot takes
+        every unseen and every missing value (NaN, None, ``pd.NA``). Two
+        categories and no missing value in training: one input, -1 / +1 (0
+        for the slot). Else ``k + 1 <= max_onehot_categories`` (slot
+        included): one-hot, the slot the all-zero vector; else a learnt
+        embedding of ``categorical_embedding_dim`` values per category. Both
+        are row lookups inside the compiled epoch, never a one-hot matrix.
+        Sparse X has no categorical columns (naming one is an error). See
+        "Your table as it is" in the user guide.
+
+    max_onehot_categories : int, default=9
+        The most inputs a one-hot column may take, its slot counted (RealMLP's
+        count): columns with more categories are embedded.
+
+    categorical_embedding_dim : int, default=8
+        The length of a categorical embedding's vectors. They start at
+        N(0, 1) draws (the slot's at zero), are trained at the weights' rate
+        and are not penalised by ``alpha`` or ``weight_decay``.
+
+    handle_missing : {'error', 'indicator'}, default='error'
+        Missing numeric values: 'error' raises scikit-learn's NaN error;
+        'indicator' replaces them with the column's training median and
+        gives every numeric column that had a missing value in training a
+        0 / 1 input saying so (``SimpleImputer(add_indicator=True)``'s
+        meaning). A missing value at predict time in a column without one in
+        training takes the median alone.
+
+    numeric_scaling : {None, 'standard', 'smooth_clip', 'quantile'}, default=None
+        Scaling of the numeric columns inside the estimator, fitted on the
+        rows ``fit`` gets: 'standard' ``(x - mean) / std``; 'smooth_clip'
+        :class:`~sknn_train.preprocessing.SmoothClipScaler`'s transform;
+        'quantile' each column's training quantiles (at most 1,000) mapped
+        to standard normal scores, linearly between them, clipped at the
+        ends (the rank-Gauss transform). Missing indicators and categorical
+        inputs are not scaled. Sparse X is scaled without centring (divided
+        by each column's standard deviation, whichever scaling is asked
+        for), so that it stays sparse.
 """
 )
 

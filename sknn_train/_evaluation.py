@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._kernels.activations import OUT_IDENTITY
 from ._kernels.epoch import PASS_ALIVE, PASS_PREDICT, evaluate
@@ -83,13 +83,14 @@ class NetworkEvaluation:
             and X.shape[0] > 0
             and X.shape[1] == self.__dict__.get("n_features_in_")
             and "feature_names_in_" not in self.__dict__
+            and "is_categorical_" not in self.__dict__  # a table encoder: X is encoded
             and _sum_is_finite(X)
         )
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for ``X`` from one compiled call."""
         if check_input and not self._is_plain_input(X):
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validate_predict_rows(X)
         self._sync_params()
         return self._outputs(X)
 
@@ -121,8 +122,16 @@ class NetworkEvaluation:
         else:
             theta, net, layout, ensemble = member
         chunk = chunk_rows(layout, n)
+        tables = self._lookup_tables_for(layout)
         work = make_work(
-            net, chunk, data.n_features, False, dtype, reuse=True, ensemble=ensemble is not None
+            net,
+            chunk,
+            data.n_features,
+            False,
+            dtype,
+            reuse=True,
+            ensemble=ensemble is not None,
+            tables=tables,
         )
         with blas_threads(batch_macs(layout, chunk), batch_macs(layout, n)):
             return evaluate(
@@ -141,6 +150,7 @@ class NetworkEvaluation:
                 alive,
                 ensemble,
                 self._evaluation_tier(net, data.is_sparse),
+                tables,
             )
 
     def _evaluation_tier(self, net, is_sparse):
@@ -148,7 +158,9 @@ class NetworkEvaluation:
         its training and its predictions), with sparse input's code when needed."""
         tier = TIERS.get(self.__dict__.get("_tier", "plain"), PLAIN)  # plain: set by hand, or older
         return tier_for(
-            recipe=tier.recipe is not None or int(net.scale_off[0]) >= 0,
+            recipe=tier.recipe is not None
+            or int(net.scale_off[0]) >= 0
+            or int(net.table_off[1]) > int(net.table_off[0]),
             extras=tier.extras is not None or is_sparse,
         )
 

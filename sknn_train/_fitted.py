@@ -98,17 +98,21 @@ class FittedState:
         self._theta = theta
         self.coefs_ = self._layout.coef_views(theta)
         self.intercepts_ = self._layout.intercept_views(theta)
-        scale = self._layout.scale_view(theta)
-        if scale is not None:
-            self.input_scale_ = scale
-        else:
-            self.__dict__.pop("input_scale_", None)
+        for name, view in (
+            ("input_scale_", self._layout.scale_view(theta)),
+            ("embedding_tables_", self._layout.table_view(theta)),
+        ):
+            if view is not None:
+                setattr(self, name, view)
+            else:
+                self.__dict__.pop(name, None)
         self._param_views = self._user_arrays()
 
     def _user_arrays(self):
-        """The fitted arrays a user sees: ``coefs_``, ``intercepts_``, ``input_scale_``."""
-        scale = self.__dict__.get("input_scale_")
-        return (*self.coefs_, *self.intercepts_, *(() if scale is None else (scale,)))
+        """The fitted arrays a user sees: ``coefs_``, ``intercepts_``, ``input_scale_``,
+        ``embedding_tables_``."""
+        extra = (self.__dict__.get(name) for name in ("input_scale_", "embedding_tables_"))
+        return (*self.coefs_, *self.intercepts_, *(a for a in extra if a is not None))
 
     def _views_unchanged(self):
         """Whether ``coefs_``/``intercepts_`` are still the very views ``_set_theta`` made.
@@ -143,12 +147,15 @@ class FittedState:
         layout = self.__dict__.get("_layout")
         theta = self.__dict__.get("_theta")
         scale = self.__dict__.get("input_scale_")
+        tables = self.__dict__.get("embedding_tables_")
         if (
             layout is not None
             and theta is not None
             and layout.is_view_of(theta, self.coefs_, self.intercepts_)
             and (scale is None) == (layout.n_scale == 0)
             and (scale is None or scale.base is theta)
+            and (tables is None) == (layout.n_tables == 0)
+            and (tables is None or tables.base is theta)
         ):
             # new view objects of the same buffer: remember them
             self._param_views = self._user_arrays()
@@ -169,12 +176,22 @@ class FittedState:
                     "features, so it must have shape "
                     f"{(*member, units[0])}."
                 )
+        n_tables = 0
+        if tables is not None:
+            tables = np.asarray(tables)
+            n_tables = tables.shape[-1]
+            if tables.shape[:-1] != member:
+                raise ValueError(
+                    f"embedding_tables_ has shape {tables.shape}; an ensemble of "
+                    f"{n_members} needs a leading axis of that length, a single network none."
+                )
         shared = self.__dict__.get("ensemble") == "batch"
-        self._layout = Layout(units, 0 if scale is None else units[0], n_members, shared)
+        n_scale = 0 if scale is None else units[0]
+        self._layout = Layout(units, n_scale, n_members, shared, n_tables)
         net = self.__dict__.get("_predict_net")
         if net is not None and net.units.tolist() != units:
             self._predict_net = None  # another network: rebuilt from the parameters
-        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale))
+        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale, tables))
 
     def __getstate__(self):
         # a copy: Python may hand out __dict__
@@ -187,7 +204,7 @@ class FittedState:
         state.pop("_layout", None)
         # rebuilt on demand (the prediction network, the views _sync_params
         # compares with, the generator _fresh_random_state re-seeds)
-        for name in ("_param_views", "_seeded_rng"):
+        for name in ("_param_views", "_seeded_rng", "_lookup_tables"):
             state.pop(name, None)
         # the prediction network as plain arrays (skops loads them without trust)
         net = state.pop("_predict_net", None)

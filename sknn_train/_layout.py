@@ -37,7 +37,12 @@ class Layout:
     """
 
     def __init__(
-        self, layer_units: ArrayLike, n_scale: int = 0, n_members: int = 1, shared: bool = False
+        self,
+        layer_units: ArrayLike,
+        n_scale: int = 0,
+        n_members: int = 1,
+        shared: bool = False,
+        n_tables: int = 0,
     ) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
@@ -51,8 +56,11 @@ class Layout:
         #: Input scaling (SPEC 4.5): ``n_scale`` factors after the biases (0: none).
         self.n_scale = int(n_scale)
         self.scale_off = int(self.int_off[n])
+        #: Categorical embeddings (SPEC 5.2): ``n_tables`` values of tables after the scaling.
+        self.n_tables = int(n_tables)
+        self.table_off = self.scale_off + self.n_scale
         #: Values of one member; ``size`` is the whole buffer's.
-        self.member_size = self.scale_off + self.n_scale
+        self.member_size = self.table_off + self.n_tables
         self.n_members = int(n_members)
         self.size = self.member_size * self.n_members
         #: A batch ensemble (``ensemble='batch'``): the members hold equal copies of
@@ -79,7 +87,9 @@ class Layout:
 
     def member_of(self) -> Layout:
         """The layout of one member alone."""
-        return self if self.n_members == 1 else Layout(self.units, self.n_scale)
+        if self.n_members == 1:
+            return self
+        return Layout(self.units, self.n_scale, n_tables=self.n_tables)
 
     def member_form(self) -> Members | None:
         """What the kernels take to run one member alone: an ensemble's "members" of
@@ -120,7 +130,14 @@ class Layout:
         """The input scaling factors as a view of ``theta``, or None without them."""
         if not self.n_scale:
             return None
-        return self._slot(theta, self.scale_off, self.member_size, (self.n_scale,))
+        return self._slot(theta, self.scale_off, self.table_off, (self.n_scale,))
+
+    def table_view(self, theta: np.ndarray) -> np.ndarray | None:
+        """The categorical embedding tables (every table's rows, flat) as a view of
+        ``theta``, or None without them."""
+        if not self.n_tables:
+            return None
+        return self._slot(theta, self.table_off, self.member_size, (self.n_tables,))
 
     def member_view(self, theta: np.ndarray, k: int) -> np.ndarray:
         """Member ``k``'s slice of ``theta``, a single network's buffer."""
@@ -132,9 +149,11 @@ class Layout:
         intercepts: Sequence[ArrayLike],
         dtype: DTypeLike,
         scale: ArrayLike | None = None,
+        tables: ArrayLike | None = None,
     ) -> np.ndarray:
-        """A new flat buffer holding copies of ``coefs``, ``intercepts`` and the
-        input scaling factors (``scale``; ones when None)."""
+        """A new flat buffer holding copies of ``coefs``, ``intercepts``, the
+        input scaling factors (``scale``; ones when None) and the embedding
+        tables (``tables``; zeros when None)."""
         theta = np.empty(self.size, dtype=dtype)
         for view, c in zip(self.coef_views(theta), coefs):
             view[...] = c
@@ -143,6 +162,9 @@ class Layout:
         scale_view = self.scale_view(theta)
         if scale_view is not None:
             scale_view[...] = 1.0 if scale is None else scale
+        table_view = self.table_view(theta)
+        if table_view is not None:
+            table_view[...] = 0.0 if tables is None else tables
         return theta
 
     def is_view_of(

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ._tables import FITTED_ATTRIBUTES
+
 #: The fitted attributes a member shares with its ensemble: what its
 #: predictions need (the targets' encoding and scaling, the temperature)
 #: and the training counts.
@@ -24,6 +26,7 @@ SHARED_ATTRIBUTES = (
     "target_mean_",
     "target_scale_",
     "calibration_temperature_",
+    *FITTED_ATTRIBUTES,  # the table encoder
 )
 
 
@@ -32,12 +35,13 @@ def split_members(ensemble: Any, n_members: int) -> list:
 
     Member ``k`` has ``ensemble``'s parameters with ``n_ensemble=1``, copies
     of :data:`SHARED_ATTRIBUTES` and member ``k``'s slices of ``coefs_``,
-    ``intercepts_`` and ``input_scale_`` (whose leading axis is the member's
+    ``intercepts_``, ``input_scale_`` and ``embedding_tables_`` (whose leading axis is the member's
     when ``n_members > 1``); it is marked as a member (``_ensemble_member``).
     """
     params = {**ensemble.get_params(deep=False), "n_ensemble": 1}
     fitted = vars(ensemble)
     scale = fitted.get("input_scale_")
+    tables = fitted.get("embedding_tables_")
     members = []
     for k in range(n_members):
         member = type(ensemble)(**params)
@@ -50,5 +54,7 @@ def split_members(ensemble: Any, n_members: int) -> list:
         member.intercepts_ = [np.array(b[index]) for b in ensemble.intercepts_]
         if scale is not None:
             member.input_scale_ = np.array(scale[index])
+        if tables is not None:
+            member.embedding_tables_ = np.array(tables[index])
         members.append(member)
     return members

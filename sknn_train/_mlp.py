@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from . import _docs
 from ._base import BaseMultilayerPerceptron
@@ -100,6 +100,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         input_scaling=False,
         n_ensemble=1,
         ensemble="independent",
+        categorical_features=None,
+        max_onehot_categories=9,
+        categorical_embedding_dim=8,
+        handle_missing="error",
+        numeric_scaling=None,
         label_smoothing=0.0,
         class_weight=None,
         calibration=None,
@@ -114,15 +119,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Y = self._encode_known_labels(X, y)
             if Y is not None:
                 return X, Y
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        X, y = self._validate_rows(X, y, reset=reset, incremental=incremental)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
@@ -415,6 +412,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         input_scaling=False,
         n_ensemble=1,
         ensemble="independent",
+        categorical_features=None,
+        max_onehot_categories=9,
+        categorical_embedding_dim=8,
+        handle_missing="error",
+        numeric_scaling=None,
         normalize_y=False,
     ):
         self.normalize_y = normalize_y
@@ -493,16 +495,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def _validate_input(self, X, y, incremental, reset):
         if incremental and not reset and self._is_plain_target(X, y):
             return X, y
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        X, y = self._validate_rows(X, y, reset=reset, incremental=incremental, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y

@@ -48,6 +48,21 @@ RECIPE: dict[str, tuple[object, str]] = {
         True,
         "a learnt factor per feature lets the network weigh its inputs (RealMLP's front scale).",
     ),
+    "categorical_features": (
+        "from_dtype",
+        "a DataFrame's category, string and bool columns are categorical, as "
+        "HistGradientBoosting reads them: the raw table goes in as it is.",
+    ),
+    "handle_missing": (
+        "indicator",
+        "missing numbers take the column's median and an indicator input, so "
+        "that the network can learn what a missing value means.",
+    ),
+    "numeric_scaling": (
+        "smooth_clip",
+        "the SmoothClipScaler in front that RealMLP-TD's recipe assumes, inside: "
+        "robust to outliers and heavy tails, and nothing to put in front.",
+    ),
     "beta_2": (
         0.95,
         "a shorter memory of the squared gradients adapts faster over a short "
@@ -233,6 +248,11 @@ class TabularMLPClassifier(MLPClassifier):
         input_scaling=True,
         n_ensemble=2,
         ensemble="independent",
+        categorical_features="from_dtype",
+        max_onehot_categories=9,
+        categorical_embedding_dim=8,
+        handle_missing="indicator",
+        numeric_scaling="smooth_clip",
         label_smoothing=0.1,
         class_weight=None,
         calibration="auto",
@@ -307,6 +327,11 @@ class TabularMLPRegressor(MLPRegressor):
         input_scaling=True,
         n_ensemble=2,
         ensemble="independent",
+        categorical_features="from_dtype",
+        max_onehot_categories=9,
+        categorical_embedding_dim=8,
+        handle_missing="indicator",
+        numeric_scaling="smooth_clip",
         normalize_y=True,
     ):
         super().__init__(**_arguments(locals()))

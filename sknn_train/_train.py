@@ -210,6 +210,7 @@ def train_stochastic(
         dtype,
         reuse=config.incremental,
         ensemble=layout.ensemble is not None,
+        tables=config.tables,
     )
     grad = np.empty_like(theta)
     n_w = config.layout.n_weight_layers
@@ -247,6 +248,7 @@ def train_stochastic(
                     diag,
                     layout.ensemble,
                     config.tier,
+                    config.tables,
                 )
                 history.n_iter += 1
                 history.loss = accumulated / n_samples
@@ -458,7 +460,13 @@ def _lbfgs_run(
     layout = config.layout.member_of()
     chunk = chunk_rows(layout, data.n_rows)
     work = make_work(
-        net, chunk, data.n_features, not data.is_sparse, dtype, ensemble=ensemble is not None
+        net,
+        chunk,
+        data.n_features,
+        not data.is_sparse,
+        dtype,
+        ensemble=ensemble is not None,
+        tables=config.tables,
     )
     grad = np.empty_like(theta)
     hyper = config.hyper
@@ -466,7 +474,18 @@ def _lbfgs_run(
     def loss_grad(packed: np.ndarray) -> tuple[float, np.ndarray]:
         theta[...] = packed
         loss = full_loss_grad(
-            *data.args(), Y, sw, chunk, theta, grad, net, work, hyper, ensemble, config.tier
+            *data.args(),
+            Y,
+            sw,
+            chunk,
+            theta,
+            grad,
+            net,
+            work,
+            hyper,
+            ensemble,
+            config.tier,
+            config.tables,
         )
         return loss, grad.astype(np.float64)
 

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.network import Net, Work
+from ._kernels.tables import Tables
 from ._layout import Layout
 
 _EMPTY_INDEX = np.zeros(1, dtype=np.int64)
@@ -105,9 +106,12 @@ def make_work(
     dtype: DTypeLike,
     reuse: bool = False,
     ensemble: bool = False,
+    tables: Tables | None = None,
 ) -> Work:
     """Activation, delta and input buffers for batches of at most ``rows`` rows
-    (``ensemble``: for the ensemble's form, which also needs the members' mean).
+    (``ensemble``: for the ensemble's form, which also needs the members' mean;
+    ``tables``: for input with category codes, which needs the encoded inputs
+    and, with embeddings, their gradient).
 
     ``reuse=True`` carves them from this thread's :func:`scratch` buffer: for
     calls whose workspace does not outlive them (prediction, evaluation).
@@ -122,6 +126,7 @@ def make_work(
     # (plain Python on these few values: this runs on every predict call)
     need_pre = any(code in _NEEDS_PRE for code in net.act[1:-1].tolist())
     need_drop = any(p > 0 for p in net.drop[1:-1].tolist())
+    n_in = 0 if tables is None else int(tables.n_in)
     sizes = [
         (rows if gather else 0) * n_features,
         total,
@@ -132,6 +137,9 @@ def make_work(
         widths[0] * widths[1] if int(net.scale_off[0]) >= 0 else 0,
         # the members' mean output (an ensemble)
         rows * widths[-1] if ensemble else 0,
+        # the encoded inputs and their gradient (category lookups, embeddings)
+        rows * n_in,
+        rows * n_in if tables is not None and int(tables.n_in) > int(tables.n_dense) else 0,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -146,6 +154,8 @@ def make_work(
         act_off=act_off,
         w0=parts[5],
         mean=parts[6].reshape((rows if ensemble else 0, widths[-1])),
+        xe=parts[7].reshape((rows if n_in else 0, n_in)),
+        gx=parts[8].reshape((rows if parts[8].size else 0, n_in)),
     )
 
 

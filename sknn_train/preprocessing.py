@@ -103,6 +103,33 @@ def _unsquash(s: NDArray[np.floating], width: float) -> NDArray[np.floating]:
     return s / (np.sqrt(w - a) * np.sqrt(w + a)) * w
 
 
+def smooth_clip_statistics(
+    X: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The center (median) and factor of each column of ``X``, as :class:`SmoothClipScaler`
+    fits them (the estimators' ``numeric_scaling='smooth_clip'`` too)."""
+    return _column_scale(np.asarray(X, dtype=np.float64))
+
+
+def smooth_clip(
+    X: NDArray[np.floating],
+    center: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    clip_width: float = 3.0,
+) -> NDArray[np.floating]:
+    """``(X - center) * scale``, smoothly clipped to ``(-clip_width, clip_width)``, in ``X``'s
+    dtype: :class:`SmoothClipScaler`'s transform with the given statistics."""
+    center = _as_dtype(center, X.dtype)
+    scale = _as_dtype(scale, X.dtype)
+    with np.errstate(over="ignore"):
+        Z = X - center
+        # the difference of two huge values can overflow; inf * 0 would be nan
+        limit = np.finfo(X.dtype).max
+        np.clip(Z, -limit, limit, out=Z)
+        Z *= scale
+    return _squash(Z, clip_width)
+
+
 class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Scale features robustly, then clip their outliers smoothly.
 
@@ -241,7 +268,7 @@ class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted scaler.
         """
         X = self._validate(X, reset=True)
-        center, scale = _column_scale(X.astype(np.float64, copy=False))
+        center, scale = smooth_clip_statistics(X)
         self.center_ = center
         self.scale_ = scale
         return self
@@ -263,15 +290,7 @@ class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        center = _as_dtype(self.center_, X.dtype)
-        scale = _as_dtype(self.scale_, X.dtype)
-        with np.errstate(over="ignore"):
-            Z = X - center
-            # the difference of two huge values can overflow; inf * 0 would be nan
-            limit = np.finfo(X.dtype).max
-            np.clip(Z, -limit, limit, out=Z)
-            Z *= scale
-        return _squash(Z, self.clip_width)
+        return smooth_clip(X, self.center_, self.scale_, self.clip_width)
 
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map transformed data back to the original feature space.

@@ -229,12 +229,12 @@ def kernel_calls(monkeypatch):
     run_pass = inspect.signature(epoch.run_pass.py_func)
     real_run = epoch._run
 
-    def record_pass(*args, tier):
+    def record_pass(*args, tier, tables):
         # _run takes run_pass's arguments but the compile-time ones, which it inserts
         tiers = (None, None) if tier is None else tuple(tier)
-        full = epoch.pass_arguments(args, None, tiers)
+        full = epoch.pass_arguments(args, None, tiers, tables)
         calls["run_pass"].append(dict(run_pass.bind(*full).arguments))
-        return real_run(*args, tier=tier)
+        return real_run(*args, tier=tier, tables=tables)
 
     monkeypatch.setattr(epoch, "_run", record_pass)
     entries = ((_train, "run_epoch"), (_train, "full_loss_grad"), (_evaluation, "evaluate"))

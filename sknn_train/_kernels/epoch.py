@@ -73,6 +73,7 @@ def run_epoch(
     diag,
     ensemble=None,
     tier=None,
+    tables=None,
 ):
     """Run one epoch of minibatch training over the rows ``order`` (see :func:`run_pass`).
 
@@ -137,6 +138,10 @@ def run_epoch(
         The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
         the arguments need, else a ValueError. None: the smallest that
         computes them.
+    tables : Tables or None, default=None
+        Which columns of ``x`` are category codes
+        (:class:`~sknn_train._kernels.tables.Tables`); None: every column is
+        an input (see :func:`run_pass`).
 
     Returns
     -------
@@ -170,6 +175,7 @@ def run_epoch(
         empty_2d,
         _NO_UNITS,
         tier=tier,
+        tables=tables,
     )
 
 
@@ -189,6 +195,7 @@ def full_loss_grad(
     hyper,
     ensemble=None,
     tier=None,
+    tables=None,
 ):
     """Compute the loss and its gradient over the whole training set, for L-BFGS.
 
@@ -235,6 +242,10 @@ def full_loss_grad(
         The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
         the arguments need, else a ValueError. None: the smallest that
         computes them.
+    tables : Tables or None, default=None
+        Which columns of ``x`` are category codes
+        (:class:`~sknn_train._kernels.tables.Tables`); None: every column is
+        an input (see :func:`run_pass`).
 
     Returns
     -------
@@ -270,6 +281,7 @@ def full_loss_grad(
         empty_2d,
         _NO_UNITS,
         tier=tier,
+        tables=tables,
     )
 
 
@@ -293,6 +305,7 @@ def evaluate(
     alive,
     ensemble=None,
     tier=None,
+    tables=None,
 ):
     """Evaluate the network without dropout on ``n`` rows, in chunks (see :func:`run_pass`).
 
@@ -352,6 +365,10 @@ def evaluate(
         The compiled tier (:mod:`~sknn_train._kernels.tiers`); at least what
         the arguments need, else a ValueError. None: the smallest that
         computes them.
+    tables : Tables or None, default=None
+        Which columns of ``x`` are category codes
+        (:class:`~sknn_train._kernels.tables.Tables`); None: every column is
+        an input (see :func:`run_pass`).
 
     Returns
     -------
@@ -384,10 +401,11 @@ def evaluate(
         empty_2d if out is None else out,
         _NO_UNITS if alive is None else alive,
         tier=tier,
+        tables=tables,
     )
 
 
-def _run(*args, tier):
+def _run(*args, tier, tables):
     """``run_pass`` on ``args`` (every argument but the tiers) in ``tier``, compiled
     (or loaded) once across processes first.
 
@@ -402,11 +420,12 @@ def _run(*args, tier):
     else:
         check_tier(tier, net, hyper, is_sparse)
     ties = ON if ensemble is not None and ensemble.shared_weights_end > 0 else None
-    args = pass_arguments(args, ties, tier)
+    args = pass_arguments(args, ties, tier, tables)
     dtype = args[11].dtype  # theta's
     form = "single" if ensemble is None else "batch" if ties is not None else "independent"
-    what = f"{dtype} {_FORM_NAMES[form]} ({tier_name(tier)})"
-    compile_once(run_pass, args, (dtype, form, tier), what)
+    lookups = " with category lookups" if tables is not None else ""
+    what = f"{dtype} {_FORM_NAMES[form]} ({tier_name(tier)}){lookups}"
+    compile_once(run_pass, args, (dtype, form, tier, tables is not None), what)
     return run_pass(*args)
 
 
@@ -417,10 +436,10 @@ _FORM_NAMES = {
 }
 
 
-def pass_arguments(args, ties, tier):
+def pass_arguments(args, ties, tier, tables):
     """``run_pass``'s arguments: ``args`` (all but the compile-time ones) with
-    ``ties`` and the tier's two inserted after ``ensemble``."""
-    return (*args[:18], ties, *tier, *args[18:])
+    ``ties``, the tier's two and ``tables`` inserted after ``ensemble``."""
+    return (*args[:18], ties, *tier, tables, *args[18:])
 
 
 _NO_STEP = np.zeros(1, dtype=np.int64)  # never written outside training

@@ -47,14 +47,15 @@ from .._jit import kernel
 from .activations import activate, activation_backward, output_activate
 from .blas import address, gemm
 from .rng import dropout_rows, keep_scale, row_key, threshold, unit_bits
+from .tables import embedding_gradient, encode_rows, onehot_rows_product
 
-Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off")
+Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off table_off")
 #: An ensemble's layout (int64 fields): ``count`` members of ``size`` values each;
 #: a batch ensemble's members share ``theta[:shared_weights_end]`` (every weight
 #: matrix but the output layer's) and ``theta[shared_biases_lo:shared_biases_hi]``
 #: of their slices (``shared_weights_end = 0``: independent members).
 Members = namedtuple("Members", "count size shared_weights_end shared_biases_lo shared_biases_hi")
-Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean")
+Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean xe gx")
 
 
 @kernel
@@ -162,7 +163,21 @@ def chain_input_scale(theta, grad, net):
 
 @kernel(inline=True)
 def forward(
-    xb, data, indices, indptr, rows, is_sparse, m, theta, net, work, key, row0, recipe, extras
+    xb,
+    data,
+    indices,
+    indptr,
+    rows,
+    is_sparse,
+    m,
+    theta,
+    net,
+    work,
+    key,
+    row0,
+    recipe,
+    extras,
+    tables,
 ):
     """Fill ``work`` with every layer's output for a batch of ``m`` rows.
 
@@ -170,12 +185,21 @@ def forward(
     gathered copy of the batch, never the user's array). ``recipe`` / ``extras``
     are the pass's tiers (:mod:`~sknn_train._kernels.tiers`): input scaling
     needs ``recipe``, dropout and sparse input ``extras``; None compiles
-    without their code.
+    without their code. ``tables`` (:class:`~sknn_train._kernels.tables.Tables`
+    or None) says which columns of ``xb`` are category codes: the first layer
+    then reads ``work.xe`` (dense values and embedded vectors, input dropout
+    applied there) and looks the one-hot inputs' weights up.
     """
     units = net.units
     n_w = units.shape[0] - 1
+    x_in = xb
+    n_in = units[0]
+    if tables is not None:
+        encode_rows(xb, m, theta, tables, work.xe)
+        x_in = work.xe[:m]
+        n_in = tables.n_in
     if extras is not None and net.drop[0] > 0 and not is_sparse:
-        dropout_rows(xb, xb, key, np.int64(0), row0, net.drop[0])
+        dropout_rows(x_in, x_in, key, np.int64(0), row0, net.drop[0])
     # the first layer's weights: theta's, or their scaled copy (input scaling)
     w_first = theta
     off_first = net.coef_off[0]
@@ -203,17 +227,29 @@ def forward(
                 row0,
             )
         else:
-            h = xb if l == 0 else layer_output(work, net, l, m)
+            h = x_in if l == 0 else layer_output(work, net, l, m)
             gemm(
                 0,
                 0,
                 m,
                 fan_out,
-                fan_in,
+                n_in if l == 0 else fan_in,
                 address(h, 0),
                 address(w_first, off_first) if l == 0 else address(theta, net.coef_off[l]),
                 0.0,
                 address(a, 0),
+            )
+        if tables is not None and l == 0:
+            onehot_rows_product(
+                xb,
+                m,
+                tables,
+                layer_view(w_first, off_first, fan_in, fan_out),
+                a,
+                np.int64(0),
+                net.drop[0],
+                key,
+                row0,
             )
         s = net.skip[j]
         has_skip = s >= 0  # residual block: the block's input is added too
@@ -273,6 +309,7 @@ def backward(
     row0,
     accumulate,
     extras,
+    tables,
 ):
     """Raw gradients ``h.T @ delta`` and ``sum(delta)`` of every layer into ``grad``.
 
@@ -280,7 +317,8 @@ def backward(
     With ``accumulate`` the gradients are added to ``grad`` (full-batch passes
     in row chunks), else they overwrite it. No penalty and no normalisation
     here: see :func:`sknn_train._kernels.step.finish_gradient`. Dropout and
-    sparse input need ``extras`` (see :func:`forward`).
+    sparse input need ``extras``, category codes ``tables`` (see
+    :func:`forward`, which must have run on the same batch and member).
     """
     units = net.units
     n_w = units.shape[0] - 1
@@ -291,7 +329,11 @@ def backward(
         fan_out = units[j]
         d = layer_view(work.deltas, work.act_off[j], m, fan_out)
         gw = layer_view(grad, net.coef_off[l], fan_in, fan_out)
-        if extras is not None and l == 0 and is_sparse:
+        if tables is not None and l == 0:
+            first_layer_gradient(
+                xb, m, theta, grad, net, work, key, row0, accumulate, extras, tables
+            )
+        elif extras is not None and l == 0 and is_sparse:
             if not accumulate:
                 zero_rows(gw)
             csr_rows_product(
@@ -328,6 +370,48 @@ def backward(
                 size,
                 net.act[l],
             )
+
+
+@kernel
+def first_layer_gradient(xm, m, theta, grad, net, work, key, row0, accumulate, extras, tables):
+    """The first layer's weight gradient when the input has category codes, and
+    the embedding tables' gradients (see :func:`forward`).
+
+    The dense inputs' rows are ``xe.T @ delta``, the one-hot inputs' a
+    scatter-add of the deltas; the tables get ``delta @ W0[:n_in].T`` (the
+    effective weights under input scaling; masked by the input dropout) at
+    the rows the batch looked up.
+    """
+    fan_in = net.units[0]
+    fan_out = net.units[1]
+    n_in = tables.n_in
+    d = layer_view(work.deltas, work.act_off[1], m, fan_out)
+    gw = layer_view(grad, net.coef_off[0], fan_in, fan_out)
+    xe = work.xe[:m]
+    gemm(
+        1,
+        0,
+        n_in,
+        fan_out,
+        m,
+        address(xe, 0),
+        address(d, 0),
+        1.0 if accumulate else 0.0,
+        address(gw, 0),
+    )
+    if not accumulate:
+        zero_rows(gw[n_in:])
+    onehot_rows_product(xm, m, tables, d, gw, np.int64(1), net.drop[0], key, row0)
+    if n_in == tables.n_dense:
+        return  # no embedded column
+    w = theta[net.coef_off[0] :]
+    if net.scale_off[0] >= 0:
+        w = work.w0  # the effective weights diag(s) W0 the forward pass used
+    gx = work.gx[:m]
+    gemm(0, 1, m, n_in, fan_out, address(d, 0), address(w, 0), 0.0, address(gx, 0))
+    if extras is not None and net.drop[0] > 0:
+        dropout_rows(gx, gx, key, np.int64(0), row0, net.drop[0])
+    embedding_gradient(gx, xm, m, grad, tables, accumulate)
 
 
 @kernel

@@ -89,6 +89,7 @@ def run_pass(
     ties,
     recipe,
     extras,
+    tables,
     work,
     hyper,
     diag,
@@ -187,6 +188,10 @@ def run_pass(
     extras : bool or None
         The extras tier: dropout, clipping and sparse input need it; None
         compiles the pass without their code.
+    tables : Tables or None
+        Which columns of ``x`` are category codes and how they enter the
+        network (:class:`~sknn_train._kernels.tables.Tables`: one-hot and
+        embedding lookups); None compiles the pass without the lookups.
     work : Work
         Workspace buffers for batches of at most ``size`` rows
         (:class:`~sknn_train._kernels.network.Work`, made by
@@ -286,6 +291,7 @@ def run_pass(
                 row0,
                 recipe,
                 extras,
+                tables,
             )
             p = layer_view(work.acts, work.act_off[n_w], m, k)
             if task == PASS_ALIVE:
@@ -317,6 +323,7 @@ def run_pass(
                 row0,
                 gradient,
                 extras,
+                tables,
             )
             if gradient:
                 acc += data_loss

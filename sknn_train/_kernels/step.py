@@ -246,15 +246,20 @@ def finish_gradient(
         if weights:
             layer_norms[l] += math.sqrt(s)
         total += s
-    so = net.scale_off[0]
-    if recipe is not None and so >= 0:  # input scaling: no penalty, no decay, its own rate
-        hi = so + net.units[0]
-        g = grad[so:hi]
-        w = theta[so:hi]
-        scale_gradient(g, w, zero, inv)
-        total += float(dot(hi - so, address(g, 0), address(g, 0)))
-        if update:
-            optimizer_update(w, g, state1[so:hi], state2[so:hi], lr * hyper.scale_lr, 1.0, hyper)
+    if recipe is not None:
+        # the input scaling, then the embedding tables: no penalty, no decay, each its own rate
+        for block in range(2):
+            lo = net.scale_off[0] if block == 0 else net.table_off[0]
+            hi = lo + net.units[0] if block == 0 else net.table_off[1]
+            if lo < 0 or hi <= lo:
+                continue
+            g = grad[lo:hi]
+            w = theta[lo:hi]
+            scale_gradient(g, w, zero, inv)
+            total += float(dot(hi - lo, address(g, 0), address(g, 0)))
+            if update:
+                rate = lr * hyper.scale_lr if block == 0 else lr
+                optimizer_update(w, g, state1[lo:hi], state2[lo:hi], rate, 1.0, hyper)
     return w2, math.sqrt(total)
 
 
@@ -368,8 +373,17 @@ def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, dia
     so = net.scale_off[0]
     if so < 0:
         optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-    else:  # the input scaling at its own rate
+    else:  # the input scaling at its own rate; the embedding tables after it at the weights'
+        hi = so + net.units[0]
         optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
         optimizer_update(
-            theta[so:], grad[so:], state1[so:], state2[so:], lr * hyper.scale_lr, gscale, hyper
+            theta[so:hi],
+            grad[so:hi],
+            state1[so:hi],
+            state2[so:hi],
+            lr * hyper.scale_lr,
+            gscale,
+            hyper,
         )
+        if hi < theta.shape[0]:
+            optimizer_update(theta[hi:], grad[hi:], state1[hi:], state2[hi:], lr, gscale, hyper)

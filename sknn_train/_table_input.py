@@ -1,0 +1,131 @@
+"""The estimators' half of raw tables (SPEC 5): validate, fit the encoder, encode.
+
+At the MLP defaults (``categorical_features=None``, ``handle_missing='error'``,
+``numeric_scaling=None``) nothing here runs: X goes through scikit-learn's
+``validate_data`` as always. Otherwise the encoder (:mod:`~sknn_train._tables`)
+is fitted on every row ``fit`` gets (before any validation split), by the
+first ``partial_fit`` call, and kept by ``warm_start``; its arrays are fitted
+attributes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import _check_y, check_consistent_length, validate_data
+
+from ._kernels.tables import EMBEDDED
+from ._tables import (
+    FITTED_ATTRIBUTES,
+    TableEncoding,
+    encode,
+    fit_encoding,
+    kernel_tables,
+    network_inputs,
+    uses_tables,
+)
+
+__all__ = ["TABLE_PARAMETERS", "TableInput"]
+
+#: The constructor parameters the encoder reads.
+TABLE_PARAMETERS = (
+    "categorical_features",
+    "max_onehot_categories",
+    "categorical_embedding_dim",
+    "handle_missing",
+    "numeric_scaling",
+)
+
+
+class TableInput:
+    """A mixin of :class:`~sknn_train._base.BaseMultilayerPerceptron`: raw tables in."""
+
+    def _table_params(self) -> dict:
+        return {name: getattr(self, name) for name in TABLE_PARAMETERS}
+
+    def _encoding(self) -> TableEncoding | None:
+        """The fitted encoder, or None for a model fitted without one."""
+        if "is_categorical_" not in self.__dict__:
+            return None
+        return TableEncoding(*(self.__dict__[name] for name in FITTED_ATTRIBUTES))
+
+    def _validate_rows(self, X, y, *, reset, incremental, y_numeric=False):
+        """``validate_data`` for a fit's ``X`` and ``y``, or, with the encoder, the
+        encoded ``X`` (fitting the encoder when ``reset``) and the checked ``y``."""
+        if reset:
+            for name in FITTED_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            self.__dict__.pop("_lookup_tables", None)
+            use = uses_tables(self._table_params())
+        else:
+            use = self._encoding() is not None
+        if not use:
+            return validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                y_numeric=y_numeric,
+                dtype=(np.float64, np.float32),
+                reset=reset,
+            )
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        y = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
+        if reset:
+            names = self.__dict__.get("feature_names_in_")
+            encoding = fit_encoding(X, self._table_params(), names, declared=incremental)
+            for name, value in zip(FITTED_ATTRIBUTES, encoding):
+                setattr(self, name, value)
+        X = self._encode(X, reset)
+        check_consistent_length(X, y)
+        return X, y
+
+    def _validate_predict_rows(self, X):
+        """``validate_data(self, X, reset=False)``, or the encoded ``X``."""
+        if self._encoding() is None:
+            return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        validate_data(self, X, skip_check_array=True, reset=False)
+        return self._encode(X, False)
+
+    def _encode(self, X, first):
+        """``X`` encoded, in the dtype of a float32 array on a first fit, else of the model."""
+        if first or "_theta" not in self.__dict__:
+            dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        else:
+            dtype = self._theta.dtype
+        X = encode(self._encoding(), X, self._table_params(), dtype)
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {type(self).__name__}."
+            )
+        return X
+
+    def _input_width(self, X) -> tuple[int, int]:
+        """``(n_inputs, n_tables)`` of the network for the validated ``X``: its
+        columns and no tables, or what the encoder's lookups make of them."""
+        encoding = self._encoding()
+        if encoding is None:
+            return X.shape[1], 0
+        return network_inputs(encoding, self.categorical_embedding_dim)
+
+    def _lookup_tables_for(self, layout):
+        """What the kernels take for the encoder's lookups (None: none), for ``layout``."""
+        encoding = self._encoding()
+        if encoding is None:
+            return None
+        cached = self.__dict__.get("_lookup_tables")
+        if cached is not None and cached[0] is layout:
+            return cached[1]
+        tables = kernel_tables(
+            encoding, self._fitted_embedding_dim(encoding, layout), layout.table_off
+        )
+        self._lookup_tables = (layout, tables)
+        return tables
+
+    def _fitted_embedding_dim(self, encoding, layout) -> int:
+        """The embeddings' length the model was fitted with (the parameter may have
+        changed since): the tables' size over their rows."""
+        kinds, levels = encoding.lookups()
+        rows = int((levels[kinds == EMBEDDED] + 1).sum())
+        return layout.n_tables // rows if rows else int(self.categorical_embedding_dim)
