@@ -87,8 +87,9 @@ from ._kernels.activations import (
     OUT_SOFTMAX,
 )
 from ._mlp import MLPClassifier, MLPRegressor
+from ._onnx_tables import encode_table, frame_types, smooth_clip_graph
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
-from .preprocessing import SmoothClipScaler, _as_dtype
+from .preprocessing import SmoothClipScaler
 
 if TYPE_CHECKING:
     import onnx
@@ -228,7 +229,15 @@ def to_onnx(estimator: Any, X_sample: np.ndarray | None = None, **kwargs: Any) -
     register_converters()
     import skl2onnx
 
+    if _is_frame(X_sample) and "initial_types" not in kwargs and _has_encoder(estimator):
+        # one input per column, text categories as strings (skl2onnx has no category type)
+        kwargs["initial_types"] = frame_types(X_sample, estimator)
+        X_sample = None
     return skl2onnx.to_onnx(estimator, X_sample, **kwargs)
+
+
+def _is_frame(X: Any) -> bool:
+    return hasattr(X, "dtypes") and hasattr(X, "columns")
 
 
 # ----------------------------------------------------------------- shapes
@@ -278,22 +287,49 @@ def _classifier_shape(operator: Any) -> None:
     from skl2onnx.common.utils import check_input_and_output_numbers
     from skl2onnx.common.utils_classifier import get_label_classes
 
-    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
+    check_input_and_output_numbers(
+        operator, input_count_range=_input_count(operator), output_count_range=2
+    )
     model = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
     classes = get_label_classes(operator.scope_inst, model)
     label_type = StringTensorType if _label_kind(classes) == "str" else Int64TensorType
     multilabel = _is_multilabel(model)
     operator.outputs[0].set_type(label_type([n, len(classes)] if multilabel else [n]))
-    _, prob_type = _float_types(operator.inputs[0].type)
+    _, prob_type = _float_types(
+        _model_type(model) if _has_encoder(model) else operator.inputs[0].type
+    )
     operator.outputs[1].set_type(prob_type([n, len(classes)]))
+
+
+def _has_encoder(model: Any) -> bool:
+    """Whether the model encodes its table itself (SPEC 5): its graph starts with the encoder."""
+    return "is_categorical_" in vars(model)
+
+
+def _input_count(operator: Any) -> Any:
+    """One input, or one per column for a model with a table encoder."""
+    return (
+        [1, int(operator.raw_operator.n_features_in_)] if _has_encoder(operator.raw_operator) else 1
+    )
+
+
+def _model_type(model: Any) -> Any:
+    """A tensor type of the model's working dtype (the graph's, for a table's several inputs)."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    return DoubleTensorType() if model._theta.dtype == np.float64 else FloatTensorType()
 
 
 def _regressor_shape(operator: Any) -> None:
     from skl2onnx.common.utils import check_input_and_output_numbers
 
-    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
-    _, out_type = _float_types(operator.inputs[0].type)
+    check_input_and_output_numbers(
+        operator, input_count_range=_input_count(operator), output_count_range=1
+    )
+    out_type = _float_types(operator.inputs[0].type)[1]
+    if _has_encoder(operator.raw_operator):
+        out_type = _float_types(_model_type(operator.raw_operator))[1]
     n = operator.inputs[0].get_first_dimension()
     operator.outputs[0].set_type(out_type([n, int(operator.raw_operator.n_outputs_)]))
 
@@ -376,15 +412,29 @@ class _Graph:
 
 
 def _forward(
-    graph: _Graph, model: MLPClassifier | MLPRegressor, input_name: str, input_proto: int
+    graph: _Graph, model: MLPClassifier | MLPRegressor, operator: Any, input_proto: int
 ) -> str:
-    """The output layer of ``model`` for the input ``input_name``: its variable name."""
+    """The output layer of ``model`` for the operator's inputs: its variable name."""
     from skl2onnx.common._apply_operation import apply_cast
 
-    x = input_name
-    if input_proto != graph.proto:
-        x = graph.name("cast_input")
-        apply_cast(graph.scope, input_name, x, graph.container, to=graph.proto)
+    inputs = [(i.full_name, i.type) for i in operator.inputs]
+    if _has_encoder(model):  # the table encoded as the kernels see it, per member
+        table = encode_table(graph, model, inputs)
+        tables = vars(model).get("embedding_tables_")
+        dim = model._fitted_embedding_dim(model._encoding(), model._layout)
+
+        def network_input(k: int | None) -> str:
+            member = tables if tables is None or k is None else np.asarray(tables)[k]
+            return table.network_input(member, dim)
+    else:
+        x = inputs[0][0]
+        if input_proto != graph.proto:
+            x = graph.name("cast_input")
+            apply_cast(graph.scope, inputs[0][0], x, graph.container, to=graph.proto)
+
+        def network_input(k: int | None) -> str:
+            return x
+
     net = model._prediction_net()
     act = np.asarray(net.act)
     skip = np.asarray(net.skip)
@@ -402,13 +452,15 @@ def _forward(
     if temperature is not None:
         temperature = graph.const("temperature", np.reshape(temperature, (1, -1)))
     if coefs[0].ndim == 2:
-        return _network(graph, x, coefs, intercepts, scale, act, skip, temperature)
+        return _network(
+            graph, network_input(None), coefs, intercepts, scale, act, skip, temperature
+        )
     # an ensemble: the mean of its members' outputs (probabilities for a classifier)
     n_members = coefs[0].shape[0]
     outputs = [
         _network(
             graph,
-            x,
+            network_input(k),
             [c[k] for c in coefs],
             [b[k] for b in intercepts],
             None if scale is None else np.asarray(scale)[k],
@@ -457,6 +509,9 @@ def _network(
 def _input(operator: Any) -> tuple[type[np.floating], int]:
     from skl2onnx.common.data_types import guess_proto_type
 
+    if _has_encoder(operator.raw_operator):  # several inputs: the model's own dtype
+        model_type = _model_type(operator.raw_operator)
+        return _float_types(model_type)[0], guess_proto_type(model_type)
     dtype, _ = _float_types(operator.inputs[0].type)
     return dtype, guess_proto_type(operator.inputs[0].type)
 
@@ -467,7 +522,7 @@ def _convert_regressor(scope: Any, operator: Any, container: Any) -> None:
     model = operator.raw_operator
     dtype, input_proto = _input(operator)
     graph = _Graph(scope, container, dtype)
-    y = _forward(graph, model, operator.inputs[0].full_name, input_proto)
+    y = _forward(graph, model, operator, input_proto)
     scale = getattr(model, "target_scale_", None)
     if scale is not None:  # normalize_y: back to the target's units
         y = graph.node("Mul", [y, graph.const("target_scale", np.reshape(scale, (1, -1)))])
@@ -485,7 +540,7 @@ def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
     model = operator.raw_operator
     dtype, input_proto = _input(operator)
     graph = _Graph(scope, container, dtype)
-    p = _forward(graph, model, operator.inputs[0].full_name, input_proto)
+    p = _forward(graph, model, operator, input_proto)
     label_out, proba_out = operator.outputs[0].full_name, operator.outputs[1].full_name
 
     if _is_multilabel(model):  # indicator matrix, p > 0.5 as LabelBinarizer
@@ -524,20 +579,8 @@ def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
     graph.node("Gather", [classes_name, index], output=label_out, axis=0)
 
 
-# Where SmoothClipScaler's graph clips x' / w before squaring it: the square stays
-# finite in float32 (2**120 < 3.4e38), and from there on the output is saturated
-# (float64 saturates from |x' / w| of about 4e7 on, float32 from about 2e3).
-_SQUASH_BOUND = 2.0**60
-
-
 def _convert_smooth_clip(scope: Any, operator: Any, container: Any) -> None:
-    """``SmoothClipScaler.transform``: x' = (x - median) c, x'' = x' / sqrt(1 + (x' / w)**2).
-
-    The plain formula, where ``transform`` computes ``w / hypot(1, w / |x'|)``
-    (ONNX has no ``hypot``); both are within a few units in the last place of the
-    exact value. ``x' / w`` is clipped to ``+-2**60`` before it is squared, and the
-    result to the largest value below ``w``, as ``transform`` bounds it.
-    """
+    """``SmoothClipScaler.transform`` (see :func:`~sknn_train._onnx_tables.smooth_clip_graph`)."""
     from skl2onnx.common._apply_operation import apply_cast, apply_identity
 
     model = operator.raw_operator
@@ -547,28 +590,7 @@ def _convert_smooth_clip(scope: Any, operator: Any, container: Any) -> None:
     if input_proto != graph.proto:
         x = graph.name("cast_input")
         apply_cast(scope, operator.inputs[0].full_name, x, container, to=graph.proto)
-
-    def clip(value: str, bound: float, hint: str) -> str:
-        upper = graph.node("Min", [value, graph.const(f"{hint}_max", bound, [])])
-        return graph.node("Max", [upper, graph.const(f"{hint}_min", -bound, [])], hint=hint)
-
-    limit = float(np.finfo(dtype).max)
-    center = _as_dtype(np.asarray(model.center_), np.dtype(dtype)).reshape(1, -1)
-    scale = _as_dtype(np.asarray(model.scale_), np.dtype(dtype)).reshape(1, -1)
-    z = graph.node("Sub", [x, graph.const("center", center)], hint="centred")
-    # the difference of two huge values can overflow, and inf * 0 would be nan
-    z = clip(z, limit, "centred_finite")
-    z = graph.node("Mul", [z, graph.const("scale", scale)], hint="scaled")
-    width = dtype(model.clip_width)
-    u = graph.node("Div", [z, graph.const("clip_width", width, [])], hint="ratio")
-    u = clip(u, _SQUASH_BOUND, "ratio_bounded")
-    root = graph.node(
-        "Sqrt",
-        [graph.node("Add", [graph.node("Mul", [u, u]), graph.const("one", 1.0, [])])],
-        hint="root",
-    )
-    out = graph.node("Div", [z, root], hint="squashed")
-    out = clip(out, float(np.nextafter(width, dtype(0))), "squashed_bounded")
+    out = smooth_clip_graph(graph, x, model.center_, model.scale_, model.clip_width)
     apply_identity(scope, out, operator.outputs[0].full_name, container)
 
 
