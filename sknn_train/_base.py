@@ -474,4 +474,8 @@ class BaseMultilayerPerceptron(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # raw tables (SPEC 5): NaN with the indicators, strings with categorical columns
+        tags.input_tags.allow_nan = self.handle_missing == "indicator"
+        tags.input_tags.categorical = self.categorical_features is not None
+        tags.input_tags.string = self.categorical_features is not None
         return tags

@@ -272,7 +272,9 @@ class FittedState:
                 )
         if np.shape(coefs[-1])[-1] != self.n_outputs_:
             raise ValueError(f"{np.shape(coefs[-1])[-1]} outputs for n_outputs_={self.n_outputs_}")
-        if np.shape(coefs[0])[-2] != self.n_features_in_:
+        expected = self._network_inputs()
+        if np.shape(coefs[0])[-2] != expected:
             raise ValueError(
                 f"{np.shape(coefs[0])[-2]} inputs for n_features_in_={self.n_features_in_}"
+                + ("" if expected == self.n_features_in_ else f" ({expected} once encoded)")
             )

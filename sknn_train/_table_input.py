@@ -109,6 +109,16 @@ class TableInput:
             return X.shape[1], 0
         return network_inputs(encoding, self.categorical_embedding_dim)
 
+    def _network_inputs(self) -> int:
+        """The network's input width for the fitted model: ``n_features_in_``, or what
+        the encoder makes of them (its embeddings' length read off ``embedding_tables_``)."""
+        encoding = self._encoding()
+        if encoding is None:
+            return int(self.n_features_in_)
+        tables = self.__dict__.get("embedding_tables_")
+        n_tables = 0 if tables is None else np.shape(tables)[-1]
+        return network_inputs(encoding, _embedding_dim(encoding, n_tables))[0]
+
     def _lookup_tables_for(self, layout):
         """What the kernels take for the encoder's lookups (None: none), for ``layout``."""
         encoding = self._encoding()
@@ -117,15 +127,19 @@ class TableInput:
         cached = self.__dict__.get("_lookup_tables")
         if cached is not None and cached[0] is layout:
             return cached[1]
-        tables = kernel_tables(
-            encoding, self._fitted_embedding_dim(encoding, layout), layout.table_off
-        )
+        dim = _embedding_dim(encoding, layout.n_tables)
+        tables = kernel_tables(encoding, dim, layout.table_off)
         self._lookup_tables = (layout, tables)
         return tables
 
-    def _fitted_embedding_dim(self, encoding, layout) -> int:
+    def _fitted_embedding_dim(self) -> int:
         """The embeddings' length the model was fitted with (the parameter may have
-        changed since): the tables' size over their rows."""
-        kinds, levels = encoding.lookups()
-        rows = int((levels[kinds == EMBEDDED] + 1).sum())
-        return layout.n_tables // rows if rows else int(self.categorical_embedding_dim)
+        changed since)."""
+        return _embedding_dim(self._encoding(), self._layout.n_tables)
+
+
+def _embedding_dim(encoding, n_tables: int) -> int:
+    """The embeddings' length: the tables' size over their rows (0 without embeddings)."""
+    kinds, levels = encoding.lookups()
+    rows = int((levels[kinds == EMBEDDED] + 1).sum())
+    return n_tables // rows if rows else 0

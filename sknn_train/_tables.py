@@ -330,7 +330,8 @@ def _with_declared(X, j, cats):
     if getattr(dtype, "name", "") != "category":
         return cats
     declared = np.asarray(dtype.categories.to_numpy())
-    declared = declared.astype(cats.dtype) if cats.size else declared
+    if cats.size:  # as the values' kind (strings of any length)
+        declared = declared.astype(str if cats.dtype.kind == "U" else cats.dtype)
     return np.union1d(cats, declared)
 
 

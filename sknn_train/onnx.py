@@ -421,7 +421,7 @@ def _forward(
     if _has_encoder(model):  # the table encoded as the kernels see it, per member
         table = encode_table(graph, model, inputs)
         tables = vars(model).get("embedding_tables_")
-        dim = model._fitted_embedding_dim(model._encoding(), model._layout)
+        dim = model._fitted_embedding_dim()
 
         def network_input(k: int | None) -> str:
             member = tables if tables is None or k is None else np.asarray(tables)[k]

@@ -45,7 +45,7 @@ def _by_hand(frame, fitted_on):
     values = fitted_on[numeric].astype(float)
     medians = values.median()
     filled = frame[numeric].astype(float).fillna(medians)
-    scaler = SmoothClipScaler().fit(values.fillna(medians))
+    scaler = SmoothClipScaler().fit(values.fillna(medians).to_numpy())
     blocks = [scaler.transform(filled.to_numpy())]
     blocks.append(frame[["holes", "count"]].isna().to_numpy(float))  # the columns with holes
     side = frame.side.map({"left": -1.0, "right": 1.0}).fillna(0.0)

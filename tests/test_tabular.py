@@ -94,7 +94,7 @@ def test_a_fit_is_the_parents_fit_with_the_recipe(Tab, Parent, recipe):
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
     assert ours.validation_scores_ == theirs.validation_scores_
     # the recipe is in effect: a restored best epoch, a scaling, standardized targets
-    assert ours.best_validation_score_ == max(ours.validation_scores_)
+    assert ours.best_validation_loss_ == min(ours.validation_loss_curve_)
     n_members = recipe["n_ensemble"][0]
     assert ours.input_scale_.shape == (n_members, X.shape[1])  # one scaling per member
     assert ours.coefs_[0].shape == (n_members, X.shape[1], 8)
