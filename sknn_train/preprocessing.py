@@ -32,8 +32,40 @@ def _check_dense(X: object, name: str) -> None:
         )
 
 
-def _column_scale(X: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Median and the factor ``c`` of every column of the float64 array ``X``."""
+def weighted_percentile(
+    X: NDArray[np.float64], q: ArrayLike, weights: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """``np.percentile(X, q, axis=0)`` (linear interpolation) with row ``weights``.
+
+    A row of integer weight ``w`` counts as ``w`` copies of it (0: left out), so
+    the result is ``np.percentile`` of the rows repeated; other weights follow
+    the same rule on the cumulative weights.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if weights is None:
+        return np.percentile(X, q, axis=0)
+    keep = weights > 0
+    X, weights = X[keep], weights[keep]
+    out = np.empty((q.size, X.shape[1]))
+    for c in range(X.shape[1]):
+        order = np.argsort(X[:, c], kind="stable")
+        values, cum = X[order, c], np.cumsum(weights[order])
+        position = q.ravel() / 100.0 * (cum[-1] - 1.0)
+        below, frac = np.floor(position), position - np.floor(position)
+        at = np.minimum(np.searchsorted(cum, below, side="right"), len(values) - 1)
+        after = np.minimum(np.searchsorted(cum, below + 1.0, side="right"), len(values) - 1)
+        out[:, c] = values[at] + frac * (values[after] - values[at])
+    return out.reshape((*q.shape, X.shape[1]))
+
+
+def _column_scale(
+    X: NDArray[np.float64], weights: NDArray[np.float64] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Median and the factor ``c`` of every column of the float64 array ``X`` (its rows
+    weighted by ``weights``, see :func:`weighted_percentile`)."""
+    if weights is not None:
+        X = X[weights > 0]
+        weights = weights[weights > 0]
     lo, hi = X.min(axis=0), X.max(axis=0)
     # np.percentile interpolates with b - a, which overflows (nan quartiles) in
     # columns spanning more than the float range: those are taken at half size.
@@ -41,7 +73,7 @@ def _column_scale(X: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     if np.any(huge):
         X = X.copy()
         X[:, huge] *= 0.5
-    q25, median, q75 = np.percentile(X, [25.0, 50.0, 75.0], axis=0)
+    q25, median, q75 = weighted_percentile(X, [25.0, 50.0, 75.0], weights)
     if np.any(huge):
         for q in (q25, median, q75):
             q[huge] *= 2.0
@@ -104,11 +136,12 @@ def _unsquash(s: NDArray[np.floating], width: float) -> NDArray[np.floating]:
 
 
 def smooth_clip_statistics(
-    X: NDArray[np.float64],
+    X: NDArray[np.float64], weights: NDArray[np.float64] | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The center (median) and factor of each column of ``X``, as :class:`SmoothClipScaler`
-    fits them (the estimators' ``numeric_scaling='smooth_clip'`` too)."""
-    return _column_scale(np.asarray(X, dtype=np.float64))
+    fits them (the estimators' ``numeric_scaling='smooth_clip'`` too, with the rows'
+    sample ``weights``)."""
+    return _column_scale(np.asarray(X, dtype=np.float64), weights)
 
 
 def smooth_clip(
