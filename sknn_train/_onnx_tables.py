@@ -148,7 +148,7 @@ def _index(graph, values) -> str:
 
 
 def _scaled(graph, model, x: str) -> str:
-    scaling = model.numeric_scaling
+    scaling = model.numeric_scaling_
     if scaling is None:
         return x
     if scaling == "smooth_clip":

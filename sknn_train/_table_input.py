@@ -106,7 +106,7 @@ class TableInput:
             dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         else:
             dtype = self._theta.dtype
-        X = encode(self._encoding(), X, self._table_params(), dtype)
+        X = encode(self._encoding(), X, dtype)
         if X.shape[0] == 0:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "

@@ -88,6 +88,10 @@ class TableEncoding(NamedTuple):
         between them. Empty for the other scalings.
     numeric_references_ : ndarray of shape (n_quantiles,), float64
         The normal scores of the quantiles' levels, clipped at ``ndtri(1e-7)``.
+    numeric_scaling_ : str or None
+        The scaling fitted (``numeric_scaling`` at the fit).
+    handle_missing_ : str
+        What a missing number does (``handle_missing`` at the fit).
     """
 
     is_categorical_: np.ndarray
@@ -99,6 +103,8 @@ class TableEncoding(NamedTuple):
     numeric_scale_: np.ndarray
     numeric_quantiles_: np.ndarray
     numeric_references_: np.ndarray
+    numeric_scaling_: str | None
+    handle_missing_: str
 
     @property
     def n_numeric(self) -> int:
@@ -326,6 +332,8 @@ def fit_encoding(
         numeric_fill_=fill,
         missing_indicator_=indicator,
         **stats,
+        numeric_scaling_=params["numeric_scaling"],
+        handle_missing_=params["handle_missing"],
     )
 
 
@@ -435,11 +443,13 @@ def _fit_sparse(X, params, weights) -> TableEncoding:
         numeric_scale_=scale,
         numeric_quantiles_=np.zeros((0, n)),
         numeric_references_=empty,
+        numeric_scaling_=params["numeric_scaling"],
+        handle_missing_=params["handle_missing"],
     )
 
 
 # -------------------------------------------------------------- transform
-def encode(encoding: TableEncoding, X, params: dict, dtype) -> np.ndarray:
+def encode(encoding: TableEncoding, X, dtype) -> np.ndarray:
     """The matrix the passes read for the table ``X`` (see the module's docstring)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
@@ -449,10 +459,10 @@ def encode(encoding: TableEncoding, X, params: dict, dtype) -> np.ndarray:
         return X
     columns, _, _ = _columns(X)
     mask = encoding.is_categorical_
-    numeric = _numeric_block(columns, mask, None, params["handle_missing"])
+    numeric = _numeric_block(columns, mask, None, encoding.handle_missing_)
     missing = np.isnan(numeric)
     filled = np.where(missing, encoding.numeric_fill_, numeric)
-    blocks = [_scale(encoding, filled, params["numeric_scaling"])]
+    blocks = [_scale(encoding, filled, encoding.numeric_scaling_)]
     blocks.append(missing[:, encoding.missing_indicator_].astype(np.float64))
     binary, codes = [], []
     for values, cats, how in zip(

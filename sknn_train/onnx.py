@@ -297,7 +297,7 @@ def _classifier_shape(operator: Any) -> None:
     multilabel = _is_multilabel(model)
     operator.outputs[0].set_type(label_type([n, len(classes)] if multilabel else [n]))
     _, prob_type = _float_types(
-        _model_type(model) if _has_encoder(model) else operator.inputs[0].type
+        _model_type(model) if _takes_columns(operator) else operator.inputs[0].type
     )
     operator.outputs[1].set_type(prob_type([n, len(classes)]))
 
@@ -305,6 +305,12 @@ def _classifier_shape(operator: Any) -> None:
 def _has_encoder(model: Any) -> bool:
     """Whether the model encodes its table itself (SPEC 5): its graph starts with the encoder."""
     return "is_categorical_" in vars(model)
+
+
+def _takes_columns(operator: Any) -> bool:
+    """Whether the graph takes one input per column (a DataFrame): it then computes in the
+    model's dtype; one tensor's graph computes in the tensor's float type, as always."""
+    return _has_encoder(operator.raw_operator) and len(operator.inputs) > 1
 
 
 def _input_count(operator: Any) -> Any:
@@ -328,7 +334,7 @@ def _regressor_shape(operator: Any) -> None:
         operator, input_count_range=_input_count(operator), output_count_range=1
     )
     out_type = _float_types(operator.inputs[0].type)[1]
-    if _has_encoder(operator.raw_operator):
+    if _takes_columns(operator):
         out_type = _float_types(_model_type(operator.raw_operator))[1]
     n = operator.inputs[0].get_first_dimension()
     operator.outputs[0].set_type(out_type([n, int(operator.raw_operator.n_outputs_)]))
@@ -509,7 +515,7 @@ def _network(
 def _input(operator: Any) -> tuple[type[np.floating], int]:
     from skl2onnx.common.data_types import guess_proto_type
 
-    if _has_encoder(operator.raw_operator):  # several inputs: the model's own dtype
+    if _takes_columns(operator):  # several inputs: the model's own dtype
         model_type = _model_type(operator.raw_operator)
         return _float_types(model_type)[0], guess_proto_type(model_type)
     dtype, _ = _float_types(operator.inputs[0].type)

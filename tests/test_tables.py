@@ -52,7 +52,9 @@ def _by_hand(frame, fitted_on):
     flag = frame.flag.map({False: -1.0, True: 1.0}).fillna(0.0)
     blocks.append(np.column_stack([side, flag]))
     colour = frame.colour.astype(object)
-    blocks.append(np.column_stack([(colour == c).to_numpy(float) for c in ["blue", "green", "red"]]))
+    blocks.append(
+        np.column_stack([(colour == c).to_numpy(float) for c in ["blue", "green", "red"]])
+    )
     return np.hstack(blocks)
 
 
@@ -88,7 +90,9 @@ def test_unseen_categories_and_missing_values_at_predict_time():
     by_hand = _by_hand(rows, frame)
     assert np.array_equal(by_hand[0, -3:], [0, 0, 0]) and by_hand[0, -5] == 0  # the slots
     direct = model.predict_proba(rows)
-    twin = TabularMLPClassifier(max_iter=3, random_state=0, **_RAW_OFF).fit(_by_hand(frame, frame), y)
+    twin = TabularMLPClassifier(max_iter=3, random_state=0, **_RAW_OFF).fit(
+        _by_hand(frame, frame), y
+    )
     np.testing.assert_allclose(direct, twin.predict_proba(by_hand), rtol=1e-9, atol=1e-12)
 
 
@@ -178,7 +182,9 @@ def test_quantile_scaling_is_scikit_learns_at_the_training_values():
     ours = quantile_normal(X, model.numeric_quantiles_, model.numeric_references_)
     theirs = QuantileTransformer(n_quantiles=500, output_distribution="normal").fit_transform(X)
     np.testing.assert_allclose(ours, theirs, atol=1e-9)
-    beyond = quantile_normal(np.array([[1e9, -1e9]]), model.numeric_quantiles_, model.numeric_references_)
+    beyond = quantile_normal(
+        np.array([[1e9, -1e9]]), model.numeric_quantiles_, model.numeric_references_
+    )
     assert np.all(np.abs(beyond) <= 5.2)  # clipped at the ends
 
 
@@ -224,3 +230,35 @@ def test_the_mlp_defaults_keep_scikit_learns_errors():
         MLPClassifier(max_iter=2).fit(frame[["num", "holes"]], y)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         MLPClassifier(max_iter=2, categorical_features="from_dtype").fit(frame[["num", "holes"]], y)
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_onnx_of_a_frame_with_categories_holes_and_an_embedding(Est):
+    ort = pytest.importorskip("onnxruntime")
+    from sknn_train.onnx import to_onnx
+
+    frame, y = _frame()
+    frame["city"] = [f"c{i % 13}" for i in range(len(frame))]
+    frame = frame.drop(columns="count")  # (a nullable integer column: floats for ONNX)
+    classifier = Est is TabularMLPClassifier
+    model = Est(max_iter=3, random_state=0).fit(frame, y if classifier else y + frame.num)
+    assert EMBEDDED in model.categorical_encoding_
+    options = {"zipmap": False} if classifier else None
+    onx = to_onnx(model, frame[:1], options=options)
+    session = ort.InferenceSession(onx.SerializeToString())
+    test, _ = _frame(seed=3)
+    test["city"] = [f"c{i % 15}" for i in range(len(test))]  # c13, c14 unseen
+    test = test.drop(columns="count")
+    feeds = {}
+    for inp in session.get_inputs():
+        column = test[inp.name]
+        if inp.type == "tensor(string)":
+            feeds[inp.name] = column.astype(str).to_numpy().reshape(-1, 1)
+        else:
+            feeds[inp.name] = column.to_numpy(dtype=np.float64).reshape(-1, 1)
+    got = session.run(None, feeds)
+    if classifier:
+        np.testing.assert_allclose(got[1], model.predict_proba(test), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(got[0], model.predict(test))
+    else:
+        np.testing.assert_allclose(got[0].ravel(), model.predict(test), rtol=1e-9, atol=1e-9)

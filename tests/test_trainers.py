@@ -238,6 +238,17 @@ class _Watched(MLPClassifier):
             d["_reads"].append(name)
         return object.__getattribute__(self, name)
 
+    def __sklearn_tags__(self):
+        # tags say what fit accepts (validate_data reads them on every call): from the
+        # parameters by design, not a fit's behaviour
+        d = object.__getattribute__(self, "__dict__")
+        watching = d.pop("_watching", False)
+        try:
+            return super().__sklearn_tags__()
+        finally:
+            if watching:
+                d["_watching"] = True
+
 
 def test_no_hyperparameter_is_read_after_the_resolution(monkeypatch):
     import sknn_train._base as base
