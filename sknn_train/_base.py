@@ -32,7 +32,7 @@ from ._kernels.network import Net
 from ._layout import initial_params
 from ._members import split_members
 from ._table_input import TableInput
-from ._tables import initial_tables
+from ._tables import initial_embeddings
 from ._train import (
     History,
     OptimizerState,
@@ -118,6 +118,8 @@ class BaseMultilayerPerceptron(
         "categorical_embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "handle_missing": [StrOptions({"error", "indicator"})],
         "numeric_scaling": [None, StrOptions({"standard", "smooth_clip", "quantile"})],
+        "numeric_embedding": [None, StrOptions({"pbld", "plr"})],
+        "embedding_sigma": [Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -167,6 +169,8 @@ class BaseMultilayerPerceptron(
         categorical_embedding_dim,
         handle_missing,
         numeric_scaling,
+        numeric_embedding,
+        embedding_sigma,
     ):
         self.activation = activation
         self.solver = solver
@@ -212,6 +216,8 @@ class BaseMultilayerPerceptron(
         self.categorical_embedding_dim = categorical_embedding_dim
         self.handle_missing = handle_missing
         self.numeric_scaling = numeric_scaling
+        self.numeric_embedding = numeric_embedding
+        self.embedding_sigma = embedding_sigma
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -296,19 +302,19 @@ class BaseMultilayerPerceptron(
                 layer[1:] = layer[0]
             n_members, n_features = config.layout.n_members, config.layout.n_scale
             scale = 2.0 * self._random_state.randint(0, 2, (n_members, n_features)) - 1.0
-        tables = None
-        if config.layout.n_tables:  # drawn after everything else: the rest stays as without
-            layout = config.layout
-            tables = np.stack(
-                [
-                    initial_tables(
-                        config.tables, layout.table_off, layout.n_tables, self._random_state
-                    )
-                    for _ in range(layout.n_members)
-                ]
-            )
-            tables = tables[0] if layout.n_members == 1 else tables
-        self._set_theta(self._layout.pack(coefs, intercepts, config.dtype, scale, tables))
+        tables = numeric = None
+        layout = config.layout
+        if layout.n_tables or layout.n_numeric:  # drawn after the rest: it stays as without
+            drawn = [
+                initial_embeddings(
+                    config.tables, layout, config.embedding_sigma, self._random_state
+                )
+                for _ in range(layout.n_members)
+            ]
+            tables, numeric = (np.stack(part) for part in zip(*drawn))
+            if layout.n_members == 1:
+                tables, numeric = tables[0], numeric[0]
+        self._set_theta(layout.pack(coefs, intercepts, config.dtype, scale, tables, numeric))
         self._optimizer_state = None
         if config.stochastic:
             self._store_history(
@@ -358,10 +364,10 @@ class BaseMultilayerPerceptron(
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self._check_target(y)
-        n_inputs, n_tables = self._input_width(X)
+        n_inputs, n_tables, n_numeric = self._input_width(X)
         layer_units = check_layer_units([n_inputs, *hidden_sizes, y.shape[1]])
         previous = None if first_pass else self._layout
-        layout = fit_layout(self._params(), layer_units, previous, n_tables)
+        layout = fit_layout(self._params(), layer_units, previous, n_tables, n_numeric)
         out_activation = self._out_activation() if first_pass else self.out_activation_
         self._random_state = self._fresh_random_state()
         config = self._resolve(

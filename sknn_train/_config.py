@@ -65,6 +65,7 @@ class FitConfig:
     hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
     tier: Tier  # the techniques the kernels are compiled with (plain, recipe or everything)
     tables: Tables | None  # which input columns are category codes (None: no lookups)
+    embedding_sigma: float  # the numeric embeddings' frequencies' spread (SPEC 5.5)
     loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
     out_activation: str
     uses_dropout: bool
@@ -221,7 +222,7 @@ def build_net(
     rates = np.zeros(n, dtype=np.float64)
     rates[: n - 1] = drop
     scale_off = np.array([layout.scale_off if layout.n_scale else -1], dtype=np.int64)
-    table_off = np.array([layout.table_off, layout.member_size], dtype=np.int64)
+    table_off = np.array([layout.table_off, layout.numeric_off, layout.member_size], dtype=np.int64)
     return Net(
         layout.units,
         layout.coef_off,
@@ -240,6 +241,7 @@ def fit_layout(
     layer_units: list[int],
     previous: Layout | None = None,
     n_tables: int = 0,
+    n_numeric: int = 0,
 ) -> Layout:
     """The network a fit trains, laid out once: the ensemble decided here.
 
@@ -254,7 +256,7 @@ def fit_layout(
     if previous is None:
         shared = shares_weights(batch, params["n_ensemble"], n_weight_layers)
         n_scale = layer_units[0] if params["input_scaling"] or shared else 0
-        return Layout(layer_units, n_scale, params["n_ensemble"], shared, n_tables)
+        return Layout(layer_units, n_scale, params["n_ensemble"], shared, n_tables, n_numeric)
     if previous.shared != shares_weights(batch, previous.n_members, n_weight_layers):
         raise ValueError(
             f"The model of the previous fit is an ensemble "
@@ -481,6 +483,7 @@ def resolve(
         layout=layout,
         tier=tier,
         tables=tables,
+        embedding_sigma=float(params["embedding_sigma"]),
         solver=solver,
         stochastic=stochastic,
         train_net=train_net,

@@ -319,6 +319,23 @@ PARAMETERS = (
         inputs are not scaled. Sparse X is scaled without centring (divided
         by each column's standard deviation, whichever scaling is asked
         for), so that it stays sparse.
+
+    numeric_embedding : {None, 'pbld', 'plr'}, default=None
+        Feed each scaled numeric feature to the first layer through a learnt
+        embedding instead of as itself (SPEC 5.5): 'pbld' (RealMLP-TD's:
+        ``v = cos(2 pi w x + b) V + c`` with 16 frequencies ``w`` drawn
+        N(0, ``embedding_sigma``\\ :sup:`2`), ``b`` U[-pi, pi], ``V`` (16 x 3)
+        and ``c`` U[-1/4, 1/4]; the embedding ``[v, x]``, 4 values), or 'plr'
+        (Gorishniy et al. 2022: ``ReLU([cos(2 pi w x), sin(2 pi w x)] V + c)``
+        with 8 frequencies, ``V`` 16 x 8, 8 values). Missing indicators and
+        categorical inputs are not embedded. The parameters (fitted attribute
+        ``numeric_embeddings_``, every feature's flat, a leading member axis for
+        an ensemble) train with the network at a tenth of its learning rate
+        (RealMLP's factor), without ``alpha`` or ``weight_decay``. Sparse X is
+        an error.
+
+    embedding_sigma : float, default=0.1
+        The standard deviation of the numeric embeddings' initial frequencies.
 """
 )
 

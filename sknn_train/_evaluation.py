@@ -160,7 +160,7 @@ class NetworkEvaluation:
         return tier_for(
             recipe=tier.recipe is not None
             or int(net.scale_off[0]) >= 0
-            or int(net.table_off[1]) > int(net.table_off[0]),
+            or int(net.table_off[2]) > int(net.table_off[0]),
             extras=tier.extras is not None or is_sparse,
         )
 

@@ -27,6 +27,10 @@ def _version():
     return __version__
 
 
+#: The views of ``_theta`` after the weights and biases, in the buffer's order.
+_EXTRA_VIEWS = ("input_scale_", "embedding_tables_", "numeric_embeddings_")
+
+
 class FittedState:
     """The fitted-state half of :class:`~sknn_train._base.BaseMultilayerPerceptron`.
 
@@ -101,6 +105,7 @@ class FittedState:
         for name, view in (
             ("input_scale_", self._layout.scale_view(theta)),
             ("embedding_tables_", self._layout.table_view(theta)),
+            ("numeric_embeddings_", self._layout.numeric_view(theta)),
         ):
             if view is not None:
                 setattr(self, name, view)
@@ -109,9 +114,9 @@ class FittedState:
         self._param_views = self._user_arrays()
 
     def _user_arrays(self):
-        """The fitted arrays a user sees: ``coefs_``, ``intercepts_``, ``input_scale_``,
-        ``embedding_tables_``."""
-        extra = (self.__dict__.get(name) for name in ("input_scale_", "embedding_tables_"))
+        """The fitted arrays a user sees: ``coefs_``, ``intercepts_`` and the views of
+        :data:`_EXTRA_VIEWS` the model has."""
+        extra = (self.__dict__.get(name) for name in _EXTRA_VIEWS)
         return (*self.coefs_, *self.intercepts_, *(a for a in extra if a is not None))
 
     def _views_unchanged(self):
@@ -148,6 +153,7 @@ class FittedState:
         theta = self.__dict__.get("_theta")
         scale = self.__dict__.get("input_scale_")
         tables = self.__dict__.get("embedding_tables_")
+        numeric = self.__dict__.get("numeric_embeddings_")
         if (
             layout is not None
             and theta is not None
@@ -156,6 +162,8 @@ class FittedState:
             and (scale is None or scale.base is theta)
             and (tables is None) == (layout.n_tables == 0)
             and (tables is None or tables.base is theta)
+            and (numeric is None) == (layout.n_numeric == 0)
+            and (numeric is None or numeric.base is theta)
         ):
             # new view objects of the same buffer: remember them
             self._param_views = self._user_arrays()
@@ -176,22 +184,21 @@ class FittedState:
                     "features, so it must have shape "
                     f"{(*member, units[0])}."
                 )
-        n_tables = 0
-        if tables is not None:
-            tables = np.asarray(tables)
-            n_tables = tables.shape[-1]
-            if tables.shape[:-1] != member:
+        sizes = []
+        for name, values in (("embedding_tables_", tables), ("numeric_embeddings_", numeric)):
+            if values is not None and np.shape(values)[:-1] != member:
                 raise ValueError(
-                    f"embedding_tables_ has shape {tables.shape}; an ensemble of "
-                    f"{n_members} needs a leading axis of that length, a single network none."
+                    f"{name} has shape {np.shape(values)}; an ensemble of {n_members} "
+                    "needs a leading axis of that length, a single network none."
                 )
+            sizes.append(0 if values is None else np.shape(values)[-1])
         shared = self.__dict__.get("ensemble") == "batch"
         n_scale = 0 if scale is None else units[0]
-        self._layout = Layout(units, n_scale, n_members, shared, n_tables)
+        self._layout = Layout(units, n_scale, n_members, shared, *sizes)
         net = self.__dict__.get("_predict_net")
         if net is not None and net.units.tolist() != units:
             self._predict_net = None  # another network: rebuilt from the parameters
-        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale, tables))
+        self._set_theta(self._layout.pack(coefs, intercepts, dtype, scale, tables, numeric))
 
     def __getstate__(self):
         # a copy: Python may hand out __dict__

@@ -43,6 +43,7 @@ class Layout:
         n_members: int = 1,
         shared: bool = False,
         n_tables: int = 0,
+        n_numeric: int = 0,
     ) -> None:
         self.units = np.asarray(layer_units, dtype=np.int64)
         n = len(self.units) - 1
@@ -56,11 +57,14 @@ class Layout:
         #: Input scaling (SPEC 4.5): ``n_scale`` factors after the biases (0: none).
         self.n_scale = int(n_scale)
         self.scale_off = int(self.int_off[n])
-        #: Categorical embeddings (SPEC 5.2): ``n_tables`` values of tables after the scaling.
+        #: Categorical embeddings (SPEC 5.2): ``n_tables`` values of tables after the
+        #: scaling, then the numeric embeddings' ``n_numeric`` parameters (SPEC 5.5).
         self.n_tables = int(n_tables)
         self.table_off = self.scale_off + self.n_scale
+        self.n_numeric = int(n_numeric)
+        self.numeric_off = self.table_off + self.n_tables
         #: Values of one member; ``size`` is the whole buffer's.
-        self.member_size = self.table_off + self.n_tables
+        self.member_size = self.numeric_off + self.n_numeric
         self.n_members = int(n_members)
         self.size = self.member_size * self.n_members
         #: A batch ensemble (``ensemble='batch'``): the members hold equal copies of
@@ -89,7 +93,7 @@ class Layout:
         """The layout of one member alone."""
         if self.n_members == 1:
             return self
-        return Layout(self.units, self.n_scale, n_tables=self.n_tables)
+        return Layout(self.units, self.n_scale, n_tables=self.n_tables, n_numeric=self.n_numeric)
 
     def member_form(self) -> Members | None:
         """What the kernels take to run one member alone: an ensemble's "members" of
@@ -137,7 +141,14 @@ class Layout:
         ``theta``, or None without them."""
         if not self.n_tables:
             return None
-        return self._slot(theta, self.table_off, self.member_size, (self.n_tables,))
+        return self._slot(theta, self.table_off, self.numeric_off, (self.n_tables,))
+
+    def numeric_view(self, theta: np.ndarray) -> np.ndarray | None:
+        """The numeric embeddings' parameters (every feature's, flat) as a view of
+        ``theta``, or None without them."""
+        if not self.n_numeric:
+            return None
+        return self._slot(theta, self.numeric_off, self.member_size, (self.n_numeric,))
 
     def member_view(self, theta: np.ndarray, k: int) -> np.ndarray:
         """Member ``k``'s slice of ``theta``, a single network's buffer."""
@@ -150,10 +161,11 @@ class Layout:
         dtype: DTypeLike,
         scale: ArrayLike | None = None,
         tables: ArrayLike | None = None,
+        numeric: ArrayLike | None = None,
     ) -> np.ndarray:
         """A new flat buffer holding copies of ``coefs``, ``intercepts``, the
-        input scaling factors (``scale``; ones when None) and the embedding
-        tables (``tables``; zeros when None)."""
+        input scaling factors (``scale``; ones when None), the embedding
+        tables (``tables``) and the numeric embeddings (``numeric``; zeros when None)."""
         theta = np.empty(self.size, dtype=dtype)
         for view, c in zip(self.coef_views(theta), coefs):
             view[...] = c
@@ -162,9 +174,9 @@ class Layout:
         scale_view = self.scale_view(theta)
         if scale_view is not None:
             scale_view[...] = 1.0 if scale is None else scale
-        table_view = self.table_view(theta)
-        if table_view is not None:
-            table_view[...] = 0.0 if tables is None else tables
+        for view, values in ((self.table_view(theta), tables), (self.numeric_view(theta), numeric)):
+            if view is not None:
+                view[...] = 0.0 if values is None else values
         return theta
 
     def is_view_of(

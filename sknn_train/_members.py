@@ -35,13 +35,13 @@ def split_members(ensemble: Any, n_members: int) -> list:
 
     Member ``k`` has ``ensemble``'s parameters with ``n_ensemble=1``, copies
     of :data:`SHARED_ATTRIBUTES` and member ``k``'s slices of ``coefs_``,
-    ``intercepts_``, ``input_scale_`` and ``embedding_tables_`` (whose leading axis is the member's
+    ``intercepts_``, ``input_scale_`` and the embeddings (whose leading axis is the member's
     when ``n_members > 1``); it is marked as a member (``_ensemble_member``).
     """
     params = {**ensemble.get_params(deep=False), "n_ensemble": 1}
     fitted = vars(ensemble)
     scale = fitted.get("input_scale_")
-    tables = fitted.get("embedding_tables_")
+    extra = {name: fitted.get(name) for name in ("embedding_tables_", "numeric_embeddings_")}
     members = []
     for k in range(n_members):
         member = type(ensemble)(**params)
@@ -54,7 +54,8 @@ def split_members(ensemble: Any, n_members: int) -> list:
         member.intercepts_ = [np.array(b[index]) for b in ensemble.intercepts_]
         if scale is not None:
             member.input_scale_ = np.array(scale[index])
-        if tables is not None:
-            member.embedding_tables_ = np.array(tables[index])
+        for name, values in extra.items():
+            if values is not None:
+                setattr(member, name, np.array(values[index]))
         members.append(member)
     return members

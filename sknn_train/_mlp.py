@@ -105,6 +105,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         categorical_embedding_dim=8,
         handle_missing="error",
         numeric_scaling=None,
+        numeric_embedding=None,
+        embedding_sigma=0.1,
         label_smoothing=0.0,
         class_weight=None,
         calibration=None,
@@ -419,6 +421,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         categorical_embedding_dim=8,
         handle_missing="error",
         numeric_scaling=None,
+        numeric_embedding=None,
+        embedding_sigma=0.1,
         normalize_y=False,
     ):
         self.normalize_y = normalize_y

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.embeddings import FREQUENCIES, NO_EMBEDDING, PBLD, SIZES
 from ._kernels.tables import EMBEDDED
-from ._tables import BINARY
+from ._tables import BINARY, EMBEDDINGS
 
 __all__ = ["EncodedTable", "encode_table", "frame_types", "smooth_clip_graph"]
 
@@ -63,16 +64,25 @@ class EncodedTable:
     """The encoded table in the graph: the dense part shared by the members, and the
     lookups each member makes of it."""
 
-    def __init__(self, graph, dense: str, embedded: list, onehot: list) -> None:
+    def __init__(self, graph, numeric, rest, embedded: list, onehot: list, kind: int) -> None:
         self.graph = graph
-        self.dense = dense
-        self.embedded = embedded  # (code, position among the embedded columns, levels)
+        self.numeric = numeric  # the scaled numbers, (N, n_numeric), or None
+        self.rest = rest  # indicators and binary categories, (N, .), or None
+        self.embedded = embedded  # (code, levels) of each embedded column
         self.onehot = onehot  # one-hot blocks, (N, k) each
+        self.kind = kind  # the numeric embedding
 
-    def network_input(self, tables: np.ndarray | None, embedding_dim: int) -> str:
-        """``[dense | embedded vectors | one-hot]`` for a member whose flat tables are
-        ``tables`` (``embedding_tables_``'s member row)."""
-        parts = [self.dense]
+    def network_input(self, tables, numeric, embedding_dim: int) -> str:
+        """``[numeric or their embeddings | rest | embedded vectors | one-hot]`` for a
+        member whose flat tables and numeric embeddings are ``tables``, ``numeric``."""
+        parts = []
+        if self.numeric is not None:
+            x = self.numeric
+            if self.kind != NO_EMBEDDING:
+                x = _numeric_embedding(self.graph, x, np.asarray(numeric), self.kind)
+            parts.append(x)
+        if self.rest is not None:
+            parts.append(self.rest)
         offset = 0
         for code, k in self.embedded:
             size = (k + 1) * embedding_dim
@@ -92,13 +102,14 @@ def encode_table(graph, model, inputs: list[tuple[str, int]]) -> EncodedTable:
     mask = np.asarray(model.is_categorical_)
     numeric = [columns[j] for j in np.flatnonzero(~mask)]
     parts = []
+    scaled = None
     if numeric:
         x = numeric[0] if len(numeric) == 1 else graph.node("Concat", numeric, axis=1)
         x = graph.node("Cast", [x], to=graph.proto, hint="as_float")
         missing = graph.node("IsNaN", [x])
         fill = graph.const("median", np.asarray(model.numeric_fill_).reshape(1, -1))
         x = graph.node("Where", [missing, fill, x], hint="imputed")
-        parts.append(_scaled(graph, model, x))
+        scaled = _scaled(graph, model, x)
         indicator = np.flatnonzero(model.missing_indicator_)
         if indicator.size:
             picked = graph.node(
@@ -119,8 +130,33 @@ def encode_table(graph, model, inputs: list[tuple[str, int]]) -> EncodedTable:
             rows = np.vstack([np.eye(k), np.zeros((1, k))])
             onehot.append(graph.node("Gather", [graph.const("onehot", rows), code], axis=0))
     parts.extend(graph.node("Unsqueeze", [b, _index(graph, [1])]) for b in binary)
-    dense = parts[0] if len(parts) == 1 else graph.node("Concat", parts, hint="dense", axis=1)
-    return EncodedTable(graph, dense, embedded, onehot)
+    rest = None
+    if parts:
+        rest = parts[0] if len(parts) == 1 else graph.node("Concat", parts, hint="rest", axis=1)
+    kind = EMBEDDINGS[model.numeric_embedding_]
+    return EncodedTable(graph, scaled, rest, embedded, onehot, kind)
+
+
+def _numeric_embedding(graph, x: str, params: np.ndarray, kind: int) -> str:
+    """Every numeric feature's embedding (``_kernels.embeddings``), ``(N, n * width)``:
+    the frequencies broadcast over the rows, the linear maps one ``Einsum``."""
+    n_freq, size = FREQUENCIES[kind], SIZES[kind]
+    p = params.reshape(-1, size)
+    n = p.shape[0]
+    x3 = graph.node("Unsqueeze", [x, _index(graph, [2])], hint="value")  # (N, n, 1)
+    t = graph.node("Mul", [x3, graph.const("frequency", 2 * np.pi * p[None, :, :n_freq])])
+    if kind == PBLD:
+        t = graph.node("Add", [t, graph.const("phase", p[None, :, n_freq : 2 * n_freq])])
+        u = graph.node("Cos", [t])
+        first, width = 2 * n_freq, 3
+    else:
+        u = graph.node("Concat", [graph.node("Cos", [t]), graph.node("Sin", [t])], axis=2)
+        first, width = n_freq, 8
+    linear = p[:, first : first + 16 * width].reshape(n, 16, width)
+    v = graph.node("Einsum", [u, graph.const("linear", linear)], equation="bnf,nfk->bnk")
+    v = graph.node("Add", [v, graph.const("offset", p[None, :, first + 16 * width :])])
+    v = graph.node("Concat", [v, x3], axis=2) if kind == PBLD else graph.node("Relu", [v])
+    return graph.node("Flatten", [v], axis=1, hint="numeric_embedding")
 
 
 def _columns(graph, model, inputs) -> list[str]:

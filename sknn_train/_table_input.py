@@ -39,6 +39,7 @@ TABLE_PARAMETERS = (
     "categorical_embedding_dim",
     "handle_missing",
     "numeric_scaling",
+    "numeric_embedding",
 )
 
 
@@ -114,12 +115,12 @@ class TableInput:
             )
         return X
 
-    def _input_width(self, X) -> tuple[int, int]:
-        """``(n_inputs, n_tables)`` of the network for the validated ``X``: its
-        columns and no tables, or what the encoder's lookups make of them."""
+    def _input_width(self, X) -> tuple[int, int, int]:
+        """``(n_inputs, n_tables, n_numeric)`` of the network for the validated ``X``:
+        its columns and no embeddings, or what the encoder makes of them."""
         encoding = self._encoding()
         if encoding is None:
-            return X.shape[1], 0
+            return X.shape[1], 0, 0
         return network_inputs(encoding, self.categorical_embedding_dim)
 
     def _network_inputs(self) -> int:
@@ -142,7 +143,7 @@ class TableInput:
         if cached is not None and cached[0] is layout:
             return cached[1]
         dim = _embedding_dim(encoding, layout.n_tables)
-        tables = kernel_tables(encoding, dim, layout.table_off)
+        tables = kernel_tables(encoding, dim, layout)
         if store:
             self._lookup_tables = (layout, tables)
         return tables

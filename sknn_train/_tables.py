@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import ndtri
 
+from ._kernels.embeddings import FREQUENCIES, NO_EMBEDDING, PBLD, PLR, SIZES, WIDTHS
 from ._kernels.tables import EMBEDDED, ONEHOT, Tables
 from .preprocessing import smooth_clip, smooth_clip_statistics, weighted_percentile
 
@@ -92,6 +93,8 @@ class TableEncoding(NamedTuple):
         The scaling fitted (``numeric_scaling`` at the fit).
     handle_missing_ : str
         What a missing number does (``handle_missing`` at the fit).
+    numeric_embedding_ : str or None
+        The numeric features' embedding (``numeric_embedding`` at the fit).
     """
 
     is_categorical_: np.ndarray
@@ -105,6 +108,7 @@ class TableEncoding(NamedTuple):
     numeric_references_: np.ndarray
     numeric_scaling_: str | None
     handle_missing_: str
+    numeric_embedding_: str | None
 
     @property
     def n_numeric(self) -> int:
@@ -135,6 +139,7 @@ def uses_tables(params: dict) -> bool:
         params["categorical_features"] is not None
         or params["handle_missing"] != "error"
         or params["numeric_scaling"] is not None
+        or params["numeric_embedding"] is not None
     )
 
 
@@ -334,6 +339,7 @@ def fit_encoding(
         **stats,
         numeric_scaling_=params["numeric_scaling"],
         handle_missing_=params["handle_missing"],
+        numeric_embedding_=params["numeric_embedding"],
     )
 
 
@@ -417,6 +423,12 @@ def _fit_sparse(X, params, weights) -> TableEncoding:
                 "Categorical columns need dense input: a sparse matrix holds numbers only. "
                 "Pass a DataFrame or a dense array, or set categorical_features=None."
             )
+    if params["numeric_embedding"] is not None:
+        raise ValueError(
+            f"numeric_embedding={params['numeric_embedding']!r} needs dense input: an "
+            "embedding of every value turns a sparse matrix's zeros into non-zeros. Pass a "
+            "dense array or a DataFrame, or set numeric_embedding=None."
+        )
     X = sp.csc_matrix(X, dtype=np.float64)
     if np.isnan(X.data).any():
         raise ValueError(
@@ -445,6 +457,7 @@ def _fit_sparse(X, params, weights) -> TableEncoding:
         numeric_references_=empty,
         numeric_scaling_=params["numeric_scaling"],
         handle_missing_=params["handle_missing"],
+        numeric_embedding_=params["numeric_embedding"],
     )
 
 
@@ -530,30 +543,43 @@ def _codes(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------ the network
-def network_inputs(encoding: TableEncoding, embedding_dim: int) -> tuple[int, int]:
-    """``(n_inputs, n_tables)``: the network's input width (dense values, embedded
-    vectors, one-hot inputs) and the values of the embedding tables of one network."""
+#: ``numeric_embedding`` -> the kernels' code.
+EMBEDDINGS = {None: NO_EMBEDDING, "pbld": PBLD, "plr": PLR}
+
+
+def network_inputs(encoding: TableEncoding, embedding_dim: int) -> tuple[int, int, int]:
+    """``(n_inputs, n_tables, n_numeric)``: the network's input width (numeric values or
+    their embeddings, the other dense values, embedded vectors, one-hot inputs), and the
+    values of one network's categorical tables and numeric embeddings."""
     kinds, levels = encoding.lookups()
     embedded = kinds == EMBEDDED
-    n_inputs = encoding.n_dense + embedding_dim * int(embedded.sum()) + int(levels[~embedded].sum())
-    return n_inputs, int(((levels[embedded] + 1) * embedding_dim).sum())
+    kind = EMBEDDINGS[encoding.numeric_embedding_]
+    n_num = encoding.n_numeric if kind != NO_EMBEDDING else 0
+    n_inputs = (
+        encoding.n_dense
+        + n_num * (WIDTHS[kind] - 1)
+        + embedding_dim * int(embedded.sum())
+        + int(levels[~embedded].sum())
+    )
+    n_tables = int(((levels[embedded] + 1) * embedding_dim).sum())
+    return n_inputs, n_tables, n_num * SIZES[kind]
 
 
-def kernel_tables(encoding: TableEncoding, embedding_dim: int, table_off: int) -> Tables | None:
+def kernel_tables(encoding: TableEncoding, embedding_dim: int, layout) -> Tables | None:
     """What the kernels take (:class:`~sknn_train._kernels.tables.Tables`), or None
-    when no column is looked up (the passes then compile without the lookups).
-
-    ``table_off``: where the tables start in a member's parameters.
-    """
+    when no column is looked up and no value embedded (the passes then compile without
+    the lookups). Offsets from ``layout`` (a member's)."""
     kinds, levels = encoding.lookups()
-    if kinds.size == 0:
+    kind = EMBEDDINGS[encoding.numeric_embedding_]
+    if kinds.size == 0 and kind == NO_EMBEDDING:
         return None
-    n_in = encoding.n_dense
+    n_num = encoding.n_numeric if kind != NO_EMBEDDING else 0
+    n_in = encoding.n_dense + n_num * (WIDTHS[kind] - 1)
     onehot = 0
-    table = table_off
+    table = layout.table_off
     units, tables, dims = [], [], []
-    for kind, k in zip(kinds.tolist(), levels.tolist()):
-        if kind == EMBEDDED:
+    for how, k in zip(kinds.tolist(), levels.tolist()):
+        if how == EMBEDDED:
             units.append(n_in)
             tables.append(table)
             dims.append(embedding_dim)
@@ -573,16 +599,32 @@ def kernel_tables(encoding: TableEncoding, embedding_dim: int, table_off: int) -
         np.array(units, dtype=np.int64),
         np.array(tables, dtype=np.int64),
         np.array(dims, dtype=np.int64),
+        as_int(n_num),
+        as_int(kind),
+        as_int(layout.numeric_off),
     )
 
 
-def initial_tables(tables: Tables | None, table_off: int, n_tables: int, rng) -> np.ndarray:
-    """One network's embedding tables: N(0, 1) draws from ``rng``, the slots' rows zero."""
-    values = np.zeros(n_tables)
+def initial_embeddings(tables: Tables | None, layout, sigma: float, rng) -> tuple:
+    """One network's categorical tables (N(0, 1) draws, the slots' rows zero) and
+    numeric embeddings (SPEC 5.5's draws), from ``rng`` in that order."""
+    values = np.zeros(layout.n_tables)
+    numeric = np.zeros(layout.n_numeric)
     if tables is None:
-        return values
+        return values, numeric
     for c in np.flatnonzero(tables.kind == EMBEDDED):
-        lo = int(tables.table[c]) - table_off
+        lo = int(tables.table[c]) - layout.table_off
         k, dim = int(tables.levels[c]), int(tables.dim[c])
         values[lo : lo + k * dim] = rng.standard_normal(k * dim)
-    return values
+    kind, size = int(tables.num_kind), SIZES[int(tables.num_kind)]
+    bound = 0.25  # 1 / sqrt(16): V and c uniform in +-1/4
+    for j in range(int(tables.n_num)):
+        p = numeric[j * size : (j + 1) * size]
+        n_freq = FREQUENCIES[kind]
+        p[:n_freq] = rng.normal(0.0, sigma, n_freq)  # w
+        first = n_freq  # where V, then c, start
+        if kind == PBLD:
+            p[n_freq : 2 * n_freq] = rng.uniform(-np.pi, np.pi, n_freq)  # b
+            first = 2 * n_freq
+        p[first:] = rng.uniform(-bound, bound, size - first)
+    return values, numeric

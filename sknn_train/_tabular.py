@@ -253,6 +253,8 @@ class TabularMLPClassifier(MLPClassifier):
         categorical_embedding_dim=8,
         handle_missing="indicator",
         numeric_scaling="smooth_clip",
+        numeric_embedding=None,
+        embedding_sigma=0.1,
         label_smoothing=0.1,
         class_weight=None,
         calibration="auto",
@@ -332,6 +334,8 @@ class TabularMLPRegressor(MLPRegressor):
         categorical_embedding_dim=8,
         handle_missing="indicator",
         numeric_scaling="smooth_clip",
+        numeric_embedding=None,
+        embedding_sigma=0.1,
         normalize_y=True,
     ):
         super().__init__(**_arguments(locals()))

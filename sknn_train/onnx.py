@@ -426,12 +426,12 @@ def _forward(
     inputs = [(i.full_name, i.type) for i in operator.inputs]
     if _has_encoder(model):  # the table encoded as the kernels see it, per member
         table = encode_table(graph, model, inputs)
-        tables = vars(model).get("embedding_tables_")
+        learnt = [vars(model).get(n) for n in ("embedding_tables_", "numeric_embeddings_")]
         dim = model._fitted_embedding_dim()
 
         def network_input(k: int | None) -> str:
-            member = tables if tables is None or k is None else np.asarray(tables)[k]
-            return table.network_input(member, dim)
+            tables, numeric = (v if v is None or k is None else np.asarray(v)[k] for v in learnt)
+            return table.network_input(tables, numeric, dim)
     else:
         x = inputs[0][0]
         if input_proto != graph.proto:

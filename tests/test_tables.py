@@ -232,8 +232,9 @@ def test_the_mlp_defaults_keep_scikit_learns_errors():
         MLPClassifier(max_iter=2, categorical_features="from_dtype").fit(frame[["num", "holes"]], y)
 
 
+@pytest.mark.parametrize("embedding", [None, "pbld", "plr"])
 @pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
-def test_onnx_of_a_frame_with_categories_holes_and_an_embedding(Est):
+def test_onnx_of_a_frame_with_categories_holes_and_an_embedding(Est, embedding):
     ort = pytest.importorskip("onnxruntime")
     from sknn_train.onnx import to_onnx
 
@@ -241,7 +242,8 @@ def test_onnx_of_a_frame_with_categories_holes_and_an_embedding(Est):
     frame["city"] = [f"c{i % 13}" for i in range(len(frame))]
     frame = frame.drop(columns="count")  # (a nullable integer column: floats for ONNX)
     classifier = Est is TabularMLPClassifier
-    model = Est(max_iter=3, random_state=0).fit(frame, y if classifier else y + frame.num)
+    model = Est(max_iter=3, random_state=0, numeric_embedding=embedding)
+    model.fit(frame, y if classifier else y + frame.num)
     assert EMBEDDED in model.categorical_encoding_
     options = {"zipmap": False} if classifier else None
     onx = to_onnx(model, frame[:1], options=options)
@@ -262,3 +264,48 @@ def test_onnx_of_a_frame_with_categories_holes_and_an_embedding(Est):
         np.testing.assert_array_equal(got[0], model.predict(test))
     else:
         np.testing.assert_allclose(got[0].ravel(), model.predict(test), rtol=1e-9, atol=1e-9)
+
+
+def _embedding_reference(x, params, kind):
+    """SPEC 5.5's embeddings in NumPy: ``x`` (n, d) scaled values, ``params`` (d, size)."""
+    out = []
+    for j in range(x.shape[1]):
+        p, v = params[j], x[:, j : j + 1]
+        if kind == "pbld":
+            u = np.cos(2 * np.pi * v * p[:16] + p[16:32])
+            out.append(np.hstack([u @ p[32:80].reshape(16, 3) + p[80:83], v]))
+        else:
+            t = 2 * np.pi * v * p[:8]
+            u = np.hstack([np.cos(t), np.sin(t)])
+            out.append(np.maximum(u @ p[8:136].reshape(16, 8) + p[136:144], 0.0))
+    return np.hstack(out)
+
+
+@pytest.mark.parametrize("kind", ["pbld", "plr"])
+def test_numeric_embeddings_are_the_formulas(kind):
+    """A fitted model's predictions are a NumPy forward pass of the embedded inputs,
+    and the initial frequencies follow embedding_sigma."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 3)
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    kw = dict(hidden_layer_sizes=(6,), numeric_scaling="standard", numeric_embedding=kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPRegressor(max_iter=3, random_state=0, **kw).fit(X, y)
+        fresh = MLPRegressor(max_iter=1, random_state=0, learning_rate_init=1e-12, **kw)
+        fresh.set_params(embedding_sigma=2.0).fit(np.tile(X, (20, 1)), np.tile(y, 20))
+    size = 83 if kind == "pbld" else 144
+    params = model.numeric_embeddings_.reshape(3, size)
+    scaled = (X - model.numeric_center_) * model.numeric_scale_
+    hidden = np.maximum(
+        _embedding_reference(scaled, params, kind) @ model.coefs_[0] + model.intercepts_[0], 0
+    )
+    np.testing.assert_allclose(
+        model.predict(X),
+        (hidden @ model.coefs_[1] + model.intercepts_[1]).ravel(),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    n_freq = 16 if kind == "pbld" else 8
+    frequencies = fresh.numeric_embeddings_.reshape(3, size)[:, :n_freq]
+    assert 1.5 < frequencies.std() < 2.5  # N(0, sigma^2) draws, sigma = 2

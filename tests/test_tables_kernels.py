@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from kernel_utils import EPS64, central_differences, make_hyper, make_net
 
+from sknn_train._kernels.embeddings import NO_EMBEDDING, PBLD, PLR, SIZES, WIDTHS
 from sknn_train._kernels.epoch import PASS_PREDICT, evaluate, full_loss_grad
 from sknn_train._kernels.losses import LOSSES
 from sknn_train._kernels.tables import EMBEDDED, ONEHOT, Tables
@@ -26,7 +27,9 @@ N_IN = N_DENSE + DIM  # dense values and the embedded vector
 N_INPUTS = N_IN + ONEHOT_K  # and the one-hot inputs
 
 
-def _problem(n=9, seed=0, n_members=1, input_scaling=False):
+def _problem(n=9, seed=0, n_members=1, input_scaling=False, num_kind=NO_EMBEDDING):
+    """The problem; with ``num_kind``, the first dense value is a numeric feature
+    embedded (the second stays as it is: an indicator, say)."""
     rng = np.random.RandomState(seed)
     dense = rng.randn(n, N_DENSE)
     onehot = rng.randint(0, ONEHOT_K + 1, n)  # ONEHOT_K: the slot
@@ -35,17 +38,27 @@ def _problem(n=9, seed=0, n_members=1, input_scaling=False):
     embedded[:2] = [EMBED_K, 1]
     raw = np.column_stack([dense, onehot, embedded]).astype(np.float64)
     n_tables = (EMBED_K + 1) * DIM
+    n_num = 0 if num_kind == NO_EMBEDDING else 1
+    extra = n_num * (WIDTHS[num_kind] - 1)  # the embedding's inputs beyond the value's one
+    n_inputs = N_INPUTS + extra
     layout = Layout(
-        [N_INPUTS, 5, 3], N_INPUTS if input_scaling else 0, n_members, n_tables=n_tables
+        [n_inputs, 5, 3],
+        n_inputs if input_scaling else 0,
+        n_members,
+        n_tables=n_tables,
+        n_numeric=n_num * SIZES[num_kind],
     )
     tables = Tables(
         np.int64(N_DENSE),
-        np.int64(N_IN),
+        np.int64(N_IN + extra),
         np.array([ONEHOT, EMBEDDED], dtype=np.int64),
         np.array([ONEHOT_K, EMBED_K], dtype=np.int64),
-        np.array([0, N_DENSE], dtype=np.int64),
+        np.array([0, N_DENSE + extra], dtype=np.int64),
         np.array([-1, layout.table_off], dtype=np.int64),
         np.array([0, DIM], dtype=np.int64),
+        np.int64(n_num),
+        np.int64(num_kind),
+        np.int64(layout.numeric_off),
     )
     theta = rng.uniform(-0.8, 0.8, layout.size)
     Y = np.eye(3)[rng.randint(0, 3, n)]
@@ -93,14 +106,17 @@ def _loss_grad(raw, Y, sw, layout, tables, theta, drop=None, key=0, chunk=4):
     return value, grad
 
 
+@pytest.mark.parametrize("num_kind", [NO_EMBEDDING, PBLD, PLR])
 @pytest.mark.parametrize("input_scaling", [False, True])
 @pytest.mark.parametrize("drop", [None, [0.3, 0.2]])
 @pytest.mark.parametrize("n_members", [1, 2])
-def test_lookup_gradients_match_finite_differences(input_scaling, drop, n_members):
-    raw, Y, sw, layout, tables, theta = _problem(n_members=n_members, input_scaling=input_scaling)
+def test_lookup_gradients_match_finite_differences(num_kind, input_scaling, drop, n_members):
+    raw, Y, sw, layout, tables, theta = _problem(
+        n_members=n_members, input_scaling=input_scaling, num_kind=num_kind
+    )
     if input_scaling:
         scale = layout.scale_view(theta)
-        scale[...] = np.linspace(0.5, 1.5, N_INPUTS)
+        scale[...] = np.linspace(0.5, 1.5, layout.n_scale)
 
     def f(t):
         return _loss_grad(raw, Y, sw, layout, tables, t, drop, key=777)[0]
@@ -110,10 +126,15 @@ def test_lookup_gradients_match_finite_differences(input_scaling, drop, n_member
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
     for k in range(n_members):  # the lookups got gradients, the slot's one-hot weights none
         member = layout.member_view(analytic, k)
-        tables_grad = member[layout.table_off :].reshape(EMBED_K + 1, DIM)
+        tables_grad = member[layout.table_off : layout.numeric_off].reshape(EMBED_K + 1, DIM)
         assert np.abs(tables_grad).max() > 1e-3
-        onehot_rows = layout.member_of().coef_views(member)[0][N_IN:]
+        onehot_rows = layout.member_of().coef_views(member)[0][int(tables.n_in) :]
         assert np.abs(onehot_rows).max() > 1e-3
+        if num_kind != NO_EMBEDDING:  # every block of the embedding's parameters learns
+            numeric = member[layout.numeric_off :]
+            blocks = (16, 16, 48, 3) if num_kind == PBLD else (8, 128, 8)
+            for block in np.split(numeric, np.cumsum(blocks)[:-1]):
+                assert np.abs(block).max() > 1e-4
 
 
 def test_the_gradient_check_sees_a_wrong_table_gradient():

@@ -403,7 +403,7 @@ def first_layer_gradient(xm, m, theta, grad, net, work, key, row0, accumulate, e
         zero_rows(gw[n_in:])
     onehot_rows_product(xm, m, tables, d, gw, np.int64(1), net.drop[0], key, row0)
     if n_in == tables.n_dense:
-        return  # no embedded column
+        return  # no embedded column, no numeric embedding
     w = theta[net.coef_off[0] :]
     if net.scale_off[0] >= 0:
         w = work.w0  # the effective weights diag(s) W0 the forward pass used
@@ -411,7 +411,7 @@ def first_layer_gradient(xm, m, theta, grad, net, work, key, row0, accumulate, e
     gemm(0, 1, m, n_in, fan_out, address(d, 0), address(w, 0), 0.0, address(gx, 0))
     if extras is not None and net.drop[0] > 0:
         dropout_rows(gx, gx, key, np.int64(0), row0, net.drop[0])
-    embedding_gradient(gx, xm, m, grad, tables, accumulate)
+    embedding_gradient(gx, xm, m, theta, grad, tables, accumulate)
 
 
 @kernel

@@ -173,6 +173,9 @@ def optimizer_update(theta, grad, state1, state2, lr, gscale, hyper):
 #: in cache between the passes.
 STEP_BLOCK = 4096
 
+#: The numeric embeddings' learning-rate factor (RealMLP's: SPEC 5.5).
+NUMERIC_EMBEDDING_LR = 0.1
+
 
 @kernel
 def finish_gradient(
@@ -247,20 +250,34 @@ def finish_gradient(
             layer_norms[l] += math.sqrt(s)
         total += s
     if recipe is not None:
-        # the input scaling, then the embedding tables: no penalty, no decay, each its own rate
-        for block in range(2):
-            lo = net.scale_off[0] if block == 0 else net.table_off[0]
-            hi = lo + net.units[0] if block == 0 else net.table_off[1]
-            if lo < 0 or hi <= lo:
+        # the input scaling, the embedding tables, the numeric embeddings: no penalty,
+        # no decay, each at its own rate
+        for block in range(3):
+            lo, hi, factor = free_block(net, hyper, block)
+            if hi <= lo:
                 continue
             g = grad[lo:hi]
             w = theta[lo:hi]
             scale_gradient(g, w, zero, inv)
             total += float(dot(hi - lo, address(g, 0), address(g, 0)))
             if update:
-                rate = lr * hyper.scale_lr if block == 0 else lr
-                optimizer_update(w, g, state1[lo:hi], state2[lo:hi], rate, 1.0, hyper)
+                optimizer_update(w, g, state1[lo:hi], state2[lo:hi], lr * factor, 1.0, hyper)
     return w2, math.sqrt(total)
+
+
+@kernel(inline=True)
+def free_block(net, hyper, block):
+    """``(lo, hi, rate factor)`` of the parameters after the biases that neither
+    ``alpha`` nor the decay touch: block 0 the input scaling, 1 the categorical
+    embedding tables (the weights' rate), 2 the numeric embeddings (SPEC 5.5)."""
+    if block == 0:
+        lo = net.scale_off[0]
+        if lo < 0:
+            return np.int64(0), np.int64(0), 1.0
+        return lo, lo + net.units[0], hyper.scale_lr
+    if block == 1:
+        return net.table_off[0], net.table_off[1], 1.0
+    return net.table_off[1], net.table_off[2], NUMERIC_EMBEDDING_LR
 
 
 @kernel
@@ -370,20 +387,12 @@ def clipped_step(theta, grad, state1, state2, net, lr, decay, gscale, hyper, dia
         diag[DIAG_CLIPPED] += 1.0
     if decay != 1.0:
         decay_weights(theta[: net.int_off[0]], as_dtype_of(decay, theta))
-    so = net.scale_off[0]
-    if so < 0:
-        optimizer_update(theta, grad, state1, state2, lr, gscale, hyper)
-    else:  # the input scaling at its own rate; the embedding tables after it at the weights'
-        hi = so + net.units[0]
-        optimizer_update(theta[:so], grad[:so], state1[:so], state2[:so], lr, gscale, hyper)
-        optimizer_update(
-            theta[so:hi],
-            grad[so:hi],
-            state1[so:hi],
-            state2[so:hi],
-            lr * hyper.scale_lr,
-            gscale,
-            hyper,
-        )
-        if hi < theta.shape[0]:
-            optimizer_update(theta[hi:], grad[hi:], state1[hi:], state2[hi:], lr, gscale, hyper)
+    # the weights and biases, then the blocks after them, each at its rate
+    end = net.int_off[net.int_off.shape[0] - 1]
+    optimizer_update(theta[:end], grad[:end], state1[:end], state2[:end], lr, gscale, hyper)
+    for block in range(3):
+        lo, hi, factor = free_block(net, hyper, block)
+        if hi > lo:
+            optimizer_update(
+                theta[lo:hi], grad[lo:hi], state1[lo:hi], state2[lo:hi], lr * factor, gscale, hyper
+            )

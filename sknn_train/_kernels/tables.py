@@ -28,6 +28,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import kernel
+from .embeddings import SIZES, WIDTHS, embed_value, embed_value_gradient
 from .rng import keep_scale, row_key, threshold, unit_bits
 
 #: How a code column enters the network (``sknn_train._tables``' values).
@@ -39,8 +40,11 @@ ONEHOT, EMBEDDED = 1, 2
 #: categories ``levels[c]``, ``unit[c]`` (an embedded column's first input; a
 #: one-hot column's first one-hot input, counted from ``n_in``), ``table[c]``
 #: (an embedded column's table in a member's ``theta``; -1 for one-hot) and
-#: ``dim[c]`` (its vectors' length; 0 for one-hot).
-Tables = namedtuple("Tables", "n_dense n_in kind levels unit table dim")
+#: ``dim[c]`` (its vectors' length; 0 for one-hot). The first ``n_num`` dense
+#: values are numeric features embedded by ``num_kind``
+#: (:mod:`~sknn_train._kernels.embeddings`; ``NO_EMBEDDING``: copied as they
+#: are), feature ``j``'s parameters at ``num_off + j * SIZES[num_kind]``.
+Tables = namedtuple("Tables", "n_dense n_in kind levels unit table dim n_num num_kind num_off")
 
 
 @kernel
@@ -61,9 +65,18 @@ def encode_rows(xm, m, theta, tables, xe):
         Receives the first layer's dense inputs.
     """
     nd = tables.n_dense
+    n_num = tables.n_num
+    width = WIDTHS[tables.num_kind]
+    size = SIZES[tables.num_kind]
     for r in range(m):
-        for c in range(nd):
-            xe[r, c] = xm[r, c]
+        for j in range(n_num):
+            lo = j * width
+            embed_value(
+                xm[r, j], theta, tables.num_off + j * size, tables.num_kind, xe[r, lo : lo + width]
+            )
+        shift = n_num * (width - 1)  # the other dense values after the embeddings
+        for c in range(n_num, nd):
+            xe[r, shift + c] = xm[r, c]
         for c in range(tables.kind.shape[0]):
             if tables.kind[c] != EMBEDDED:
                 continue
@@ -134,8 +147,9 @@ def onehot_rows_product(xm, m, tables, dense, out, transpose, p, key, row0):
 
 
 @kernel
-def embedding_gradient(gx, xm, m, grad, tables, accumulate):
-    """Scatter-add the inputs' gradient into the embedding tables' gradients.
+def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate):
+    """Scatter-add the inputs' gradient into the embedding tables' gradients, and
+    chain it into the numeric embeddings' parameters.
 
     Parameters
     ----------
@@ -145,9 +159,11 @@ def embedding_gradient(gx, xm, m, grad, tables, accumulate):
         The batch's rows (their codes say which table rows they used).
     m : int
         Rows in the batch.
+    theta : ndarray of shape (n_params,), float32 or float64
+        A member's parameters (the numeric embeddings' are read).
     grad : ndarray of shape (n_params,), float32 or float64
-        A member's gradient; its tables' slots are added to (and zeroed
-        first unless ``accumulate``).
+        A member's gradient; its tables' and numeric embeddings' slots are
+        added to (and zeroed first unless ``accumulate``).
     tables : Tables
         What the code columns are.
     accumulate : bool
@@ -155,12 +171,31 @@ def embedding_gradient(gx, xm, m, grad, tables, accumulate):
     """
     nd = tables.n_dense
     n_codes = tables.kind.shape[0]
+    n_num = tables.n_num
+    width = WIDTHS[tables.num_kind]
+    size = SIZES[tables.num_kind]
     if not accumulate:
         for c in range(n_codes):
             if tables.kind[c] == EMBEDDED:
                 lo = tables.table[c]
                 for q in range(lo, lo + (tables.levels[c] + 1) * tables.dim[c]):
                     grad[q] = 0.0
+        for q in range(tables.num_off, tables.num_off + n_num * size):
+            grad[q] = 0.0
+    if n_num > 0 and size > 0:
+        pre = np.empty(8, dtype=grad.dtype)
+        for r in range(m):
+            for j in range(n_num):
+                lo = j * width
+                embed_value_gradient(
+                    xm[r, j],
+                    theta,
+                    tables.num_off + j * size,
+                    tables.num_kind,
+                    gx[r, lo : lo + width],
+                    grad,
+                    pre,
+                )
     for r in range(m):
         for c in range(n_codes):
             if tables.kind[c] != EMBEDDED:

@@ -50,7 +50,7 @@ def needed_tier(net, hyper, is_sparse: bool) -> Tier:
     """The smallest tier that computes a pass over ``net`` with ``hyper`` right."""
     recipe = (
         int(net.scale_off[0]) >= 0
-        or int(net.table_off[1]) > int(net.table_off[0])  # embedding tables: trained as the scale
+        or int(net.table_off[2]) > int(net.table_off[0])  # embeddings: trained as the scale
         or int(hyper.schedule) != NO_SCHEDULE
         or hyper.warmup > 0
         or hyper.weight_decay != 0
