@@ -57,6 +57,17 @@ EXTRAS_ONLY = {
     "rng.unit_bits",
 }
 
+#: The raw tables' kernels (category lookups, numeric embeddings): compiled only
+#: when a fit's input has such columns (the passes' ``tables`` argument).
+TABLES_ONLY = {
+    "tables.encode_rows",
+    "tables.onehot_rows_product",
+    "tables.embedding_gradient",
+    "network.first_layer_gradient",
+    "embeddings.embed_value",
+    "embeddings.embed_value_gradient",
+}
+
 _PLAIN_FIT = """
 import json, warnings
 warnings.simplefilter("ignore")
@@ -89,7 +100,7 @@ def _compiled_by(script):
 def test_a_plain_fit_compiles_only_its_budget():
     compiled = _compiled_by(_PLAIN_FIT)
     assert "passes.run_pass" in compiled  # the probe sees compilations at all
-    assert not compiled & (ENSEMBLE_ONLY | RECIPE_ONLY | EXTRAS_ONLY)
+    assert not compiled & (ENSEMBLE_ONLY | RECIPE_ONLY | EXTRAS_ONLY | TABLES_ONLY)
     assert compiled <= PLAIN_FIT_BUDGET, sorted(compiled - PLAIN_FIT_BUDGET)
 
 
@@ -140,3 +151,18 @@ def test_one_specialisation_per_fit():
     (L-BFGS, the calibration's logits), and a fit with dropout its predictions
     (which have none) in its own tier too."""
     assert json.loads(_run_script(_ENSEMBLE_FITS)) == [1, 2, 3]
+
+
+def test_a_table_compiles_the_lookups_and_a_numeric_array_does_not():
+    """The probe itself: category columns and a numeric embedding compile the tables'
+    kernels; the Tabular defaults on a numeric array (scaling, indicators: no lookup) none."""
+    table = _PLAIN_FIT.replace(
+        "MLPClassifier(max_iter=2,",
+        "MLPClassifier(max_iter=2, categorical_features=[3], numeric_embedding='plr',",
+    ).replace("X, y = rng.randn(60, 4)", "X, y = np.c_[rng.randn(60, 3), rng.randint(0, 12, 60)]")
+    assert TABLES_ONLY <= _compiled_by(table)
+    scaled = _PLAIN_FIT.replace(
+        "MLPClassifier(max_iter=2,",
+        "MLPClassifier(max_iter=2, numeric_scaling='smooth_clip', handle_missing='indicator',",
+    )
+    assert not _compiled_by(scaled) & TABLES_ONLY
