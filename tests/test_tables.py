@@ -309,3 +309,31 @@ def test_numeric_embeddings_are_the_formulas(kind):
     n_freq = 16 if kind == "pbld" else 8
     frequencies = fresh.numeric_embeddings_.reshape(3, size)[:, :n_freq]
     assert 1.5 < frequencies.std() < 2.5  # N(0, sigma^2) draws, sigma = 2
+
+
+def test_nullable_string_and_boolean_columns_with_pandas_na():
+    frame, y = _frame()
+    frame["side"] = frame.side.astype("string")
+    frame.loc[frame.index[:5], "side"] = pd.NA
+    frame["flag"] = frame.flag.astype("boolean")
+    frame.loc[frame.index[5:8], "flag"] = pd.NA
+    model = TabularMLPClassifier(max_iter=2, random_state=0).fit(frame, y)
+    # a missing value in training: one-hot with the slot, not the -1 / +1 input
+    assert list(model.categorical_encoding_) == [ONEHOT, ONEHOT, ONEHOT]
+    assert list(model.categories_[1]) == ["left", "right"]
+    assert np.isfinite(model.predict_proba(frame)).all()
+
+
+def test_sparse_input_with_a_numeric_embedding_is_an_error():
+    X = sp.random(50, 4, density=0.5, random_state=0, format="csr")
+    with pytest.raises(ValueError, match="numeric_embedding='plr' needs dense input"):
+        MLPRegressor(numeric_embedding="plr").fit(X, np.arange(50.0))
+
+
+def test_too_many_categories_is_an_error(monkeypatch):
+    import sknn_train._tables as tables
+
+    monkeypatch.setattr(tables, "MAX_CATEGORIES", 10)
+    frame = pd.DataFrame({"id": [f"row{i}" for i in range(40)], "x": np.arange(40.0)})
+    with pytest.raises(ValueError, match="'id' has 40 categories, more than the 10"):
+        TabularMLPRegressor().fit(frame, np.arange(40.0))
