@@ -156,15 +156,17 @@ class RawFrame(TransformerMixin, BaseEstimator):
     Every column that is not a number (``category``, ``object``, ``string``, ``bool``) becomes a
     ``category`` column with the levels seen in ``fit`` (an unseen level is missing in
     ``transform``), so that both read it as categorical with the same codes on training and
-    test rows. ``max_levels``: a column with more levels keeps its ``max_levels`` most frequent
+    test rows. ``numbered``: the categories are the levels' numbers (pytabkit's input
+    check casts category columns to float, which text categories fail under pandas 3). ``max_levels``: a column with more levels keeps its ``max_levels`` most frequent
     ones (ties: the first seen), the rarer levels becoming missing values. ``impute_median``:
     missing numbers are filled with the column's median on the training rows (0 where a
     column has none). Arrays pass through, with their missing numbers filled likewise.
     """
 
-    def __init__(self, max_levels=None, impute_median=False):
+    def __init__(self, max_levels=None, impute_median=False, numbered=False):
         self.max_levels = max_levels
         self.impute_median = impute_median
+        self.numbered = numbered
 
     def fit(self, X, y=None):
         self.categories_ = {}
@@ -193,6 +195,10 @@ class RawFrame(TransformerMixin, BaseEstimator):
         X = X.copy()
         for c, levels in self.categories_.items():
             X[c] = pd.Categorical(X[c], categories=levels)
+            if self.numbered:  # the levels' numbers as categories: same model, float-castable
+                X[c] = pd.Categorical.from_codes(
+                    X[c].cat.codes.to_numpy(), categories=list(range(len(levels)))
+                )
         if self.impute_median:
             X = X.fillna(self.medians_)
         return X
@@ -261,7 +267,7 @@ def _realmlp_raw(variant: str):
         kind = "Classifier" if task == CLF else "Regressor"
         cls = getattr(pytabkit, f"RealMLP_{variant}_{kind}")
         model = cls(device="cpu", random_state=seed, n_threads=_torch_threads())
-        return Pipeline([("frame", RawFrame(impute_median=True)), ("model", model)])
+        return Pipeline([("frame", RawFrame(impute_median=True, numbered=True)), ("model", model)])
 
     return make
 

@@ -45,6 +45,8 @@ class NetworkEvaluation:
     _layout: Any
     _prediction_net: Callable[[], Net]  # the estimator's: the network predictions run
     _sync_params: Callable[[], None]  # the fitted state's (FittedState)
+    _validate_predict_rows: Callable[[Any], Any]  # the table input's (TableInput)
+    _lookup_tables_for: Callable[..., Any]  # the table input's (TableInput)
 
     def _predictions(self, outputs):
         """Predictions from the network outputs (the estimator's)."""

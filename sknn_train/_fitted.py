@@ -46,6 +46,7 @@ class FittedState:
     _theta: np.ndarray
     _layout: Any
     _prediction_net: Callable[[], Net]  # the estimator's: the network predictions run
+    _network_inputs: Callable[[], int]  # the table input's (TableInput)
 
     def _history(self, config):
         """The training history in the fitted attributes, to continue (partial_fit, warm start).

@@ -174,9 +174,9 @@ class Layout:
         scale_view = self.scale_view(theta)
         if scale_view is not None:
             scale_view[...] = 1.0 if scale is None else scale
-        for view, values in ((self.table_view(theta), tables), (self.numeric_view(theta), numeric)):
-            if view is not None:
-                view[...] = 0.0 if values is None else values
+        for part, values in ((self.table_view(theta), tables), (self.numeric_view(theta), numeric)):
+            if part is not None:
+                part[...] = 0.0 if values is None else values
         return theta
 
     def is_view_of(

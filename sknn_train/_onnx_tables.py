@@ -236,8 +236,8 @@ def frame_types(frame, model) -> list:
     )
 
     float_type = DoubleTensorType if model._theta.dtype == np.float64 else FloatTensorType
-    text = {}
-    for j, cats in zip(np.flatnonzero(model.is_categorical_), model.categories_):
+    text: dict[int, bool] = {}
+    for j, cats in zip(np.flatnonzero(model.is_categorical_).tolist(), model.categories_):
         text[j] = np.asarray(cats).dtype.kind in "US"
     return [
         (str(name), StringTensorType([None, 1]) if text.get(j) else float_type([None, 1]))

@@ -10,6 +10,8 @@ attributes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -45,6 +47,12 @@ TABLE_PARAMETERS = (
 
 class TableInput:
     """A mixin of :class:`~sknn_train._base.BaseMultilayerPerceptron`: raw tables in."""
+
+    # the estimator's parameters and fitted state this half reads
+    categorical_embedding_dim: int
+    n_features_in_: int
+    _theta: np.ndarray
+    _layout: Any
 
     def _table_params(self) -> dict:
         return {name: getattr(self, name) for name in TABLE_PARAMETERS}
@@ -103,11 +111,12 @@ class TableInput:
 
     def _encode(self, X, first):
         """``X`` encoded, in the dtype of a float32 array on a first fit, else of the model."""
-        if first or "_theta" not in self.__dict__:
-            dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        else:
+        dtype = np.dtype(np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64)
+        if not first and "_theta" in self.__dict__:
             dtype = self._theta.dtype
-        X = encode(self._encoding(), X, dtype)
+        encoding = self._encoding()
+        assert encoding is not None  # only called for a model with an encoder
+        X = encode(encoding, X, dtype)
         if X.shape[0] == 0:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
@@ -151,7 +160,8 @@ class TableInput:
     def _fitted_embedding_dim(self) -> int:
         """The embeddings' length the model was fitted with (the parameter may have
         changed since)."""
-        return _embedding_dim(self._encoding(), self._layout.n_tables)
+        encoding = self._encoding()
+        return 0 if encoding is None else _embedding_dim(encoding, self._layout.n_tables)
 
 
 def _embedding_dim(encoding, n_tables: int) -> int:

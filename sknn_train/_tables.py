@@ -169,11 +169,11 @@ def _columns(X):
     """
     frame = _frame(X)
     if frame is not None:
-        columns, by_dtype = [], []
+        columns, dtype_categorical = [], []
         for j in range(frame.shape[1]):
             col = frame.iloc[:, j]
             categorical = _is_categorical_dtype(col.dtype)
-            by_dtype.append(categorical)
+            dtype_categorical.append(categorical)
             if categorical:
                 values = col.astype(object).to_numpy(copy=True)
                 missing = col.isna().to_numpy()
@@ -181,7 +181,7 @@ def _columns(X):
             else:
                 values = col.to_numpy(dtype=np.float64, na_value=np.nan)
             columns.append(values)
-        return columns, np.array(by_dtype, dtype=bool), frame
+        return columns, np.array(dtype_categorical, dtype=bool), frame
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D table, got an array of shape {X.shape}.")

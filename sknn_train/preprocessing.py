@@ -136,7 +136,7 @@ def _unsquash(s: NDArray[np.floating], width: float) -> NDArray[np.floating]:
 
 
 def smooth_clip_statistics(
-    X: NDArray[np.float64], weights: NDArray[np.float64] | None = None
+    X: NDArray[np.floating], weights: NDArray[np.float64] | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The center (median) and factor of each column of ``X``, as :class:`SmoothClipScaler`
     fits them (the estimators' ``numeric_scaling='smooth_clip'`` too, with the rows'
@@ -152,14 +152,14 @@ def smooth_clip(
 ) -> NDArray[np.floating]:
     """``(X - center) * scale``, smoothly clipped to ``(-clip_width, clip_width)``, in ``X``'s
     dtype: :class:`SmoothClipScaler`'s transform with the given statistics."""
-    center = _as_dtype(center, X.dtype)
-    scale = _as_dtype(scale, X.dtype)
+    center_x = _as_dtype(center, X.dtype)
+    scale_x = _as_dtype(scale, X.dtype)
     with np.errstate(over="ignore"):
-        Z = X - center
+        Z = X - center_x
         # the difference of two huge values can overflow; inf * 0 would be nan
         limit = np.finfo(X.dtype).max
         np.clip(Z, -limit, limit, out=Z)
-        Z *= scale
+        Z *= scale_x
     return _squash(Z, clip_width)
 
 
