@@ -10,7 +10,7 @@ sin(2 pi w x)]`` with ``w`` in R^8, the embedding ``ReLU(u V + c)`` with ``V``
 
 A feature's parameters are :data:`SIZES` values at its offset in ``theta``,
 stored ``w, b (pbld only), V (row-major), c``. The backward pass recomputes
-the cosines from ``x`` instead of storing them.
+the cosines (and PLR's embedding, for its ReLU) from ``x`` instead of storing them.
 """
 
 import math
@@ -95,7 +95,7 @@ def embed_value_gradient(x, theta, off, kind, g, grad, pre):
     grad : ndarray of shape (n_params,), float32 or float64
         A member's gradient, added to.
     pre : ndarray of shape (8,), float32 or float64
-        Scratch space (PLR's pre-activations).
+        Scratch space (PLR's embedding, then its gradient through the ReLU).
     """
     if kind == PBLD:
         for k in range(3):
@@ -112,16 +112,7 @@ def embed_value_gradient(x, theta, off, kind, g, grad, pre):
             grad[off + i] += dt * TWO_PI * x
             grad[off + 16 + i] += dt
     else:
-        for k in range(8):
-            pre[k] = theta[off + 136 + k]
-        for i in range(8):
-            t = TWO_PI * theta[off + i] * x
-            cos_t = math.cos(t)
-            sin_t = math.sin(t)
-            row_cos = off + 8 + 8 * i
-            row_sin = off + 8 + 8 * (i + 8)
-            for k in range(8):
-                pre[k] += cos_t * theta[row_cos + k] + sin_t * theta[row_sin + k]
+        embed_value(x, theta, off, kind, pre)  # positive where the ReLU passes
         for k in range(8):  # through the ReLU
             pre[k] = g[k] if pre[k] > 0 else 0.0
             grad[off + 136 + k] += pre[k]
