@@ -157,7 +157,8 @@ class RawFrame(TransformerMixin, BaseEstimator):
     ``category`` column with the levels seen in ``fit`` (an unseen level is missing in
     ``transform``), so that both read it as categorical with the same codes on training and
     test rows. ``numbered``: the categories are the levels' numbers (pytabkit's input
-    check casts category columns to float, which text categories fail under pandas 3). ``max_levels``: a column with more levels keeps its ``max_levels`` most frequent
+    check casts category columns to float, which text categories fail under pandas 3).
+    ``max_levels``: a column with more levels keeps its ``max_levels`` most frequent
     ones (ties: the first seen), the rarer levels becoming missing values. ``impute_median``:
     missing numbers are filled with the column's median on the training rows (0 where a
     column has none). Arrays pass through, with their missing numbers filled likewise.
