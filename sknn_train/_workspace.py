@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._kernels.activations import HIDDEN_ACTIVATIONS
+from ._kernels.embeddings import TRIG
 from ._kernels.network import Net, Work
 from ._kernels.tables import Tables
 from ._layout import Layout
@@ -127,6 +128,7 @@ def make_work(
     need_pre = any(code in _NEEDS_PRE for code in net.act[1:-1].tolist())
     need_drop = any(p > 0 for p in net.drop[1:-1].tolist())
     n_in = 0 if tables is None else int(tables.n_in)
+    n_trig = 0 if tables is None else int(tables.n_num) * TRIG[int(tables.num_kind)]
     sizes = [
         (rows if gather else 0) * n_features,
         total,
@@ -140,6 +142,8 @@ def make_work(
         # the encoded inputs and their gradient (category lookups, embeddings)
         rows * n_in,
         rows * n_in if tables is not None and int(tables.n_in) > int(tables.n_dense) else 0,
+        # the numeric embeddings' cosines and sines, from the forward to the backward pass
+        rows * n_trig,
     ]
     n = sum(sizes)
     block = scratch(n, dtype) if reuse else np.empty(n, dtype=dtype)
@@ -156,6 +160,7 @@ def make_work(
         mean=parts[6].reshape((rows if ensemble else 0, widths[-1])),
         xe=parts[7].reshape((rows if n_in else 0, n_in)),
         gx=parts[8].reshape((rows if parts[8].size else 0, n_in)),
+        trig=parts[9].reshape((rows if n_trig else 0, n_trig)),
     )
 
 

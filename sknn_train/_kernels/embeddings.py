@@ -9,8 +9,10 @@ sin(2 pi w x)]`` with ``w`` in R^8, the embedding ``ReLU(u V + c)`` with ``V``
 (16 x 8), ``c`` in R^8.
 
 A feature's parameters are :data:`SIZES` values at its offset in ``theta``,
-stored ``w, b (pbld only), V (row-major), c``. The backward pass recomputes
-the cosines (and PLR's embedding, for its ReLU) from ``x`` instead of storing them.
+stored ``w, b (pbld only), V (row-major), c``. The forward pass leaves each
+value's cosines and sines in ``trig`` (:data:`TRIG` values: the cosines, then
+the sines), which the backward pass of the same batch and member reads: the
+transcendental functions are most of an embedding's cost.
 """
 
 import math
@@ -24,12 +26,14 @@ FREQUENCIES = (0, 16, 8)
 WIDTHS = (1, 4, 8)
 #: Parameters per feature: w, b, V, c (pbld); w, V, c (plr).
 SIZES = (0, 16 + 16 + 16 * 3 + 3, 8 + 16 * 8 + 8)
+#: The cosines and sines a value's forward pass keeps for its backward pass.
+TRIG = (0, 32, 16)
 
 TWO_PI = 2.0 * math.pi
 
 
 @kernel
-def embed_value(x, theta, off, kind, out):
+def embed_value(x, theta, off, kind, out, trig):
     """Write the embedding of the value ``x`` (parameters at ``theta[off:]``) to ``out``.
 
     Parameters
@@ -44,39 +48,44 @@ def embed_value(x, theta, off, kind, out):
         ``PBLD`` or ``PLR``.
     out : ndarray of shape (WIDTHS[kind],), float32 or float64
         Receives the embedding.
+    trig : ndarray of shape (TRIG[kind],), float32 or float64
+        Receives the cosines, then the sines, of the value's phases.
     """
+    n = FREQUENCIES[kind]
+    for i in range(n):
+        t = TWO_PI * theta[off + i] * x
+        if kind == PBLD:
+            t += theta[off + 16 + i]
+        trig[i] = math.cos(t)
+        trig[n + i] = math.sin(t)
     if kind == PBLD:
-        v0 = theta[off + 80]
-        v1 = theta[off + 81]
-        v2 = theta[off + 82]
+        for k in range(3):
+            out[k] = theta[off + 80 + k]
         for i in range(16):
-            u = math.cos(TWO_PI * theta[off + i] * x + theta[off + 16 + i])
             row = off + 32 + 3 * i
-            v0 += u * theta[row]
-            v1 += u * theta[row + 1]
-            v2 += u * theta[row + 2]
-        out[0] = v0
-        out[1] = v1
-        out[2] = v2
+            for k in range(3):
+                out[k] += trig[i] * theta[row + k]
         out[3] = x
     else:
-        for k in range(8):
-            out[k] = theta[off + 136 + k]
-        for i in range(8):
-            t = TWO_PI * theta[off + i] * x
-            cos_t = math.cos(t)
-            sin_t = math.sin(t)
-            row_cos = off + 8 + 8 * i
-            row_sin = off + 8 + 8 * (i + 8)
-            for k in range(8):
-                out[k] += cos_t * theta[row_cos + k] + sin_t * theta[row_sin + k]
+        _plr_linear(theta, off, trig, out)
         for k in range(8):
             if out[k] < 0:
                 out[k] = 0.0
 
 
 @kernel
-def embed_value_gradient(x, theta, off, kind, g, grad, pre):
+def _plr_linear(theta, off, trig, out):
+    """``out = [cos, sin] V + c`` of a PLR feature (before its ReLU)."""
+    for k in range(8):
+        out[k] = theta[off + 136 + k]
+    for i in range(16):  # the cosines' rows, then the sines'
+        row = off + 8 + 8 * i
+        for k in range(8):
+            out[k] += trig[i] * theta[row + k]
+
+
+@kernel
+def embed_value_gradient(x, theta, off, kind, g, grad, pre, trig):
     """Add the gradient of the embedding of ``x`` with respect to its parameters,
     given ``g``, the loss's gradient with respect to the embedding, to ``grad[off:]``.
 
@@ -95,38 +104,36 @@ def embed_value_gradient(x, theta, off, kind, g, grad, pre):
     grad : ndarray of shape (n_params,), float32 or float64
         A member's gradient, added to.
     pre : ndarray of shape (8,), float32 or float64
-        Scratch space (PLR's embedding, then its gradient through the ReLU).
+        Scratch space (PLR's gradient through the ReLU).
+    trig : ndarray of shape (TRIG[kind],), float32 or float64
+        The cosines and sines :func:`embed_value` left for this value.
     """
+    n = FREQUENCIES[kind]
     if kind == PBLD:
         for k in range(3):
             grad[off + 80 + k] += g[k]
         for i in range(16):
-            t = TWO_PI * theta[off + i] * x + theta[off + 16 + i]
-            u = math.cos(t)
             row = off + 32 + 3 * i
             gu = 0.0
             for k in range(3):
-                grad[row + k] += u * g[k]
+                grad[row + k] += trig[i] * g[k]
                 gu += theta[row + k] * g[k]
-            dt = -math.sin(t) * gu
+            dt = -trig[n + i] * gu
             grad[off + i] += dt * TWO_PI * x
             grad[off + 16 + i] += dt
-    else:
-        embed_value(x, theta, off, kind, pre)  # positive where the ReLU passes
-        for k in range(8):  # through the ReLU
-            pre[k] = g[k] if pre[k] > 0 else 0.0
-            grad[off + 136 + k] += pre[k]
-        for i in range(8):
-            t = TWO_PI * theta[off + i] * x
-            cos_t = math.cos(t)
-            sin_t = math.sin(t)
-            row_cos = off + 8 + 8 * i
-            row_sin = off + 8 + 8 * (i + 8)
-            g_cos = 0.0
-            g_sin = 0.0
-            for k in range(8):
-                grad[row_cos + k] += cos_t * pre[k]
-                grad[row_sin + k] += sin_t * pre[k]
-                g_cos += theta[row_cos + k] * pre[k]
-                g_sin += theta[row_sin + k] * pre[k]
-            grad[off + i] += (cos_t * g_sin - sin_t * g_cos) * TWO_PI * x
+        return
+    _plr_linear(theta, off, trig, pre)
+    for k in range(8):  # through the ReLU
+        pre[k] = g[k] if pre[k] > 0 else 0.0
+        grad[off + 136 + k] += pre[k]
+    for i in range(8):
+        row_cos = off + 8 + 8 * i
+        row_sin = off + 8 + 8 * (i + 8)
+        g_cos = 0.0
+        g_sin = 0.0
+        for k in range(8):
+            grad[row_cos + k] += trig[i] * pre[k]
+            grad[row_sin + k] += trig[n + i] * pre[k]
+            g_cos += theta[row_cos + k] * pre[k]
+            g_sin += theta[row_sin + k] * pre[k]
+        grad[off + i] += (trig[i] * g_sin - trig[n + i] * g_cos) * TWO_PI * x

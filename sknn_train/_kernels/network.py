@@ -55,7 +55,7 @@ Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off 
 #: matrix but the output layer's) and ``theta[shared_biases_lo:shared_biases_hi]``
 #: of their slices (``shared_weights_end = 0``: independent members).
 Members = namedtuple("Members", "count size shared_weights_end shared_biases_lo shared_biases_hi")
-Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean xe gx")
+Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean xe gx trig")
 
 
 @kernel
@@ -195,7 +195,7 @@ def forward(
     x_in = xb
     n_in = units[0]
     if tables is not None:
-        encode_rows(xb, m, theta, tables, work.xe)
+        encode_rows(xb, m, theta, tables, work.xe, work.trig)
         x_in = work.xe[:m]
         n_in = tables.n_in
     if extras is not None and net.drop[0] > 0 and not is_sparse:
@@ -411,7 +411,7 @@ def first_layer_gradient(xm, m, theta, grad, net, work, key, row0, accumulate, e
     gemm(0, 1, m, n_in, fan_out, address(d, 0), address(w, 0), 0.0, address(gx, 0))
     if extras is not None and net.drop[0] > 0:
         dropout_rows(gx, gx, key, np.int64(0), row0, net.drop[0])
-    embedding_gradient(gx, xm, m, theta, grad, tables, accumulate)
+    embedding_gradient(gx, xm, m, theta, grad, tables, accumulate, work.trig)
 
 
 @kernel

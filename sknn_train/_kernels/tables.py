@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import kernel
-from .embeddings import SIZES, WIDTHS, embed_value, embed_value_gradient
+from .embeddings import SIZES, TRIG, WIDTHS, embed_value, embed_value_gradient
 from .rng import keep_scale, row_key, threshold, unit_bits
 
 #: How a code column enters the network (``sknn_train._tables``' values).
@@ -48,7 +48,7 @@ Tables = namedtuple("Tables", "n_dense n_in kind levels unit table dim n_num num
 
 
 @kernel
-def encode_rows(xm, m, theta, tables, xe):
+def encode_rows(xm, m, theta, tables, xe, trig):
     """``xe[:m] = [dense values | embedded vectors]`` of the batch's rows.
 
     Parameters
@@ -63,16 +63,24 @@ def encode_rows(xm, m, theta, tables, xe):
         What the code columns are.
     xe : ndarray of shape (m_rows, n_in), float32 or float64
         Receives the first layer's dense inputs.
+    trig : ndarray of shape (m_rows, n_num * TRIG[num_kind]), float32 or float64
+        Receives the numeric embeddings' cosines and sines (for the backward pass).
     """
     nd = tables.n_dense
     n_num = tables.n_num
     width = WIDTHS[tables.num_kind]
     size = SIZES[tables.num_kind]
+    n_trig = TRIG[tables.num_kind]
     for r in range(m):
         for j in range(n_num):
             lo = j * width
             embed_value(
-                xm[r, j], theta, tables.num_off + j * size, tables.num_kind, xe[r, lo : lo + width]
+                xm[r, j],
+                theta,
+                tables.num_off + j * size,
+                tables.num_kind,
+                xe[r, lo : lo + width],
+                trig[r, j * n_trig : (j + 1) * n_trig],
             )
         shift = n_num * (width - 1)  # the other dense values after the embeddings
         for c in range(n_num, nd):
@@ -147,7 +155,7 @@ def onehot_rows_product(xm, m, tables, dense, out, transpose, p, key, row0):
 
 
 @kernel
-def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate):
+def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate, trig):
     """Scatter-add the inputs' gradient into the embedding tables' gradients, and
     chain it into the numeric embeddings' parameters.
 
@@ -168,6 +176,8 @@ def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate):
         What the code columns are.
     accumulate : bool
         Add to the tables' gradients instead of overwriting them.
+    trig : ndarray of shape (m_rows, n_num * TRIG[num_kind]), float32 or float64
+        The cosines and sines :func:`encode_rows` left for these rows.
     """
     nd = tables.n_dense
     n_codes = tables.kind.shape[0]
@@ -184,6 +194,7 @@ def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate):
             grad[q] = 0.0
     if n_num > 0 and size > 0:
         pre = np.empty(8, dtype=grad.dtype)
+        n_trig = TRIG[tables.num_kind]
         for r in range(m):
             for j in range(n_num):
                 lo = j * width
@@ -195,6 +206,7 @@ def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate):
                     gx[r, lo : lo + width],
                     grad,
                     pre,
+                    trig[r, j * n_trig : (j + 1) * n_trig],
                 )
     for r in range(m):
         for c in range(n_codes):
