@@ -160,7 +160,7 @@ def make_work(
         mean=parts[6].reshape((rows if ensemble else 0, widths[-1])),
         xe=parts[7].reshape((rows if n_in else 0, n_in)),
         gx=parts[8].reshape((rows if parts[8].size else 0, n_in)),
-        trig=parts[9].reshape((rows if n_trig else 0, n_trig)),
+        trig=parts[9],
     )
 
 

@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import kernel
-from .embeddings import SIZES, TRIG, WIDTHS, embed_value, embed_value_gradient
+from .embeddings import SIZES, TRIG, WIDTHS, embed_feature, embed_feature_gradient
 from .rng import keep_scale, row_key, threshold, unit_bits
 
 #: How a code column enters the network (``sknn_train._tables``' values).
@@ -63,25 +63,20 @@ def encode_rows(xm, m, theta, tables, xe, trig):
         What the code columns are.
     xe : ndarray of shape (m_rows, n_in), float32 or float64
         Receives the first layer's dense inputs.
-    trig : ndarray of shape (m_rows, n_num * TRIG[num_kind]), float32 or float64
-        Receives the numeric embeddings' cosines and sines (for the backward pass).
+    trig : ndarray of shape (m_rows * n_num * TRIG[num_kind],), float32 or float64
+        Receives the numeric embeddings' cosines and sines (for the backward
+        pass), feature after feature.
     """
     nd = tables.n_dense
     n_num = tables.n_num
     width = WIDTHS[tables.num_kind]
     size = SIZES[tables.num_kind]
-    n_trig = TRIG[tables.num_kind]
+    block = m * TRIG[tables.num_kind]
+    for j in range(n_num):
+        off = tables.num_off + j * size
+        trig_j = trig[j * block : (j + 1) * block]
+        embed_feature(xm, j, m, theta, off, tables.num_kind, xe, j * width, trig_j)
     for r in range(m):
-        for j in range(n_num):
-            lo = j * width
-            embed_value(
-                xm[r, j],
-                theta,
-                tables.num_off + j * size,
-                tables.num_kind,
-                xe[r, lo : lo + width],
-                trig[r, j * n_trig : (j + 1) * n_trig],
-            )
         shift = n_num * (width - 1)  # the other dense values after the embeddings
         for c in range(n_num, nd):
             xe[r, shift + c] = xm[r, c]
@@ -176,7 +171,7 @@ def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate, trig):
         What the code columns are.
     accumulate : bool
         Add to the tables' gradients instead of overwriting them.
-    trig : ndarray of shape (m_rows, n_num * TRIG[num_kind]), float32 or float64
+    trig : ndarray of shape (m_rows * n_num * TRIG[num_kind],), float32 or float64
         The cosines and sines :func:`encode_rows` left for these rows.
     """
     nd = tables.n_dense
@@ -192,22 +187,11 @@ def embedding_gradient(gx, xm, m, theta, grad, tables, accumulate, trig):
                     grad[q] = 0.0
         for q in range(tables.num_off, tables.num_off + n_num * size):
             grad[q] = 0.0
-    if n_num > 0 and size > 0:
-        pre = np.empty(8, dtype=grad.dtype)
-        n_trig = TRIG[tables.num_kind]
-        for r in range(m):
-            for j in range(n_num):
-                lo = j * width
-                embed_value_gradient(
-                    xm[r, j],
-                    theta,
-                    tables.num_off + j * size,
-                    tables.num_kind,
-                    gx[r, lo : lo + width],
-                    grad,
-                    pre,
-                    trig[r, j * n_trig : (j + 1) * n_trig],
-                )
+    block = m * TRIG[tables.num_kind]
+    for j in range(n_num):
+        off = tables.num_off + j * size
+        trig_j = trig[j * block : (j + 1) * block]
+        embed_feature_gradient(xm, j, m, theta, off, tables.num_kind, gx, j * width, grad, trig_j)
     for r in range(m):
         for c in range(n_codes):
             if tables.kind[c] != EMBEDDED:
