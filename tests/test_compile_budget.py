@@ -64,8 +64,9 @@ TABLES_ONLY = {
     "tables.onehot_rows_product",
     "tables.embedding_gradient",
     "network.first_layer_gradient",
-    "embeddings.embed_value",
-    "embeddings.embed_value_gradient",
+    "embeddings.embed_feature",
+    "embeddings.embed_feature_gradient",
+    "embeddings.sincos",
 }
 
 _PLAIN_FIT = """
