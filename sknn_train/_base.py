@@ -32,7 +32,7 @@ from ._kernels.network import Net
 from ._layout import initial_params
 from ._members import split_members
 from ._table_input import TableInput
-from ._tables import initial_embeddings
+from ._table_network import initial_embeddings
 from ._train import (
     History,
     OptimizerState,

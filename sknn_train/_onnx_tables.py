@@ -16,7 +16,8 @@ import numpy as np
 
 from ._kernels.embeddings import FREQUENCIES, NO_EMBEDDING, PBLD, SIZES
 from ._kernels.tables import EMBEDDED
-from ._tables import BINARY, EMBEDDINGS
+from ._table_network import EMBEDDINGS
+from ._tables import BINARY
 
 __all__ = ["EncodedTable", "encode_table", "frame_types", "smooth_clip_graph"]
 

@@ -22,13 +22,12 @@ from sklearn.utils.validation import (
 )
 
 from ._kernels.tables import EMBEDDED
+from ._table_network import kernel_tables, network_inputs
 from ._tables import (
     FITTED_ATTRIBUTES,
     TableEncoding,
     encode,
     fit_encoding,
-    kernel_tables,
-    network_inputs,
     uses_tables,
 )
 
