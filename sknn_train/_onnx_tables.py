@@ -19,7 +19,16 @@ from ._kernels.tables import EMBEDDED
 from ._table_network import EMBEDDINGS
 from ._tables import BINARY
 
-__all__ = ["EncodedTable", "encode_table", "frame_types", "smooth_clip_graph"]
+__all__ = [
+    "EncodedTable",
+    "encode_table",
+    "frame_types",
+    "has_encoder",
+    "input_count",
+    "model_type",
+    "smooth_clip_graph",
+    "takes_columns",
+]
 
 # Where the smooth clip clips x' / w before squaring it: the square stays finite in
 # float32 (2**120 < 3.4e38), and from there on the output is saturated.
@@ -244,3 +253,28 @@ def frame_types(frame, model) -> list:
         (str(name), StringTensorType([None, 1]) if text.get(j) else float_type([None, 1]))
         for j, name in enumerate(frame.columns)
     ]
+
+
+def has_encoder(model) -> bool:
+    """Whether the model encodes its table itself (SPEC 5): its graph starts with the encoder."""
+    return "is_categorical_" in vars(model)
+
+
+def takes_columns(operator) -> bool:
+    """Whether the graph takes one input per column (a DataFrame): it then computes in the
+    model's dtype; one tensor's graph computes in the tensor's float type, as always."""
+    return has_encoder(operator.raw_operator) and len(operator.inputs) > 1
+
+
+def input_count(operator):
+    """One input, or one per column for a model with a table encoder."""
+    return (
+        [1, int(operator.raw_operator.n_features_in_)] if has_encoder(operator.raw_operator) else 1
+    )
+
+
+def model_type(model):
+    """A tensor type of the model's working dtype (the graph's, for a table's several inputs)."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    return DoubleTensorType() if model._theta.dtype == np.float64 else FloatTensorType()

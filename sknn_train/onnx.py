@@ -87,7 +87,23 @@ from ._kernels.activations import (
     OUT_SOFTMAX,
 )
 from ._mlp import MLPClassifier, MLPRegressor
-from ._onnx_tables import encode_table, frame_types, smooth_clip_graph
+from ._onnx_tables import (
+    encode_table,
+    frame_types,
+    smooth_clip_graph,
+)
+from ._onnx_tables import (
+    has_encoder as _has_encoder,
+)
+from ._onnx_tables import (
+    input_count as _input_count,
+)
+from ._onnx_tables import (
+    model_type as _model_type,
+)
+from ._onnx_tables import (
+    takes_columns as _takes_columns,
+)
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 from .preprocessing import SmoothClipScaler
 
@@ -300,31 +316,6 @@ def _classifier_shape(operator: Any) -> None:
         _model_type(model) if _takes_columns(operator) else operator.inputs[0].type
     )
     operator.outputs[1].set_type(prob_type([n, len(classes)]))
-
-
-def _has_encoder(model: Any) -> bool:
-    """Whether the model encodes its table itself (SPEC 5): its graph starts with the encoder."""
-    return "is_categorical_" in vars(model)
-
-
-def _takes_columns(operator: Any) -> bool:
-    """Whether the graph takes one input per column (a DataFrame): it then computes in the
-    model's dtype; one tensor's graph computes in the tensor's float type, as always."""
-    return _has_encoder(operator.raw_operator) and len(operator.inputs) > 1
-
-
-def _input_count(operator: Any) -> Any:
-    """One input, or one per column for a model with a table encoder."""
-    return (
-        [1, int(operator.raw_operator.n_features_in_)] if _has_encoder(operator.raw_operator) else 1
-    )
-
-
-def _model_type(model: Any) -> Any:
-    """A tensor type of the model's working dtype (the graph's, for a table's several inputs)."""
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
-
-    return DoubleTensorType() if model._theta.dtype == np.float64 else FloatTensorType()
 
 
 def _regressor_shape(operator: Any) -> None:
