@@ -530,15 +530,18 @@ def _codes(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
     present = ~_is_missing(values)
     if k == 0 or not present.any():
         return codes
+    rows = np.flatnonzero(present)
     seen = values[present]
-    try:
-        seen = seen.astype(categories.dtype)
-    except (TypeError, ValueError):
-        if categories.dtype.kind != "U":
-            return codes  # values of another type: none of them is a category
-        seen = seen.astype(str)
+    kind = {"U": "str", "b": "bool"}.get(categories.dtype.kind, "number")
+    if seen.dtype.kind == "O":  # by value: a value of another kind is no category
+        same = np.array([_value_kind(v) == kind for v in seen], dtype=bool)
+        rows, seen = rows[same], seen[same]
+    elif {"U": "US", "b": "b"}.get(categories.dtype.kind, "iuf").find(seen.dtype.kind) < 0:
+        return codes
+    # strings as str, not the categories' fixed width (which would cut longer ones)
+    seen = seen.astype(str if kind == "str" else categories.dtype)
     where = np.searchsorted(categories, seen)
     where = np.minimum(where, k - 1)
     hit = categories[where] == seen
-    codes[np.flatnonzero(present)[hit]] = where[hit]
+    codes[rows[hit]] = where[hit]
     return codes

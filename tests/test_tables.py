@@ -337,3 +337,17 @@ def test_too_many_categories_is_an_error(monkeypatch):
     frame = pd.DataFrame({"id": [f"row{i}" for i in range(40)], "x": np.arange(40.0)})
     with pytest.raises(ValueError, match="'id' has 40 categories, more than the 10"):
         TabularMLPRegressor().fit(frame, np.arange(40.0))
+
+
+def test_values_of_another_kind_or_longer_strings_take_the_slot():
+    """Matched by value: "False" is not the bool False, "purple" not the category "purpl"."""
+    from sknn_train._tables import _codes
+
+    flags = np.array([False, True])
+    given = np.array([True, "False", "yes", False, None], dtype=object)
+    np.testing.assert_array_equal(_codes(given, flags), [1, 2, 2, 0, 2])
+    colours = np.array(["blue", "purpl"])
+    given = np.array(["purple", "purpl", 3, "blue"], dtype=object)
+    np.testing.assert_array_equal(_codes(given, colours), [2, 1, 2, 0])
+    numbers = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(_codes(np.array(["1", 2, 2.0], dtype=object), numbers), [2, 1, 1])
