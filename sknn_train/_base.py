@@ -113,6 +113,11 @@ class BaseMultilayerPerceptron(
         "input_scaling": ["boolean"],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
         "ensemble": [StrOptions({"independent", "batch"})],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
         "max_onehot_categories": [Interval(Integral, 0, None, closed="left")],
         "categorical_embedding_dim": [Interval(Integral, 1, None, closed="left")],
@@ -164,6 +169,7 @@ class BaseMultilayerPerceptron(
         input_scaling,
         n_ensemble,
         ensemble,
+        n_jobs,
         categorical_features,
         max_onehot_categories,
         categorical_embedding_dim,
@@ -211,6 +217,7 @@ class BaseMultilayerPerceptron(
         self.input_scaling = input_scaling
         self.n_ensemble = n_ensemble
         self.ensemble = ensemble
+        self.n_jobs = n_jobs
         self.categorical_features = categorical_features
         self.max_onehot_categories = max_onehot_categories
         self.categorical_embedding_dim = categorical_embedding_dim

@@ -31,6 +31,7 @@ from ._kernels.optim import SCHEDULES, SOLVERS
 from ._kernels.step import Hyper, make_hyper
 from ._kernels.tables import Tables
 from ._kernels.tiers import Tier, needed_tier
+from ._parallel import fit_threads
 from ._layout import Layout, shares_weights
 from ._warnings import warn
 
@@ -65,6 +66,7 @@ class FitConfig:
     hyper: Hyper  # codes and scalars of the kernels (lr = learning_rate_init, key = 0)
     tier: Tier  # the techniques the kernels are compiled with (plain, recipe or everything)
     tables: Tables | None  # which input columns are category codes (None: no lookups)
+    n_threads: int  # threads the members' epochs may run on (1: the calling thread only)
     embedding_sigma: float  # the numeric embeddings' frequencies' spread (SPEC 5.5)
     loss: str  # the loss the kernels compute ('binary_log_loss' for logistic outputs)
     out_activation: str
@@ -483,6 +485,7 @@ def resolve(
         layout=layout,
         tier=tier,
         tables=tables,
+        n_threads=fit_threads(params["n_jobs"], 1 if layout.shared else layout.n_members),
         embedding_sigma=float(params["embedding_sigma"]),
         solver=solver,
         stochastic=stochastic,

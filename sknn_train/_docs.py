@@ -249,8 +249,8 @@ PARAMETERS = (
         ``alpha`` or ``weight_decay``. Sparse input stays sparse.
 
     n_ensemble : int, default=1
-        Train this many networks together, in the same compiled epoch and on
-        the same minibatches, each from its own initialisation (drawn one
+        Train this many networks together, on the same minibatches (on
+        several cores: ``n_jobs``), each from its own initialisation (drawn one
         after the other from ``random_state``, so the first starts from the
         weights of ``n_ensemble=1``) with its own dropout masks and optimizer
         state. Each member minimises its own loss (the objective is the mean
@@ -275,6 +275,24 @@ PARAMETERS = (
         gradients, each member's own parameters its loss's. Needs 'adam' or
         'sgd'; ``max_grad_norm`` clips every member by one factor. Nothing
         changes with ``n_ensemble=1``.
+
+    n_jobs : int, default=None
+        Threads an ensemble's independent members train on, each member's
+        epoch on one of them (they meet once an epoch, for the validation
+        score; each takes one BLAS thread meanwhile). None: the cores
+        scikit-learn's OpenMP estimators use (``HistGradientBoosting*``:
+        ``OMP_NUM_THREADS``, threadpoolctl's ``openmp`` limit and the CPU
+        quota, which joblib's process workers set to their share of the
+        cores), when ``fit`` is called from the main thread; 1 when it is
+        called from another thread (joblib's threading backend, dask's
+        threaded workers: the caller already runs fits beside it). A
+        positive number: that many threads; -1: all cores, -2 all but one.
+        Never more threads than members; epochs of fewer than about 2
+        million multiply-adds a member stay on the calling thread. Results
+        are identical whatever the number. A single network and
+        ``ensemble='batch'`` (whose members meet at every step) use the
+        calling thread. L-BFGS members run as separate fits, in parallel
+        the same way (one after the other with callbacks).
 
     categorical_features : {None, 'from_dtype'}, array-like of bool, int or str, default=None
         The categorical columns of X (HistGradientBoosting's name and forms):

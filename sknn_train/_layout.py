@@ -79,7 +79,7 @@ class Layout:
         self.n_weight_layers = n
         #: The members' counts and offsets as the kernels take them: None for a
         #: single network, which they compile without the ensemble's code.
-        info = (self.n_members, self.member_size, *self.shared_ranges)
+        info = (self.n_members, self.member_size, *self.shared_ranges, 0, self.n_members)
         self.ensemble = None if self.n_members == 1 else Members(*(np.int64(v) for v in info))
         # Plain ints for the per-call arithmetic of small predicts and
         # partial_fits (BLAS thread choice, chunk size): numpy reductions
@@ -102,8 +102,14 @@ class Layout:
         if self.ensemble is None:
             return None
         zero = np.int64(0)
+        one = np.int64(1)
         return self.ensemble._replace(
-            count=np.int64(1), shared_weights_end=zero, shared_biases_lo=zero, shared_biases_hi=zero
+            count=one,
+            shared_weights_end=zero,
+            shared_biases_lo=zero,
+            shared_biases_hi=zero,
+            first=zero,
+            stop=one,
         )
 
     def _slot(self, theta: np.ndarray, lo: int, hi: int, shape: tuple[int, ...]) -> np.ndarray:

@@ -43,7 +43,7 @@ SMALL_CALL_MACS = 1_000_000
 
 
 def blas_threads(
-    macs: int = 0, total_macs: int | None = None
+    macs: int = 0, total_macs: int | None = None, parallel: int = 1
 ) -> contextlib.AbstractContextManager[None]:
     """BLAS threads for a fit or predict: one for small products, all for large ones.
 
@@ -58,7 +58,13 @@ def blas_threads(
     OpenBLAS threads that wait on each other can make an epoch many times
     slower (for scikit-learn's MLP too): set it to 1 there. The caller's
     settings are restored afterwards.
+
+    ``parallel`` threads of the fit's own (an ensemble's members on their
+    cores, :mod:`~sknn_train._parallel`) each get one BLAS thread: more
+    would oversubscribe the cores the members already fill.
     """
+    if parallel > 1:
+        return _shared_blas_limit(1)
     threads = _blas_threads(macs)
     if threads is None or (total_macs is not None and total_macs < SMALL_CALL_MACS):
         return contextlib.nullcontext()

@@ -12,6 +12,8 @@ Everything per sample or per batch happens inside one compiled call per epoch
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -32,6 +34,8 @@ from ._kernels.epoch import (
     run_epoch,
 )
 from ._kernels.optim import ADAM, NO_SCHEDULE, SGD, SOLVERS
+from ._layout import Layout
+from ._parallel import PARALLEL_MIN_MACS, run_parts
 from ._threads import batch_macs, blas_threads
 from ._warnings import check_optimize_result, warn
 from ._workspace import KernelInput, chunk_rows, make_work
@@ -202,25 +206,58 @@ def train_stochastic(
     # nothing from one batch to the next, so an evaluation between epochs
     # that reuses the same memory (a callback's predict) does no harm.
     layout = config.layout
-    work = make_work(
-        net,
-        batch_size,
-        data.n_features,
-        not data.is_sparse,
-        dtype,
-        reuse=config.incremental,
-        ensemble=layout.ensemble is not None,
-        tables=config.tables,
-    )
+    parts = epoch_parts(layout)
+    member_macs = batch_macs(layout, n_samples) // layout.n_members  # a member's epoch
+    threads = config.n_threads if member_macs >= PARALLEL_MIN_MACS else 1
+    works = [
+        make_work(
+            net,
+            batch_size,
+            data.n_features,
+            not data.is_sparse,
+            dtype,
+            reuse=config.incremental and slot == 0,
+            ensemble=layout.ensemble is not None,
+            tables=config.tables,
+        )
+        for slot in range(min(threads, len(parts)))
+    ]
     grad = np.empty_like(theta)
     n_w = config.layout.n_weight_layers
+
+    def part_epoch(order, hyper, k: int, slot: int) -> tuple[float, np.ndarray]:
+        """Part ``k``'s epoch (see :func:`epoch_parts`) in workspace ``slot``."""
+        diag = np.zeros(DIAG_LAYERS + n_w)
+        accumulated = run_epoch(
+            *data.args(),
+            Y,
+            sw,
+            order,
+            batch_size,
+            theta,
+            grad,
+            opt.state1,
+            opt.state2,
+            opt.step,
+            net,
+            works[slot],
+            hyper,
+            diag,
+            parts[k],
+            config.tier,
+            config.tables,
+        )
+        return accumulated, diag
+
     history.n_iter = 0
     history.diverged_at = None
     history.interrupted = False
     history.stop_reason = ""
     epochs = 1 if config.incremental else config.max_iter
     try:
-        with blas_threads(batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs):
+        with blas_threads(
+            batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs, len(works)
+        ):
             for _ in range(config.max_iter):
                 if config.shuffle:
                     perm = np.arange(n_samples)
@@ -230,26 +267,8 @@ def train_stochastic(
                 callbacks.begin("epoch")
                 key = (key_base + history.t * _GOLDEN) % 2**64 if key_base else 0
                 hyper = config.hyper._replace(lr=float(opt.learning_rate), key=np.uint64(key))
-                diag = np.zeros(DIAG_LAYERS + n_w)
-                accumulated = run_epoch(
-                    *data.args(),
-                    Y,
-                    sw,
-                    order,
-                    batch_size,
-                    theta,
-                    grad,
-                    opt.state1,
-                    opt.state2,
-                    opt.step,
-                    net,
-                    work,
-                    hyper,
-                    diag,
-                    layout.ensemble,
-                    config.tier,
-                    config.tables,
-                )
+                epoch = functools.partial(part_epoch, order, hyper)
+                accumulated, diag = _in_order_sums(run_parts(epoch, len(parts), len(works)))
                 history.n_iter += 1
                 history.loss = accumulated / n_samples
                 if not np.isfinite(theta).all():
@@ -304,6 +323,29 @@ def train_stochastic(
         theta[...] = history.best_params
     history.diverging = _warn_if_diverging(history, theta, config)
     return history
+
+
+def epoch_parts(layout: Layout) -> list[Any]:
+    """The compiled calls of an epoch, by the ``ensemble`` each takes: one for a
+    single network (None) or a batch ensemble (every member: they meet at each
+    step), one per member of independent members (they meet once an epoch),
+    which may then run on threads of their own."""
+    ensemble = layout.ensemble
+    if ensemble is None or layout.shared:
+        return [ensemble]
+    return [
+        ensemble._replace(first=np.int64(k), stop=np.int64(k + 1)) for k in range(layout.n_members)
+    ]
+
+
+def _in_order_sums(results: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray]:
+    """The parts' losses and diagnostics summed in part (member) order: the same
+    sums on one thread or several."""
+    total, diag = 0.0, np.zeros_like(results[0][1])
+    for value, part_diag in results:
+        total += value
+        diag += part_diag
+    return total, diag
 
 
 def _no_improvement_message(config: FitConfig) -> str:
@@ -423,20 +465,28 @@ def train_lbfgs(
 
     ``theta`` ends holding scipy's solution; the history holds the iteration
     count, the loss and scipy's message as the stop reason. An ensemble's
-    members are fitted one after the other (each its own L-BFGS run: a joint
-    line search would tie them); the history then holds the largest
-    iteration count, the mean loss and the last member's message.
+    members are fitted each by its own L-BFGS run (a joint line search would
+    tie them), on threads of their own where the fit has several
+    (``config.n_threads``; with callbacks, which see one run at a time, and
+    with scipy before 1.15, whose L-BFGS-B is not thread-safe, one after
+    the other); the history then holds the largest iteration count, the
+    mean loss and the last member's message.
     """
     layout = config.layout
     if layout.n_members == 1:
         return _lbfgs_run(data, Y, sw, theta, config, None, callbacks)
-    # each member alone, in the ensemble's compiled form (a "members" of one)
-    runs = [
-        _lbfgs_run(
-            data, Y, sw, layout.member_view(theta, k), config, layout.member_form(), callbacks
-        )
-        for k in range(layout.n_members)
-    ]
+
+    def member_run(k: int, slot: int) -> History:
+        # each member alone, in the ensemble's compiled form (a "members" of one)
+        view = layout.member_view(theta, k)
+        return _lbfgs_run(data, Y, sw, view, config, layout.member_form(), callbacks)
+
+    member_macs = batch_macs(layout.member_of(), data.n_rows)
+    parallel = not callbacks and sp_version >= parse_version("1.15")
+    threads = config.n_threads if parallel and member_macs >= PARALLEL_MIN_MACS else 1
+    # members on threads of their own take one BLAS thread each
+    with blas_threads(parallel=threads) if threads > 1 else contextlib.nullcontext():
+        runs = run_parts(member_run, layout.n_members, threads)
     return History(
         n_iter=max(run.n_iter for run in runs),
         loss=float(np.mean([run.loss for run in runs])),

@@ -53,8 +53,12 @@ Net = namedtuple("Net", "units coef_off int_off act skip skip_to drop scale_off 
 #: An ensemble's layout (int64 fields): ``count`` members of ``size`` values each;
 #: a batch ensemble's members share ``theta[:shared_weights_end]`` (every weight
 #: matrix but the output layer's) and ``theta[shared_biases_lo:shared_biases_hi]``
-#: of their slices (``shared_weights_end = 0``: independent members).
-Members = namedtuple("Members", "count size shared_weights_end shared_biases_lo shared_biases_hi")
+#: of their slices (``shared_weights_end = 0``: independent members). A pass runs
+#: members ``first`` to ``stop - 1`` (0 and ``count``: all of them); independent
+#: members train one call each, on as many threads as the fit has.
+Members = namedtuple(
+    "Members", "count size shared_weights_end shared_biases_lo shared_biases_hi first stop"
+)
 Work = namedtuple("Work", "xb acts pre dacts deltas act_off w0 mean xe gx trig")
 
 

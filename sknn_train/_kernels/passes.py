@@ -228,8 +228,12 @@ def run_pass(
     n_w = net.units.shape[0] - 1
     k = net.units[n_w]
     n_members = 1
-    if ensemble is not None:
+    members_from = 0
+    members_to = 1
+    if ensemble is not None:  # this call runs members first .. stop - 1 of count
         n_members = ensemble.count
+        members_from = ensemble.first
+        members_to = ensemble.stop
     n_hidden = 0
     for j in range(1, n_w):
         n_hidden += net.units[j]
@@ -267,11 +271,11 @@ def run_pass(
         total_sw += sw_sum
         # The members one after the other, on the same rows; each has its own
         # slice of the buffers, dropout masks and step counter.
-        for member in range(n_members):
+        for member in range(members_from, members_to):
             theta_k = member_slice(theta, member, ensemble)
             key_k = key if member == 0 else mix(key + np.uint64(member) * MEMBER_STRIDE)
             # once, or per member when input dropout wrote to the copy
-            if copy and (member == 0 or net.drop[0] > 0):
+            if copy and (member == members_from or net.drop[0] > 0):
                 if training:
                     gather_rows(x, rows, xm)
                 else:
@@ -299,7 +303,7 @@ def run_pass(
                 continue
             if evaluating:
                 if ensemble is not None:  # the ensemble's output is the members' mean
-                    if member == 0:
+                    if member == members_from:
                         copy_block(p, work.mean[:m])
                     else:
                         add_block(p, work.mean[:m])
@@ -389,7 +393,7 @@ def run_pass(
     if gradient:
         # each member's gradient is its own loss's: the pass returns their sum
         loss = 0.0
-        for member in range(n_members):
+        for member in range(members_from, members_to):
             theta_k = member_slice(theta, member, ensemble)
             grad_k = member_slice(grad, member, ensemble)
             if recipe is not None and net.scale_off[0] >= 0:  # linear in the gradient: at the end
