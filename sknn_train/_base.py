@@ -113,6 +113,7 @@ class BaseMultilayerPerceptron(
         "input_scaling": ["boolean"],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
         "ensemble": [StrOptions({"independent", "batch"})],
+        "compute_dtype": [None, StrOptions({"float32", "float64"})],
         "n_jobs": [
             Interval(Integral, None, -1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
@@ -170,6 +171,7 @@ class BaseMultilayerPerceptron(
         n_ensemble,
         ensemble,
         n_jobs,
+        compute_dtype,
         categorical_features,
         max_onehot_categories,
         categorical_embedding_dim,
@@ -218,6 +220,7 @@ class BaseMultilayerPerceptron(
         self.n_ensemble = n_ensemble
         self.ensemble = ensemble
         self.n_jobs = n_jobs
+        self.compute_dtype = compute_dtype
         self.categorical_features = categorical_features
         self.max_onehot_categories = max_onehot_categories
         self.categorical_embedding_dim = categorical_embedding_dim
@@ -358,7 +361,11 @@ class BaseMultilayerPerceptron(
         X, y = self._validate_input(X, y, incremental, first_pass, sample_weight)
         if not first_pass:
             self._sync_params()
+        # the working dtype: the input's (scikit-learn's rule), or compute_dtype's; a
+        # warm start or partial_fit keeps the model's
         dtype = X.dtype if first_pass else self._theta.dtype
+        if first_pass and self.compute_dtype is not None:
+            dtype = np.dtype(self.compute_dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             # in the working dtype: 1e-50 is positive in float64 but 0 in float32
