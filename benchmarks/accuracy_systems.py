@@ -331,6 +331,23 @@ SYSTEMS = {
             )
             for embedding in NUMERIC_EMBEDDINGS
         ),
+        # float32 compute on the float64 tables (torch's default), one thread and all
+        System(
+            "tabular-mlp-f32",
+            "TabularMLP raw float32",
+            _tabular_raw(compute_dtype="float32"),
+            _tabular_option_missing("compute_dtype", "float32"),
+            raw=True,
+            default=False,
+        ),
+        System(
+            "tabular-mlp-1core",
+            "TabularMLP raw, members on one core",
+            _tabular_raw(n_jobs=1),
+            _tabular_missing,
+            raw=True,
+            default=False,
+        ),
         System("hgb-raw", "HistGB raw", _hgb_raw, raw=True),
         *(
             System(

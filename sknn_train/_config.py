@@ -31,8 +31,8 @@ from ._kernels.optim import SCHEDULES, SOLVERS
 from ._kernels.step import Hyper, make_hyper
 from ._kernels.tables import Tables
 from ._kernels.tiers import Tier, needed_tier
-from ._parallel import fit_threads
 from ._layout import Layout, shares_weights
+from ._parallel import fit_threads
 from ._warnings import warn
 
 #: Learning-rate multiplier of the input scaling (SPEC 4.5): RealMLP-TD's

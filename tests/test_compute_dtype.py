@@ -4,9 +4,9 @@ input cast to float32 (and float64 compute on float32 input the float64 fit)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import classification, quiet_fit, regression
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import classification, quiet_fit, regression
 from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier
 
 

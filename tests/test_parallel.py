@@ -9,13 +9,11 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import classification, quiet_fit, regression
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier
-from sknn_train import _parallel, _train
-
-from conftest import classification, quiet_fit, regression
+from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, _parallel, _train
 
 
 @pytest.fixture
