@@ -171,3 +171,14 @@ def test_an_error_on_another_thread_reaches_the_caller():
     with pytest.raises(ValueError, match="member 1 failed"):
         _parallel.run_parts(part, 2, 2)
     assert _parallel.run_parts(lambda k, slot: (k, slot), 3, 2) == [(0, 0), (1, 0), (2, 1)]
+
+
+def test_search_workers_get_their_share_of_the_cores():
+    """joblib's process workers limit OpenMP to their share of the cores; a fit in
+    one starts no more threads than that share."""
+    joblib = pytest.importorskip("joblib")
+    share = max(1, joblib.cpu_count() // 2)
+    counts = joblib.Parallel(n_jobs=2)(
+        joblib.delayed(_parallel.fit_threads)(None, 64) for _ in range(2)
+    )
+    assert counts == [share, share]
