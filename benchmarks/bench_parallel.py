@@ -263,10 +263,8 @@ def print_tables(groups: dict, figs: dict) -> None:
         r = fig["ratios"]
         verdict = "" if fig["target"] is None else ("met" if fig["met"] else "MISSED")
         target = "" if fig["target"] is None else f"<={fig['target']}"
-        print(
-            f"{key:<28s}{fig['median_ratio']:>8.2f}{min(r):>7.2f}-{max(r):<5.2f}"
-            f"{target:>9s}  {verdict}"
-        )
+        row = f"{key:<28s}{fig['median_ratio']:>8.2f}{min(r):>7.2f}-{max(r):<5.2f}"
+        print(f"{row}{target:>9s}  {verdict}".rstrip())
     if any_busy:
         print(
             f"* other processes used more than {100 * BUSY:.0f}% of the machine during a fit: "
