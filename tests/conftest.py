@@ -57,6 +57,21 @@ def regression(n_targets=1, n_samples=150, seed=0):
     return X, (y - y.mean(axis=0)) / y.std(axis=0)
 
 
+def small_table(n_samples=150, seed=0):
+    """A raw DataFrame (a numeric column, one with NaN, a 12-level category) and a
+    binary target: what the Tabular estimators' encoders and lookups take."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n_samples),
+            "z": np.where(rng.random(n_samples) < 0.1, np.nan, rng.normal(size=n_samples)),
+            "colour": pd.Categorical(rng.choice(list("abcdefghijkl"), n_samples)),
+        }
+    )
+    return frame, (frame["x"] > 0).to_numpy().astype(int)
+
+
 def poisson(n_samples=150, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.randn(n_samples, 8)

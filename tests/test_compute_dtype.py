@@ -4,7 +4,7 @@ input cast to float32 (and float64 compute on float32 input the float64 fit)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import classification, quiet_fit, regression
+from conftest import classification, quiet_fit, regression, small_table
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier
@@ -44,16 +44,7 @@ def test_float64_compute_on_float32_input_and_what_later_fits_keep():
 
 
 def test_tabular_frame_in_float32():
-    pd = pytest.importorskip("pandas")
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            "x": rng.normal(size=120),
-            "z": np.where(rng.random(120) < 0.1, np.nan, rng.normal(size=120)),
-            "c": pd.Categorical(rng.choice(list("abcdefghijk"), 120)),
-        }
-    )
-    y = (frame["x"] > 0).to_numpy().astype(int)
+    frame, y = small_table(120)
     kw = dict(max_iter=4, random_state=0, numeric_embedding="pbld")
     model = quiet_fit(TabularMLPClassifier(compute_dtype="float32", **kw), frame, y)
     assert model.coefs_[0].dtype == np.float32

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import classification, quiet_fit, regression
+from conftest import classification, quiet_fit, regression, small_table
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
@@ -90,16 +90,7 @@ def test_sparse_regression_and_partial_fit_on_threads(every_epoch_parallel):
 
 
 def test_tabular_defaults_on_a_frame_on_threads(every_epoch_parallel):
-    pd = pytest.importorskip("pandas")
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            "x": rng.normal(size=150),
-            "z": np.where(rng.random(150) < 0.1, np.nan, rng.normal(size=150)),
-            "colour": pd.Categorical(rng.choice(list("abcdefghijkl"), 150)),
-        }
-    )
-    y = (frame["x"] > 0).to_numpy().astype(int)
+    frame, y = small_table()
     kw = dict(max_iter=4, random_state=0, numeric_embedding="pbld", n_ensemble=3)
     _assert_same_fit(
         quiet_fit(TabularMLPClassifier(n_jobs=1, **kw), frame, y),
