@@ -28,9 +28,19 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-
 T = TypeVar("T")
+
+try:  # scikit-learn's own count (OpenMP's limit, OMP_NUM_THREADS, the CPU quota)
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+except ImportError:  # a private helper: if it moves, the CPUs and OMP_NUM_THREADS
+
+    def _openmp_effective_n_threads(n_threads=None, only_physical_cores=True):
+        cpus = os.cpu_count() or 1
+        if n_threads is None:
+            value = os.environ.get("OMP_NUM_THREADS", "")
+            return int(value) if value.isdigit() and int(value) > 0 else cpus
+        return n_threads if n_threads > 0 else max(1, cpus + 1 + n_threads)
+
 
 #: Multiply-adds of one member's epoch (or gradient) below which its members
 #: run on the calling thread: handing a call to another thread costs tens of

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import classification, quiet_fit, regression, small_table
+from conftest import _run_python, classification, quiet_fit, regression, small_table
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
@@ -173,3 +173,21 @@ def test_search_workers_get_their_share_of_the_cores():
         joblib.delayed(_parallel.fit_threads)(None, 64) for _ in range(2)
     )
     assert counts == [share, share]
+
+
+def test_thread_counts_without_scikit_learns_private_helper():
+    """scikit-learn's OpenMP count is private: where it is gone, the CPUs and
+    OMP_NUM_THREADS decide."""
+    out = _run_python(
+        """
+        import importlib, os
+        import sklearn.utils._openmp_helpers as helpers
+        from sknn_train import _parallel
+        del helpers._openmp_effective_n_threads  # the import fails
+        os.environ["OMP_NUM_THREADS"] = "1"
+        _parallel = importlib.reload(_parallel)
+        print(_parallel.fit_threads(None, 8), _parallel.fit_threads(3, 8),
+              _parallel.fit_threads(-1, 64) == (os.cpu_count() or 1))
+        """
+    )
+    assert out.split() == ["1", "3", "True"]
