@@ -59,9 +59,12 @@ def blas_threads(
     slower (for scikit-learn's MLP too): set it to 1 there. The caller's
     settings are restored afterwards.
 
-    ``parallel`` threads of the fit's own (an ensemble's members on their
-    cores, :mod:`~sknn_train._parallel`) each get one BLAS thread: more
-    would oversubscribe the cores the members already fill.
+    ``parallel`` parts of a fit that may run on threads of their own (an
+    ensemble's independent members, :mod:`~sknn_train._parallel`) get one
+    BLAS thread each, however many threads run them: more would
+    oversubscribe the cores the members fill, and a BLAS's result can depend
+    on its thread count (OpenBLAS's does, in the last bits), which must not
+    make the fit depend on ``n_jobs``.
     """
     if parallel > 1:
         return _shared_blas_limit(1)

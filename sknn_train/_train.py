@@ -12,7 +12,6 @@ Everything per sample or per batch happens inside one compiled call per epoch
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -255,8 +254,10 @@ def train_stochastic(
     history.stop_reason = ""
     epochs = 1 if config.incremental else config.max_iter
     try:
+        # members take one BLAS thread each, on one thread or several: a BLAS's result
+        # can depend on its thread count, and the fit must not depend on n_jobs
         with blas_threads(
-            batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs, len(works)
+            batch_macs(layout, batch_size), batch_macs(layout, n_samples) * epochs, len(parts)
         ):
             for _ in range(config.max_iter):
                 if config.shuffle:
@@ -484,8 +485,8 @@ def train_lbfgs(
     member_macs = batch_macs(layout.member_of(), data.n_rows)
     parallel = not callbacks and sp_version >= parse_version("1.15")
     threads = config.n_threads if parallel and member_macs >= PARALLEL_MIN_MACS else 1
-    # members on threads of their own take one BLAS thread each
-    with blas_threads(parallel=threads) if threads > 1 else contextlib.nullcontext():
+    # one BLAS thread a member, however many threads run them (see train_stochastic)
+    with blas_threads(parallel=layout.n_members):
         runs = run_parts(member_run, layout.n_members, threads)
     return History(
         n_iter=max(run.n_iter for run in runs),

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import _run_python, classification, quiet_fit, regression, small_table
 from sklearn.utils._param_validation import InvalidParameterError
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sknn_train import MLPClassifier, MLPRegressor, TabularMLPClassifier, _parallel, _train
 
@@ -191,3 +191,25 @@ def test_thread_counts_without_scikit_learns_private_helper():
         """
     )
     assert out.split() == ["1", "3", "True"]
+
+
+def test_members_take_one_blas_thread_whatever_n_jobs(monkeypatch):
+    """A BLAS's last bits can depend on its thread count: an ensemble's members
+    take one BLAS thread each on one thread too, so n_jobs changes no result."""
+    seen = []
+    real = _train.run_epoch
+
+    def spy(*args, **kwargs):
+        seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "run_epoch", spy)
+    X, y = regression(n_samples=600)
+    X = np.hstack([X] * 4)  # products large enough for a second BLAS thread
+    kw = dict(hidden_layer_sizes=(256, 256), batch_size=200, max_iter=2, n_ensemble=2)
+    with threadpool_limits(2, user_api="blas"):
+        quiet_fit(MLPRegressor(n_jobs=1, random_state=0, **kw), X, y)
+        assert seen and all(counts == {1} for counts in seen)
+        seen.clear()
+        quiet_fit(MLPRegressor(**{**kw, "n_ensemble": 1}), X, y)
+        assert {2} in seen  # a single network's large products keep both
