@@ -7,7 +7,9 @@ counts, why it stopped). It knows no estimator: the estimator copies the
 history into its fitted attributes, in one place.
 
 Everything per sample or per batch happens inside one compiled call per epoch
-(:func:`sknn_train._kernels.epoch.run_epoch`); this module runs once per epoch.
+(:func:`sknn_train._kernels.epoch.run_epoch`), one per member for independent
+members, which then run on threads of their own (:func:`epoch_parts`,
+:mod:`~sknn_train._parallel`); this module runs once per epoch.
 """
 
 from __future__ import annotations
