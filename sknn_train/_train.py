@@ -208,8 +208,7 @@ def train_stochastic(
     # that reuses the same memory (a callback's predict) does no harm.
     layout = config.layout
     parts = epoch_parts(layout)
-    member_macs = batch_macs(layout, n_samples) // layout.n_members  # a member's epoch
-    threads = config.n_threads if member_macs >= PARALLEL_MIN_MACS else 1
+    threads = _member_threads(config, n_samples)
     works = [
         make_work(
             net,
@@ -339,6 +338,14 @@ def epoch_parts(layout: Layout) -> list[Any]:
     return [
         ensemble._replace(first=np.int64(k), stop=np.int64(k + 1)) for k in range(layout.n_members)
     ]
+
+
+def _member_threads(config: FitConfig, n_rows: int) -> int:
+    """Threads an ensemble's members run on for a pass over ``n_rows`` rows:
+    ``config.n_threads``, or 1 where a member's pass is too small to hand over."""
+    layout = config.layout
+    member_macs = batch_macs(layout, n_rows) // layout.n_members
+    return config.n_threads if member_macs >= PARALLEL_MIN_MACS else 1
 
 
 def _in_order_sums(results: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray]:
@@ -484,9 +491,8 @@ def train_lbfgs(
         view = layout.member_view(theta, k)
         return _lbfgs_run(data, Y, sw, view, config, layout.member_form(), callbacks)
 
-    member_macs = batch_macs(layout.member_of(), data.n_rows)
     parallel = not callbacks and sp_version >= parse_version("1.15")
-    threads = config.n_threads if parallel and member_macs >= PARALLEL_MIN_MACS else 1
+    threads = _member_threads(config, data.n_rows) if parallel else 1
     # one BLAS thread a member, however many threads run them (see train_stochastic)
     with blas_threads(parallel=layout.n_members):
         runs = run_parts(member_run, layout.n_members, threads)

@@ -196,6 +196,7 @@ def test_thread_counts_without_scikit_learns_private_helper():
 def test_members_take_one_blas_thread_whatever_n_jobs(monkeypatch):
     """A BLAS's last bits can depend on its thread count: an ensemble's members
     take one BLAS thread each on one thread too, so n_jobs changes no result."""
+    monkeypatch.delenv("SKNN_TRAIN_BLAS_THREADS", raising=False)  # the default rule
     seen = []
     real = _train.run_epoch
 
